@@ -1,0 +1,124 @@
+#include "lavender/io/load_state_dict.h"
+
+#include <torch/torch.h>
+
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include "lavender/util/error.h"
+
+namespace lavender::io {
+namespace {
+
+std::vector<std::regex> compile(const std::vector<std::string>& patterns) {
+  std::vector<std::regex> out;
+  for (const auto& p : patterns) {
+    try {
+      out.emplace_back(p);
+    } catch (const std::regex_error& e) {
+      throw Error("load_state_dict: invalid pattern \"" + p + "\": " + e.what());
+    }
+  }
+  return out;
+}
+
+bool matches_any(const std::string& key, const std::vector<std::regex>& patterns) {
+  for (const auto& re : patterns)
+    if (std::regex_search(key, re)) return true;
+  return false;
+}
+
+std::string list_keys(const std::vector<std::string>& keys, size_t max_shown = 20) {
+  std::ostringstream s;
+  for (size_t i = 0; i < keys.size() && i < max_shown; ++i) s << "\n  " << keys[i];
+  if (keys.size() > max_shown) s << "\n  ... and " << keys.size() - max_shown << " more";
+  return s.str();
+}
+
+std::string shape_of(at::IntArrayRef sizes) {
+  std::ostringstream s;
+  s << sizes;
+  return s.str();
+}
+
+}  // namespace
+
+std::string rewrite_key(const std::string& key, const std::vector<KeyRule>& rules) {
+  for (const auto& rule : rules)
+    if (key.compare(0, rule.from.size(), rule.from) == 0)
+      return rule.to + key.substr(rule.from.size());
+  return key;
+}
+
+LoadReport load_state_dict(torch::nn::Module& module, const TensorSource& source,
+                           const LoadOptions& options) {
+  auto ignore = compile(options.ignore_unexpected);
+  auto allow_missing = compile(options.allow_missing);
+
+  std::map<std::string, at::Tensor> targets;
+  for (const auto& item : module.named_parameters(/*recurse=*/true))
+    targets[item.key()] = item.value();
+  for (const auto& item : module.named_buffers(/*recurse=*/true))
+    targets[item.key()] = item.value();
+
+  LoadReport report;
+  std::map<std::string, std::string> filled_from;  // module key → checkpoint key
+  torch::NoGradGuard no_grad;
+  for (const auto& key : source.names()) {
+    std::string target_key = rewrite_key(key, options.key_rules);
+    auto it = targets.find(target_key);
+    if (it == targets.end()) {
+      (matches_any(target_key, ignore) ? report.ignored : report.unexpected).push_back(key);
+      continue;
+    }
+    auto [previous, inserted] = filled_from.emplace(target_key, key);
+    if (!inserted)
+      throw Error(source.describe() + ": tensors '" + previous->second + "' and '" + key +
+                  "' both map to module key '" + target_key + "'");
+    at::Tensor value = source.tensor(key);
+    at::Tensor& target = it->second;
+    if (value.sizes() != target.sizes())
+      throw Error(source.describe() + ": tensor '" + key + "' has shape " +
+                  shape_of(value.sizes()) + " but module key '" + target_key + "' expects " +
+                  shape_of(target.sizes()));
+    target.copy_(value);
+    report.loaded.push_back(target_key);
+  }
+  for (const auto& kv : targets)
+    if (!filled_from.count(kv.first) && !matches_any(kv.first, allow_missing))
+      report.missing.push_back(kv.first);
+
+  if (options.strict && (!report.missing.empty() || !report.unexpected.empty())) {
+    std::string msg = source.describe() + ": checkpoint does not match the model";
+    if (!report.missing.empty())
+      msg += "\nmissing (" + std::to_string(report.missing.size()) + "):" + list_keys(report.missing);
+    if (!report.unexpected.empty())
+      msg += "\nunexpected (" + std::to_string(report.unexpected.size()) +
+             "):" + list_keys(report.unexpected);
+    throw Error(msg);
+  }
+  return report;
+}
+
+std::vector<KeyRule> llava_key_rules() {
+  return {
+      {"language_model.model.", "model.language_model."},
+      {"language_model.lm_head.", "lm_head."},
+      {"vision_tower.vision_model.", "model.vision_tower."},
+      {"model.vision_tower.vision_model.", "model.vision_tower."},
+      {"vision_tower.", "model.vision_tower."},
+      {"multi_modal_projector.", "model.multi_modal_projector."},
+  };
+}
+
+std::vector<KeyRule> mllama_key_rules() {
+  return {
+      {"language_model.model.", "model.language_model."},
+      {"language_model.lm_head.", "lm_head."},
+      {"vision_model.", "model.vision_model."},
+      {"multi_modal_projector.", "model.multi_modal_projector."},
+  };
+}
+
+}  // namespace lavender::io

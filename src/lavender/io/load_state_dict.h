@@ -1,0 +1,60 @@
+// Loading named tensors into a LibTorch module tree. Module submodules are registered under the
+// checkpoint's own key names (see DESIGN.md), so loading is a name lookup after an optional
+// prefix rewrite that maps other published layouts onto ours.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "lavender/io/checkpoint.h"
+
+namespace torch::nn {
+class Module;
+}
+
+namespace lavender::io {
+
+// Rewrites a checkpoint key starting with `from` to start with `to` instead.
+struct KeyRule {
+  std::string from;
+  std::string to;
+};
+
+struct LoadOptions {
+  // Strict: any module key without a tensor, or any tensor without a module key, is an error
+  // listing them all. Non-strict: both are only reported.
+  bool strict = true;
+  // Applied in order; the first rule whose `from` prefixes a key rewrites it.
+  std::vector<KeyRule> key_rules;
+  // ECMAScript regexes over checkpoint keys (after rewriting) to leave out silently, e.g. the
+  // `position_ids` buffers older CLIP checkpoints carry.
+  std::vector<std::string> ignore_unexpected;
+  // Regexes over module keys that may legitimately be absent from checkpoints.
+  std::vector<std::string> allow_missing;
+};
+
+struct LoadReport {
+  std::vector<std::string> loaded;      // module keys filled
+  std::vector<std::string> missing;     // module keys with no tensor
+  std::vector<std::string> unexpected;  // checkpoint keys (rewritten) with no module key
+  std::vector<std::string> ignored;     // checkpoint keys skipped by ignore_unexpected
+};
+
+// The key after applying the first matching rule (unchanged when none matches).
+std::string rewrite_key(const std::string& key, const std::vector<KeyRule>& rules);
+
+// Copies every tensor of `source` into the parameter or buffer of the same (rewritten) name,
+// converting dtype and device to the module's. A shape mismatch is always an error naming the
+// key and both shapes; two checkpoint keys landing on one module key is an error too.
+LoadReport load_state_dict(torch::nn::Module& module, const TensorSource& source,
+                           const LoadOptions& options = {});
+
+// Published LLaVA layouts (transformers 4.x `language_model.model.*`, vision tower with or
+// without its `vision_model.` segment) onto the transformers 5 module tree:
+// `model.language_model.*`, `model.vision_tower.*`, `model.multi_modal_projector.*`, `lm_head.*`.
+std::vector<KeyRule> llava_key_rules();
+// Published mllama layouts onto `model.language_model.*`, `model.vision_model.*`,
+// `model.multi_modal_projector.*`, `lm_head.*`.
+std::vector<KeyRule> mllama_key_rules();
+
+}  // namespace lavender::io

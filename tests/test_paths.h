@@ -1,0 +1,40 @@
+// Where tests find shared data and scratch space.
+#pragma once
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+namespace lavender::test {
+
+// ../shared beside the checkout (as CI lays it out), or $LAVENDER_SHARED.
+inline std::string shared_dir() {
+  if (const char* env = std::getenv("LAVENDER_SHARED")) return env;
+  return LAVENDER_SHARED_DIR;
+}
+
+inline std::string fixture_dir(const std::string& name) {
+  return shared_dir() + "/fixtures/hf-tiny/" + name;
+}
+
+// A fresh empty folder under the system temp dir, removed when the object goes away.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "lavender-test-XXXXXX").string();
+    path_ = ::mkdtemp(pattern.data()) ? pattern : "";
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace lavender::test

@@ -1,0 +1,16 @@
+// The CLI's subcommands. Each parses its own options and calls the library; the exit code it
+// returns is the process's.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace lavender::cli {
+
+using Args = std::vector<std::string>;
+
+int run_info(const Args& args);
+int run_inspect(const Args& args);
+int run_parity(const Args& args);
+
+}  // namespace lavender::cli
