@@ -72,7 +72,7 @@ TEST(Log, LevelsParseAndFilter) {
 TEST(Progress, FormatsRateAndEta) {
   EXPECT_EQ(Progress::format_line("extract", 50, 100, 10.0),
             "extract 50/100 (50%) 5.0 it/s ETA 10s elapsed 10s");
-  EXPECT_EQ(Progress::format_line("train", 3, 0, 6.0), "train 3 0.5 s/it elapsed 6s");
+  EXPECT_EQ(Progress::format_line("train", 3, 0, 6.0), "train 3 2.0 s/it elapsed 6s");
   EXPECT_EQ(Progress::format_duration(3725), "1h02m");
   EXPECT_EQ(Progress::format_duration(125), "2m05s");
 }
