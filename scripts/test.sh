@@ -18,7 +18,7 @@ if [ "${LAVENDER_TEST_QUICK:-0}" = 1 ]; then exit 0; fi
 echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 BUILD_DIR=build-asan BUILD_TYPE=RelWithDebInfo scripts/build.sh \
   -DLAVENDER_SANITIZE=ON -DLAVENDER_BUILD_BENCH=OFF
-ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1} \
+ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1} \
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
   ctest --test-dir build-asan -L unit -j "$JOBS" --output-on-failure
 
