@@ -32,8 +32,8 @@ void make_file(size_t total_bytes) {
   std::vector<std::pair<std::string, at::Tensor>> tensors;
   size_t bytes = 0;
   for (int i = 0; bytes < total_bytes; ++i) {
-    at::Tensor t = i % 4 == 3 ? torch::rand({1024, 1024}).to(torch::kBFloat16)
-                              : torch::rand({1024, 1024});
+    at::Tensor t =
+        i % 4 == 3 ? torch::rand({1024, 1024}).to(torch::kBFloat16) : torch::rand({1024, 1024});
     bytes += t.nbytes();
     tensors.emplace_back("layers." + std::to_string(i) + ".weight", t);
     tensors.emplace_back("layers." + std::to_string(i) + ".bias", torch::rand({1024}));
@@ -105,7 +105,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
 int main(int argc, char** argv) {
   lavender::runtime::configure_threads(0);
   size_t bytes = size_t{1} << 30;
-  if (const char* env = std::getenv("LAVENDER_BENCH_BYTES")) bytes = std::strtoull(env, nullptr, 10);
+  if (const char* env = std::getenv("LAVENDER_BENCH_BYTES"))
+    bytes = std::strtoull(env, nullptr, 10);
   make_file(bytes);
   std::printf("file: %s, %.2f GiB\n", g_path.c_str(), g_file_bytes / double(1 << 30));
   benchmark::Initialize(&argc, argv);

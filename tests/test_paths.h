@@ -21,7 +21,8 @@ inline std::string fixture_dir(const std::string& name) {
 class TempDir {
  public:
   TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "lavender-test-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "lavender-test-XXXXXX").string();
     path_ = ::mkdtemp(pattern.data()) ? pattern : "";
   }
   ~TempDir() {

@@ -66,6 +66,14 @@ TEST(Cli, InspectListsTensorsAndNamesBadFiles) {
   EXPECT_EQ(r.output.find("internal error"), std::string::npos) << r.output;
 }
 
+TEST(Cli, InspectPipelineFolderListsEachComponent) {
+  CliRun r = run_cli("inspect " + test::fixture_dir("sd_tiny") + " --filter conv_out");
+  EXPECT_EQ(r.code, 0) << r.output;
+  for (const char* part : {"== text_encoder", "== unet", "== vae", "model: UNet2DConditionModel",
+                           "model: CLIPTextModel (clip_text_model)"})
+    EXPECT_NE(r.output.find(part), std::string::npos) << part << "\n" << r.output;
+}
+
 TEST(Cli, InspectJsonIsMachineReadable) {
   CliRun r = run_cli("inspect --json " + test::fixture_dir("clip_text"));
   ASSERT_EQ(r.code, 0) << r.output;

@@ -19,8 +19,8 @@ TEST(NoiseSchedule, MatchesTheSdFixtureSchedule) {
   auto io = io::SafetensorsFile::open(test::fixture_dir("sd_tiny") + "/io.safetensors");
   EXPECT_LT((schedule.alphas_cumprod() - io->tensor("alphas_cumprod")).abs().max().item<float>(),
             1e-7);
-  at::Tensor noisy = schedule.add_noise(io->tensor("latents"), io->tensor("noise"),
-                                        io->tensor("timesteps"));
+  at::Tensor noisy =
+      schedule.add_noise(io->tensor("latents"), io->tensor("noise"), io->tensor("timesteps"));
   EXPECT_LT((noisy - io->tensor("noisy_latents")).abs().max().item<float>(), 1e-6);
 }
 

@@ -12,7 +12,9 @@
 namespace lavender::io {
 namespace {
 
-void write_text(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
 
 // Two shards and an index, as transformers writes them.
 void write_sharded(const test::TempDir& dir, const std::string& index_json) {
@@ -94,8 +96,8 @@ TEST(Checkpoint, FolderWithoutWeightsOrMissingPath) {
 }
 
 TEST(Checkpoint, OpensEveryFixtureModelFolder) {
-  for (const char* sub : {"llava", "mllama", "clip_text", "sd_tiny/unet", "sd_tiny/vae",
-                          "sd_tiny/text_encoder"}) {
+  for (const char* sub :
+       {"llava", "mllama", "clip_text", "sd_tiny/unet", "sd_tiny/vae", "sd_tiny/text_encoder"}) {
     auto ckpt = Checkpoint::open(test::fixture_dir(sub));
     EXPECT_GT(ckpt.names().size(), 10u) << sub;
     EXPECT_EQ(ckpt.metadata().at("format"), "pt") << sub;

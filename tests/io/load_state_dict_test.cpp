@@ -124,8 +124,7 @@ TEST(LoadStateDict, KeyRulesMapOtherLayoutsAndCatchCollisions) {
     load_state_dict(*model, TensorMapSource(state), options);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("both map to module key 'head.weight'"),
-              std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("both map to module key 'head.weight'"), std::string::npos)
         << e.what();
   }
 }
@@ -141,7 +140,8 @@ TEST(LoadStateDict, LlavaRulesCoverPublishedLayouts) {
   EXPECT_EQ(rewrite_key("multi_modal_projector.linear_1.bias", rules),
             "model.multi_modal_projector.linear_1.bias");
   // transformers 5.x layout is already canonical, with or without the segment
-  EXPECT_EQ(rewrite_key("model.language_model.norm.weight", rules), "model.language_model.norm.weight");
+  EXPECT_EQ(rewrite_key("model.language_model.norm.weight", rules),
+            "model.language_model.norm.weight");
   EXPECT_EQ(rewrite_key("model.vision_tower.vision_model.pre_layrnorm.bias", rules),
             "model.vision_tower.pre_layrnorm.bias");
 

@@ -34,9 +34,8 @@ void expect_error(const std::string& bytes, std::initializer_list<const char*> p
   }
 }
 
-const char* kTwo =
-    R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
-    R"("b":{"dtype":"I8","shape":[2,2],"data_offsets":[8,12]}})";
+const char* kTwo = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                   R"("b":{"dtype":"I8","shape":[2,2],"data_offsets":[8,12]}})";
 
 TEST(SafetensorsHeader, ParsesAValidHeader) {
   StHeader h = parse(file_bytes(kTwo, 12));
@@ -145,8 +144,8 @@ TEST(SafetensorsHeader, WriterHeaderIsPaddedAndParsesBack) {
 }
 
 TEST(SafetensorsHeader, DtypeNamesRoundTrip) {
-  for (const char* n : {"F64", "F32", "F16", "BF16", "I64", "I32", "I16", "I8", "U8", "BOOL",
-                        "U16", "U32", "U64", "F8_E4M3", "F8_E5M2", "F8_E8M0"}) {
+  for (const char* n : {"F64", "F32", "F16", "BF16", "I64", "I32", "I16", "I8", "U8", "BOOL", "U16",
+                        "U32", "U64", "F8_E4M3", "F8_E5M2", "F8_E8M0"}) {
     auto d = dtype_from_name(n);
     ASSERT_TRUE(d.has_value()) << n;
     EXPECT_STREQ(dtype_name(*d), n);

@@ -48,7 +48,8 @@ struct Globals {
 
 Globals parse_globals(int argc, char** argv) {
   Globals g;
-  if (const char* env = std::getenv("LAVENDER_LOG")) lavender::log::set_level(lavender::log::parse_level(env));
+  if (const char* env = std::getenv("LAVENDER_LOG"))
+    lavender::log::set_level(lavender::log::parse_level(env));
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&](const std::string& flag) -> std::string {

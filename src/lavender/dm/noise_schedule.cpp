@@ -51,15 +51,18 @@ NoiseSchedule::NoiseSchedule(const io::config::DDPMSchedulerConfig& config) {
         betas_ = at::linspace(std::sqrt(config.beta_start), std::sqrt(config.beta_end), steps, f32)
                      .pow(2);
         break;
-      case BetaSchedule::kSquaredCosCapV2: betas_ = cosine_betas(steps); break;
+      case BetaSchedule::kSquaredCosCapV2:
+        betas_ = cosine_betas(steps);
+        break;
       case BetaSchedule::kSigmoid:
-        betas_ = at::sigmoid(at::linspace(-6, 6, steps, f32)) *
-                     (config.beta_end - config.beta_start) +
-                 config.beta_start;
+        betas_ =
+            at::sigmoid(at::linspace(-6, 6, steps, f32)) * (config.beta_end - config.beta_start) +
+            config.beta_start;
         break;
       default:
-        throw Error("scheduler: beta_schedule is not implemented by lavender (use linear, "
-                    "scaled_linear, squaredcos_cap_v2 or sigmoid)");
+        throw Error(
+            "scheduler: beta_schedule is not implemented by lavender (use linear, "
+            "scaled_linear, squaredcos_cap_v2 or sigmoid)");
     }
   }
   if (config.rescale_betas_zero_snr) betas_ = rescale_zero_terminal_snr(betas_);
@@ -75,8 +78,9 @@ at::Tensor NoiseSchedule::add_noise(const at::Tensor& x0, const at::Tensor& nois
   if (lo < 0 || hi >= num_train_timesteps())
     throw Error("add_noise: timestep out of range [0, " + std::to_string(num_train_timesteps()) +
                 ")");
-  at::Tensor acp = alphas_cumprod_.to(x0.device()).to(x0.scalar_type()).index_select(
-      0, timesteps.to(x0.device()));
+  at::Tensor acp = alphas_cumprod_.to(x0.device())
+                       .to(x0.scalar_type())
+                       .index_select(0, timesteps.to(x0.device()));
   std::vector<int64_t> shape(static_cast<size_t>(x0.dim()), 1);
   shape[0] = x0.size(0);
   at::Tensor sqrt_a = acp.pow(0.5).reshape(shape);

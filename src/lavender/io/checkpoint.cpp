@@ -1,5 +1,6 @@
 #include "lavender/io/checkpoint.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -12,7 +13,8 @@ namespace lavender::io {
 namespace {
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // A shard named by an index must be a plain file name beside the index (as HF writes them),
@@ -22,7 +24,8 @@ void check_shard_name(const std::string& shard, const std::string& index_path) {
   bool escapes = shard.empty() || p.is_absolute();
   for (const auto& part : p)
     if (part == "..") escapes = true;
-  if (escapes) throw Error(index_path + ": shard path \"" + shard + "\" leaves the checkpoint folder");
+  if (escapes)
+    throw Error(index_path + ": shard path \"" + shard + "\" leaves the checkpoint folder");
 }
 
 }  // namespace
@@ -39,14 +42,35 @@ at::Tensor TensorMapSource::tensor(const std::string& name) const {
   return it->second;
 }
 
-std::string find_checkpoint_in_folder(const std::string& folder) {
+namespace {
+
+// transformers' and diffusers' own file names, index first so a sharded save wins.
+std::string standard_checkpoint_in(const std::string& folder) {
   for (const char* name :
        {"model.safetensors.index.json", "model.safetensors",
         "diffusion_pytorch_model.safetensors.index.json", "diffusion_pytorch_model.safetensors"}) {
     fs::path p = fs::path(folder) / name;
     if (fs::is_regular_file(p)) return p.string();
   }
-  // Any single .safetensors file (e.g. adapter_model.safetensors) when it is the only one.
+  return "";
+}
+
+}  // namespace
+
+std::vector<std::string> find_pipeline_components(const std::string& folder) {
+  std::vector<std::string> components;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(folder, ec))
+    if (e.is_directory() && !standard_checkpoint_in(e.path().string()).empty())
+      components.push_back(e.path().filename().string());
+  std::sort(components.begin(), components.end());
+  return components;
+}
+
+std::string find_checkpoint_in_folder(const std::string& folder) {
+  std::string standard = standard_checkpoint_in(folder);
+  if (!standard.empty() || !find_pipeline_components(folder).empty()) return standard;
+  // Otherwise a lone .safetensors file (e.g. adapter_model.safetensors, a single-file export).
   std::vector<std::string> found;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(folder, ec))
@@ -62,8 +86,10 @@ Checkpoint Checkpoint::open(const std::string& path) {
   if (fs::is_directory(path, ec)) {
     file = find_checkpoint_in_folder(path);
     if (file.empty())
-      throw Error(path + ": folder holds no safetensors checkpoint (looked for "
-                         "model.safetensors[.index.json], diffusion_pytorch_model.safetensors[.index.json])");
+      throw Error(
+          path +
+          ": folder holds no safetensors checkpoint (looked for "
+          "model.safetensors[.index.json], diffusion_pytorch_model.safetensors[.index.json])");
   }
 
   Checkpoint ckpt;
@@ -80,8 +106,8 @@ Checkpoint Checkpoint::open(const std::string& path) {
     throw Error(file + ": not a safetensors index (no 'weight_map' object)");
   if (index.contains("metadata") && index["metadata"].is_object())
     for (auto it = index["metadata"].begin(); it != index["metadata"].end(); ++it)
-      ckpt.metadata_[it.key()] = it.value().is_string() ? it.value().get<std::string>()
-                                                        : it.value().dump();
+      ckpt.metadata_[it.key()] =
+          it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
 
   fs::path folder = fs::path(file).parent_path();
   std::map<std::string, size_t> shard_index;
@@ -111,8 +137,8 @@ Checkpoint Checkpoint::open(const std::string& path) {
         throw Error(file + ": shard " + ckpt.files_[i]->path() + " holds tensor '" + t.name +
                     "' that the index does not list");
       if (it->second != i)
-        throw Error(file + ": tensor '" + t.name + "' is stored in both " +
-                    ckpt.files_[i]->path() + " and " + ckpt.files_[it->second]->path());
+        throw Error(file + ": tensor '" + t.name + "' is stored in both " + ckpt.files_[i]->path() +
+                    " and " + ckpt.files_[it->second]->path());
     }
   return ckpt;
 }
@@ -130,9 +156,15 @@ const SafetensorsFile& Checkpoint::file_holding(const std::string& name) const {
   return *files_[it->second];
 }
 
-at::Tensor Checkpoint::tensor(const std::string& name) const { return file_holding(name).tensor(name); }
-const StTensorInfo& Checkpoint::info(const std::string& name) const { return file_holding(name).info(name); }
-const std::string& Checkpoint::file_of(const std::string& name) const { return file_holding(name).path(); }
+at::Tensor Checkpoint::tensor(const std::string& name) const {
+  return file_holding(name).tensor(name);
+}
+const StTensorInfo& Checkpoint::info(const std::string& name) const {
+  return file_holding(name).info(name);
+}
+const std::string& Checkpoint::file_of(const std::string& name) const {
+  return file_holding(name).path();
+}
 
 uint64_t Checkpoint::total_bytes() const {
   uint64_t total = 0;

@@ -67,8 +67,13 @@ class Checkpoint : public TensorSource {
   std::map<std::string, std::string> metadata_;
 };
 
-// The checkpoint file a folder holds, by the names transformers and diffusers save under
-// (index first, so a sharded save wins over a stray single file). Empty when none is found.
+// The checkpoint file a folder holds: by the names transformers and diffusers save under (index
+// first, so a sharded save wins), else its only .safetensors file unless the folder is a
+// pipeline (see below). Empty when none is found.
 std::string find_checkpoint_in_folder(const std::string& folder);
+
+// The subfolders of a diffusers pipeline folder (unet/, vae/, text_encoder/, ...) that hold a
+// checkpoint, sorted by name. Empty for a folder that is not a pipeline.
+std::vector<std::string> find_pipeline_components(const std::string& folder);
 
 }  // namespace lavender::io

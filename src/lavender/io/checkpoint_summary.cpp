@@ -7,6 +7,7 @@
 #include <regex>
 #include <sstream>
 
+#include "lavender/io/json_file.h"
 #include "lavender/util/error.h"
 
 namespace lavender::io {
@@ -97,10 +98,11 @@ nlohmann::json checkpoint_summary_json(const Checkpoint& ckpt, const SummaryOpti
   out["tensors"] = nlohmann::json::array();
   for (const auto& name : sel.names) {
     const auto& info = ckpt.info(name);
-    out["tensors"].push_back({{"name", name},
-                              {"dtype", dtype_name(info.dtype)},
-                              {"shape", info.shape},
-                              {"file", std::filesystem::path(ckpt.file_of(name)).filename().string()}});
+    out["tensors"].push_back(
+        {{"name", name},
+         {"dtype", dtype_name(info.dtype)},
+         {"shape", info.shape},
+         {"file", std::filesystem::path(ckpt.file_of(name)).filename().string()}});
   }
   out["total_tensors"] = sel.names.size();
   out["total_elements"] = sel.elements;
@@ -109,6 +111,30 @@ nlohmann::json checkpoint_summary_json(const Checkpoint& ckpt, const SummaryOpti
     out["by_dtype"][dtype] = {{"elements", totals.first}, {"bytes", totals.second}};
   out["metadata"] = ckpt.metadata();
   return out;
+}
+
+std::string describe_model_config(const std::string& folder) {
+  std::string path = folder + "/config.json";
+  if (!std::filesystem::is_regular_file(path)) return "";
+  nlohmann::json config;
+  try {
+    config = read_json_file(path);
+  } catch (const Error& e) {
+    return std::string("unreadable config.json: ") + e.what();
+  }
+  if (!config.is_object()) return "config.json is not a JSON object";
+  std::string name;
+  auto string_at = [&](const char* key) {
+    auto it = config.find(key);
+    return it != config.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  auto arch = config.find("architectures");
+  if (arch != config.end() && arch->is_array() && !arch->empty() && (*arch)[0].is_string())
+    name = (*arch)[0].get<std::string>();
+  if (name.empty()) name = string_at("_class_name");
+  std::string type = string_at("model_type");
+  if (!type.empty()) name += (name.empty() ? "" : " ") + std::string("(") + type + ")";
+  return name;
 }
 
 }  // namespace lavender::io

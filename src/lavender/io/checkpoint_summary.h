@@ -17,4 +17,8 @@ struct SummaryOptions {
 std::string format_checkpoint_summary(const Checkpoint& ckpt, const SummaryOptions& options = {});
 nlohmann::json checkpoint_summary_json(const Checkpoint& ckpt, const SummaryOptions& options = {});
 
+// One line naming the model a folder's config.json describes ("LlavaForConditionalGeneration
+// (llava)", "UNet2DConditionModel"), or "" when there is no readable config.json.
+std::string describe_model_config(const std::string& folder);
+
 }  // namespace lavender::io

@@ -92,7 +92,8 @@ LoadReport load_state_dict(torch::nn::Module& module, const TensorSource& source
   if (options.strict && (!report.missing.empty() || !report.unexpected.empty())) {
     std::string msg = source.describe() + ": checkpoint does not match the model";
     if (!report.missing.empty())
-      msg += "\nmissing (" + std::to_string(report.missing.size()) + "):" + list_keys(report.missing);
+      msg +=
+          "\nmissing (" + std::to_string(report.missing.size()) + "):" + list_keys(report.missing);
     if (!report.unexpected.empty())
       msg += "\nunexpected (" + std::to_string(report.unexpected.size()) +
              "):" + list_keys(report.unexpected);

@@ -3,8 +3,8 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <unistd.h>
 #include <torch/version.h>
+#include <unistd.h>
 
 #include <ATen/ATen.h>
 
@@ -34,6 +34,10 @@ class MappedFile {
       // Writable private pages: a caller may modify a loaded tensor in place without the
       // change reaching the file and without a segfault on a read-only page.
       data = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+      // Under strict overcommit a writable private mapping of a huge file may be refused:
+      // fall back to read-only pages (loading copies out of them; only in-place writes to the
+      // zero-copy tensors would fault).
+      if (data == MAP_FAILED) data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
       if (data == MAP_FAILED) {
         std::string why = std::strerror(errno);
         ::close(fd);
@@ -61,26 +65,42 @@ class MappedFile {
 
 c10::ScalarType to_scalar_type(StDtype dtype, const std::string& what) {
   switch (dtype) {
-    case StDtype::F64: return at::kDouble;
-    case StDtype::F32: return at::kFloat;
-    case StDtype::F16: return at::kHalf;
-    case StDtype::BF16: return at::kBFloat16;
-    case StDtype::I64: return at::kLong;
-    case StDtype::I32: return at::kInt;
-    case StDtype::I16: return at::kShort;
-    case StDtype::I8: return at::kChar;
-    case StDtype::U8: return at::kByte;
-    case StDtype::BOOL: return at::kBool;
+    case StDtype::F64:
+      return at::kDouble;
+    case StDtype::F32:
+      return at::kFloat;
+    case StDtype::F16:
+      return at::kHalf;
+    case StDtype::BF16:
+      return at::kBFloat16;
+    case StDtype::I64:
+      return at::kLong;
+    case StDtype::I32:
+      return at::kInt;
+    case StDtype::I16:
+      return at::kShort;
+    case StDtype::I8:
+      return at::kChar;
+    case StDtype::U8:
+      return at::kByte;
+    case StDtype::BOOL:
+      return at::kBool;
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
-    case StDtype::F8_E4M3: return at::kFloat8_e4m3fn;
-    case StDtype::F8_E5M2: return at::kFloat8_e5m2;
+    case StDtype::F8_E4M3:
+      return at::kFloat8_e4m3fn;
+    case StDtype::F8_E5M2:
+      return at::kFloat8_e5m2;
 #endif
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
-    case StDtype::U16: return at::kUInt16;
-    case StDtype::U32: return at::kUInt32;
-    case StDtype::U64: return at::kUInt64;
+    case StDtype::U16:
+      return at::kUInt16;
+    case StDtype::U32:
+      return at::kUInt32;
+    case StDtype::U64:
+      return at::kUInt64;
 #endif
-    default: break;
+    default:
+      break;
   }
   throw Error(what + ": dtype " + dtype_name(dtype) + " is not supported by this LibTorch build (" +
               TORCH_VERSION + "); convert the checkpoint to F16/BF16/F32 first");
@@ -89,8 +109,7 @@ c10::ScalarType to_scalar_type(StDtype dtype, const std::string& what) {
 StDtype from_scalar_type(c10::ScalarType type, const std::string& what) {
   for (StDtype d : {StDtype::F64, StDtype::F32, StDtype::F16, StDtype::BF16, StDtype::I64,
                     StDtype::I32, StDtype::I16, StDtype::I8, StDtype::U8, StDtype::BOOL,
-                    StDtype::F8_E4M3, StDtype::F8_E5M2, StDtype::U16, StDtype::U32,
-                    StDtype::U64}) {
+                    StDtype::F8_E4M3, StDtype::F8_E5M2, StDtype::U16, StDtype::U32, StDtype::U64}) {
     try {
       if (to_scalar_type(d, what) == type) return d;
     } catch (const Error&) {
@@ -112,7 +131,9 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path) 
       new SafetensorsFile(path, std::move(mapping), std::move(header)));
 }
 
-uint64_t SafetensorsFile::file_size() const { return mapping_->size(); }
+uint64_t SafetensorsFile::file_size() const {
+  return mapping_->size();
+}
 
 const StTensorInfo& SafetensorsFile::info(const std::string& name) const {
   const StTensorInfo* info = header_.find(name);

@@ -47,11 +47,10 @@ std::vector<uint64_t> read_uint_array(const nlohmann::json& value, const std::st
   std::vector<uint64_t> out;
   out.reserve(value.size());
   for (const auto& v : value) {
-    if (!v.is_number_unsigned() &&
-        !(v.is_number_integer() && v.get<int64_t>() >= 0))
-      throw Error(tensor_error(source, name,
-                               std::string("'") + field + "' holds " + v.dump() +
-                                   ", not a non-negative integer"));
+    if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0))
+      throw Error(tensor_error(
+          source, name,
+          std::string("'") + field + "' holds " + v.dump() + ", not a non-negative integer"));
     uint64_t u = v.get<uint64_t>();
     if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
       throw Error(tensor_error(source, name, std::string("'") + field + "' value too large"));
@@ -77,7 +76,8 @@ StTensorInfo parse_entry(const std::string& name, const nlohmann::json& value,
     throw Error(tensor_error(source, name, "missing or non-string 'dtype'"));
   auto dtype = dtype_from_name(dtype_it->get<std::string>());
   if (!dtype)
-    throw Error(tensor_error(source, name, "unknown dtype \"" + dtype_it->get<std::string>() + "\""));
+    throw Error(
+        tensor_error(source, name, "unknown dtype \"" + dtype_it->get<std::string>() + "\""));
   info.dtype = *dtype;
 
   auto shape_it = value.find("shape");
@@ -93,9 +93,9 @@ StTensorInfo parse_entry(const std::string& name, const nlohmann::json& value,
   info.begin = offsets[0];
   info.end = offsets[1];
   if (info.begin > info.end)
-    throw Error(tensor_error(source, name,
-                             "data_offsets begin " + std::to_string(info.begin) + " > end " +
-                                 std::to_string(info.end)));
+    throw Error(tensor_error(
+        source, name,
+        "data_offsets begin " + std::to_string(info.begin) + " > end " + std::to_string(info.end)));
 
   // shape × dtype size must equal the byte range; overflow means it cannot.
   uint64_t bytes = dtype_size(info.dtype);
@@ -158,8 +158,12 @@ void check_coverage(const std::vector<StTensorInfo>& tensors, uint64_t data_size
 
 }  // namespace
 
-const char* dtype_name(StDtype dtype) { return entry(dtype).name; }
-size_t dtype_size(StDtype dtype) { return entry(dtype).size; }
+const char* dtype_name(StDtype dtype) {
+  return entry(dtype).name;
+}
+size_t dtype_size(StDtype dtype) {
+  return entry(dtype).size;
+}
 
 std::optional<StDtype> dtype_from_name(const std::string& name) {
   for (const auto& e : kDtypes)
@@ -174,8 +178,9 @@ uint64_t StTensorInfo::numel() const {
 }
 
 const StTensorInfo* StHeader::find(const std::string& name) const {
-  auto it = std::lower_bound(tensors.begin(), tensors.end(), name,
-                             [](const StTensorInfo& t, const std::string& n) { return t.name < n; });
+  auto it =
+      std::lower_bound(tensors.begin(), tensors.end(), name,
+                       [](const StTensorInfo& t, const std::string& n) { return t.name < n; });
   return it != tensors.end() && it->name == name ? &*it : nullptr;
 }
 
@@ -235,9 +240,8 @@ std::string make_safetensors_header(const std::vector<StTensorInfo>& tensors,
   for (const auto& t : tensors) {
     if (t.name == "__metadata__") throw Error("safetensors: '__metadata__' is not a tensor name");
     if (root.contains(t.name)) throw Error("safetensors: tensor name '" + t.name + "' repeats");
-    root[t.name] = {{"dtype", dtype_name(t.dtype)},
-                    {"shape", t.shape},
-                    {"data_offsets", {t.begin, t.end}}};
+    root[t.name] = {
+        {"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {t.begin, t.end}}};
   }
   std::string text = root.dump();
   while ((8 + text.size()) % 8 != 0) text.push_back(' ');

@@ -18,8 +18,22 @@ namespace lavender::io {
 // Every dtype the safetensors format names. Some have no LibTorch counterpart in every
 // version; the tensor layer reports those clearly.
 enum class StDtype {
-  F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL,
-  U16, U32, U64, F8_E4M3, F8_E5M2, F8_E8M0,
+  F64,
+  F32,
+  F16,
+  BF16,
+  I64,
+  I32,
+  I16,
+  I8,
+  U8,
+  BOOL,
+  U16,
+  U32,
+  U64,
+  F8_E4M3,
+  F8_E5M2,
+  F8_E8M0,
 };
 
 const char* dtype_name(StDtype dtype);
@@ -37,8 +51,8 @@ struct StTensorInfo {
 };
 
 struct StHeader {
-  uint64_t data_offset = 0;  // where the data buffer starts in the file: 8 + header length
-  uint64_t data_size = 0;    // bytes in the data buffer
+  uint64_t data_offset = 0;           // where the data buffer starts in the file: 8 + header length
+  uint64_t data_size = 0;             // bytes in the data buffer
   std::vector<StTensorInfo> tensors;  // sorted by name
   std::map<std::string, std::string> metadata;
 

@@ -12,11 +12,16 @@ namespace lavender::parity {
 
 const char* kind_name(FixtureKind kind) {
   switch (kind) {
-    case FixtureKind::clip_text: return "clip_text";
-    case FixtureKind::llava: return "llava";
-    case FixtureKind::mllama: return "mllama";
-    case FixtureKind::sd: return "sd";
-    case FixtureKind::preprocess: return "preprocess";
+    case FixtureKind::clip_text:
+      return "clip_text";
+    case FixtureKind::llava:
+      return "llava";
+    case FixtureKind::mllama:
+      return "mllama";
+    case FixtureKind::sd:
+      return "sd";
+    case FixtureKind::preprocess:
+      return "preprocess";
   }
   return "?";
 }
@@ -34,9 +39,10 @@ FixtureKind detect_kind(const std::string& dir, const nlohmann::json& meta) {
   if (fs::is_regular_file(dir + "/input.png") && meta.is_object() &&
       (meta.contains("clip336") || meta.contains("mllama224")))
     return FixtureKind::preprocess;
-  throw Error(dir + ": unrecognised fixture (meta.json class \"" + cls +
-              "\"; expected CLIPTextModel, LlavaForConditionalGeneration, "
-              "MllamaForConditionalGeneration, a diffusers pipeline folder, or a preprocess fixture)");
+  throw Error(
+      dir + ": unrecognised fixture (meta.json class \"" + cls +
+      "\"; expected CLIPTextModel, LlavaForConditionalGeneration, "
+      "MllamaForConditionalGeneration, a diffusers pipeline folder, or a preprocess fixture)");
 }
 
 Fixture load_fixture(const std::string& dir) {
@@ -54,13 +60,22 @@ Fixture load_fixture(const std::string& dir) {
 
 std::vector<std::string> Fixture::input_names() const {
   switch (kind) {
-    case FixtureKind::clip_text: return {"input_ids"};
-    case FixtureKind::llava: return {"pixel_values", "input_ids", "attention_mask", "labels"};
+    case FixtureKind::clip_text:
+      return {"input_ids"};
+    case FixtureKind::llava:
+      return {"pixel_values", "input_ids", "attention_mask", "labels"};
     case FixtureKind::mllama:
-      return {"pixel_values",         "aspect_ratio_ids", "aspect_ratio_mask",
-              "cross_attention_mask", "input_ids",        "attention_mask", "labels"};
-    case FixtureKind::sd: return {"image", "noise", "timesteps", "text_input_ids"};
-    case FixtureKind::preprocess: return {};
+      return {"pixel_values",
+              "aspect_ratio_ids",
+              "aspect_ratio_mask",
+              "cross_attention_mask",
+              "input_ids",
+              "attention_mask",
+              "labels"};
+    case FixtureKind::sd:
+      return {"image", "noise", "timesteps", "text_input_ids"};
+    case FixtureKind::preprocess:
+      return {};
   }
   return {};
 }

@@ -25,10 +25,17 @@ std::string shape_text(at::IntArrayRef sizes) {
 std::string Tolerance::describe() const {
   char buf[96];
   switch (rule) {
-    case Rule::exact: return "exact";
-    case Rule::max_abs: std::snprintf(buf, sizeof buf, "abs %.0e", abs); break;
-    case Rule::max_abs_or_rel: std::snprintf(buf, sizeof buf, "abs %.0e | rel %.0e", abs, rel); break;
-    case Rule::mean_and_max: std::snprintf(buf, sizeof buf, "mean %.0e, max %.0e", mean, abs); break;
+    case Rule::exact:
+      return "exact";
+    case Rule::max_abs:
+      std::snprintf(buf, sizeof buf, "abs %.0e", abs);
+      break;
+    case Rule::max_abs_or_rel:
+      std::snprintf(buf, sizeof buf, "abs %.0e | rel %.0e", abs, rel);
+      break;
+    case Rule::mean_and_max:
+      std::snprintf(buf, sizeof buf, "mean %.0e, max %.0e", mean, abs);
+      break;
   }
   return buf;
 }
@@ -73,8 +80,12 @@ Comparison compare(const std::string& name, const at::Tensor& ours, const at::Te
   c.mean_abs_diff = diff.mean().item<double>();
   using R = Tolerance::Rule;
   switch (tolerance.rule) {
-    case R::exact: c.passed = at::equal(a, b); break;
-    case R::max_abs: c.passed = c.max_abs_diff <= tolerance.abs; break;
+    case R::exact:
+      c.passed = at::equal(a, b);
+      break;
+    case R::max_abs:
+      c.passed = c.max_abs_diff <= tolerance.abs;
+      break;
     case R::max_abs_or_rel:
       c.passed = (diff <= at::clamp_min(b.abs() * tolerance.rel, tolerance.abs)).all().item<bool>();
       break;
@@ -107,8 +118,7 @@ std::string Report::format() const {
                   c.tolerance.describe().c_str(), c.note.empty() ? "" : "  ", c.note.c_str());
     s << line;
   }
-  for (const auto& name : pending)
-    s << "  TODO " << name << "  (no implementation yet)\n";
+  for (const auto& name : pending) s << "  TODO " << name << "  (no implementation yet)\n";
   for (const auto& name : extra)
     s << "  FAIL " << name << "  (produced, but the fixture has no such reference)\n";
   size_t passed = 0;

@@ -24,7 +24,8 @@ Outputs run_sd(const Fixture& f) {
 
 Runner runner_for(FixtureKind kind) {
   switch (kind) {
-    case FixtureKind::sd: return run_sd;
+    case FixtureKind::sd:
+      return run_sd;
     case FixtureKind::clip_text:
     case FixtureKind::llava:
     case FixtureKind::mllama:

@@ -81,8 +81,11 @@ BlasInfo detect_blas() {
   using ConfigFn = char* (*)();
   if (auto config = reinterpret_cast<ConfigFn>(dlsym(RTLD_DEFAULT, "openblas_get_config")))
     info.details = config();
-  if (auto core = reinterpret_cast<ConfigFn>(dlsym(RTLD_DEFAULT, "openblas_get_corename")))
-    info.details += std::string(info.details.empty() ? "" : "; ") + "core " + core();
+  if (auto core = reinterpret_cast<ConfigFn>(dlsym(RTLD_DEFAULT, "openblas_get_corename"))) {
+    std::string name = core();
+    info.details += std::string(info.details.empty() ? "" : "; ") + "core " + name;
+    info.generic_kernels = name == "Prescott" || name == "Core2" || name == "generic";
+  }
   if (const char* forced = std::getenv("OPENBLAS_CORETYPE"))
     info.details += std::string("; OPENBLAS_CORETYPE=") + forced;
   return info;
@@ -132,15 +135,21 @@ std::string format_system_info(const SystemInfo& info) {
   s << "CUDA devices  " << info.cuda_devices << "\n";
   if (info.matmul.size > 0) {
     char buf[128];
-    std::snprintf(buf, sizeof buf, "%.1f GFLOP/s (fp32 %dx%dx%d, %d threads)",
-                  info.matmul.gflops, info.matmul.size, info.matmul.size, info.matmul.size,
-                  info.threads);
+    std::snprintf(buf, sizeof buf, "%.1f GFLOP/s (fp32 %dx%dx%d, %d threads)", info.matmul.gflops,
+                  info.matmul.size, info.matmul.size, info.matmul.size, info.threads);
     s << "matmul        " << buf << "\n";
-    if (info.matmul.gflops < kSlowMatmulGflops || info.blas.reference)
-      s << "WARNING: matrix multiplication is slow"
-        << (info.blas.reference ? " because LibTorch calls the reference BLAS" : "")
-        << ". Install an optimised BLAS (scripts/setup.sh installs libopenblas0-openmp), "
-           "check --threads, and on new CPUs try OPENBLAS_CORETYPE=Haswell.\n";
+    if (info.matmul.gflops < kSlowMatmulGflops || info.blas.reference) {
+      s << "WARNING: matrix multiplication is slow";
+      if (info.blas.reference)
+        s << " because LibTorch calls the reference BLAS: install an optimised one "
+             "(scripts/setup.sh installs libopenblas0-openmp and selects it)";
+      else if (info.blas.generic_kernels)
+        s << " because OpenBLAS does not recognise this CPU and uses generic kernels: "
+             "set OPENBLAS_CORETYPE (e.g. Haswell or SkylakeX) in the environment";
+      else
+        s << ": check --threads and what else is running";
+      s << ".\n";
+    }
   }
   return s.str();
 }

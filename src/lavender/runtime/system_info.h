@@ -3,7 +3,6 @@
 #pragma once
 
 #include <string>
-#include <vector>
 
 namespace lavender::runtime {
 
@@ -13,10 +12,13 @@ int configure_threads(int requested);
 int available_cores();
 
 struct BlasInfo {
-  std::string library;  // resolved path of the BLAS library mapped into this process
-  std::string name;     // "OpenBLAS (openmp)", "reference BLAS", "MKL", ...
-  std::string details;  // e.g. OpenBLAS' own config string and core name
+  std::string library;     // resolved path of the BLAS library mapped into this process
+  std::string name;        // "OpenBLAS (openmp)", "reference BLAS", "MKL", ...
+  std::string details;     // e.g. OpenBLAS' own config string and core name
   bool reference = false;  // the slow netlib reference implementation
+  // OpenBLAS fell back to its generic kernels (a CPU newer than the library; set
+  // OPENBLAS_CORETYPE, e.g. Haswell or SkylakeX, before starting the program).
+  bool generic_kernels = false;
 };
 BlasInfo detect_blas();
 
@@ -38,7 +40,6 @@ struct SystemInfo {
   int cores = 0;
   BlasInfo blas;
   int cuda_devices = 0;
-  std::vector<std::string> cuda_names;
   MatmulRate matmul;
 };
 SystemInfo collect_system_info(bool measure = true);

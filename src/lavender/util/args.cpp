@@ -49,7 +49,7 @@ bool ArgParser::parse(const std::vector<std::string>& args) {
       if (it == specs_.end()) throw Error("unknown option --" + name + "\n" + usage());
       if (it->second.is_flag) {
         if (inline_value) throw Error("--" + name + " takes no value\n" + usage());
-        value = "1";
+        value.assign(1, '1');  // (operator= "1" trips GCC 12's -Wrestrict false positive in C++20)
       } else if (!inline_value) {
         if (i + 1 >= args.size()) throw Error("--" + name + " needs a value\n" + usage());
         value = args[++i];

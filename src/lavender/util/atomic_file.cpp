@@ -12,7 +12,9 @@
 namespace lavender {
 namespace {
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+  return std::strerror(errno);
+}
 
 std::string unique_suffix() {
   std::random_device device;
@@ -38,7 +40,9 @@ AtomicFileWriter::AtomicFileWriter(std::string path)
   if (!file_) throw Error(path_ + ": cannot create " + temp_path_ + ": " + errno_text());
 }
 
-AtomicFileWriter::~AtomicFileWriter() { abandon(); }
+AtomicFileWriter::~AtomicFileWriter() {
+  abandon();
+}
 
 void AtomicFileWriter::abandon() noexcept {
   if (!file_) return;

@@ -14,19 +14,30 @@ std::mutex g_mutex;
 
 const char* name_of(Level level) {
   switch (level) {
-    case Level::debug: return "debug";
-    case Level::info: return "info";
-    case Level::warn: return "warn";
-    case Level::error: return "error";
-    default: return "off";
+    case Level::debug:
+      return "debug";
+    case Level::info:
+      return "info";
+    case Level::warn:
+      return "warn";
+    case Level::error:
+      return "error";
+    default:
+      return "off";
   }
 }
 
 }  // namespace
 
-void set_level(Level level) { g_level = static_cast<int>(level); }
-Level level() { return static_cast<Level>(g_level.load()); }
-bool enabled(Level lvl) { return lvl != Level::off && static_cast<int>(lvl) >= g_level.load(); }
+void set_level(Level level) {
+  g_level = static_cast<int>(level);
+}
+Level level() {
+  return static_cast<Level>(g_level.load());
+}
+bool enabled(Level lvl) {
+  return lvl != Level::off && static_cast<int>(lvl) >= g_level.load();
+}
 
 Level parse_level(const std::string& name) {
   for (Level l : {Level::debug, Level::info, Level::warn, Level::error, Level::off})

@@ -23,9 +23,21 @@ void emit(Level lvl, const Args&... args) {
   (s << ... << args);
   write(lvl, s.str());
 }
-template <typename... Args> void debug(const Args&... a) { emit(Level::debug, a...); }
-template <typename... Args> void info(const Args&... a) { emit(Level::info, a...); }
-template <typename... Args> void warn(const Args&... a) { emit(Level::warn, a...); }
-template <typename... Args> void error(const Args&... a) { emit(Level::error, a...); }
+template <typename... Args>
+void debug(const Args&... a) {
+  emit(Level::debug, a...);
+}
+template <typename... Args>
+void info(const Args&... a) {
+  emit(Level::info, a...);
+}
+template <typename... Args>
+void warn(const Args&... a) {
+  emit(Level::warn, a...);
+}
+template <typename... Args>
+void error(const Args&... a) {
+  emit(Level::error, a...);
+}
 
 }  // namespace lavender::log

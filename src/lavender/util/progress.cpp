@@ -15,13 +15,17 @@ Progress::Progress(std::string label, int64_t total, std::FILE* out, int interac
       plain_interval_(plain_interval),
       start_(std::chrono::steady_clock::now()) {}
 
-Progress::~Progress() { finish(); }
+Progress::~Progress() {
+  finish();
+}
 
 double Progress::elapsed() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 }
 
-void Progress::advance(int64_t n) { set(done_ + n); }
+void Progress::advance(int64_t n) {
+  set(done_ + n);
+}
 
 void Progress::set(int64_t done) {
   done_ = done;

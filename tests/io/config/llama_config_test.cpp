@@ -136,5 +136,12 @@ TEST(ConfigLlama, WrongTypes) {
                       {"field 'use_cache': expected a boolean"});
 }
 
+TEST(ConfigLlama, IntegralFloatsCountAsIntegers) {
+  // Python writes 4096.0 for an int computed in float arithmetic; transformers accepts it.
+  EXPECT_EQ(llama(R"({"hidden_size": 4096.0, "num_attention_heads": 32})").hidden_size, 4096);
+  expect_config_error([] { llama(R"({"num_hidden_layers": 1e300})"); },
+                      {"field 'num_hidden_layers'"});
+}
+
 }  // namespace
 }  // namespace lavender::io::config

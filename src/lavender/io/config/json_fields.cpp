@@ -48,6 +48,14 @@ std::string join_names(const std::vector<std::string>& names) {
 
 int64_t to_integer(const json& value, const std::string& source, const std::string& path,
                    int64_t min, int64_t max) {
+  // A float with an exact integral value (1000.0) is what Python writes for an int computed in
+  // float arithmetic; transformers accepts it, so do we.
+  if (value.is_number_float()) {
+    const double d = value.get_ref<const json::number_float_t&>();
+    if (std::isfinite(d) && d == std::floor(d) && d >= static_cast<double>(min) &&
+        d <= static_cast<double>(max))
+      return static_cast<int64_t>(d);
+  }
   if (!value.is_number_integer()) {
     throw_field_error(source, path, "expected an integer, " + got(value));
   }

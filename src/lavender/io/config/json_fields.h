@@ -8,7 +8,7 @@
 // Conventions shared by all config parsers:
 //  - a missing key and a key whose value is null both mean "use the default", as a Python
 //    config class does for keyword arguments that default to None;
-//  - integers must be JSON integers (1.0 is not accepted where transformers wants an int);
+//  - integers are JSON integers or floats with an exact integral value (1000.0), not 1.5;
 //  - sizes are capped at kMaxSize so that the product of any two fits in int64_t.
 #pragma once
 

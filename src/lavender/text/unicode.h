@@ -1,0 +1,45 @@
+// Unicode helpers for tokenizers: UTF-8 <-> code points, character classes and the text clean-up
+// that OpenAI's CLIP tokenizer applies before splitting (ftfy subset, html.unescape, whitespace,
+// lower-casing). Character data and case mapping come from ICU, so classes and mappings follow
+// the Unicode standard rather than a hand-written table. Torch-free.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace lavender::text {
+
+// Decodes UTF-8. Each maximal invalid subsequence (stray continuation byte, truncated sequence,
+// overlong form, surrogate, value above U+10FFFF) becomes one U+FFFD, as Python's
+// `bytes.decode("utf-8", errors="replace")` does, so any byte string can be tokenized.
+std::u32string utf8_to_u32(std::string_view utf8);
+void append_utf8(std::string& out, char32_t cp);
+std::string u32_to_utf8(std::u32string_view text);
+
+// Character classes as the `regex` module sees them: \p{L}, \p{N}, and Python's str.isspace()
+// (category Zs or bidirectional class WS/B/S: covers \t\n\v\f\r, U+001C..1F, U+0085, U+00A0...).
+bool is_letter(char32_t cp);
+bool is_number(char32_t cp);
+bool is_space(char32_t cp);
+
+// Full Unicode lower-casing (SpecialCasing, final sigma), as Python's str.lower().
+std::u32string to_lower(std::u32string_view text);
+// Canonical composition (NFC).
+std::u32string nfc(std::u32string_view text);
+
+// Python's html.unescape: numeric references (with its replacements for invalid code points)
+// and named references. Only a subset of the 2,231 HTML5 names is known: all 106 that may
+// appear without ';' (the Latin-1 set plus amp/lt/gt/quot/copy/reg in both cases), including
+// Python's longest-prefix rule for them, and ~65 common ones (apos, quotes, dashes, hellip,
+// euro, trade, arrows, ...). Other names are left as written.
+std::u32string html_unescape(std::u32string_view text);
+
+// The parts of ftfy.fix_text that change ordinary text: Latin ligatures expanded, full-/half-width
+// forms folded (U+FF01..U+FFEF by NFKC, U+3000 to space), curly quotes straightened, control
+// characters removed, then NFC. Mojibake repair and terminal-escape removal are not done.
+std::u32string fix_text_basic(std::u32string_view text);
+
+// Collapses runs of is_space() characters to one ' ' and strips both ends.
+std::u32string clean_whitespace(std::u32string_view text);
+
+}  // namespace lavender::text
