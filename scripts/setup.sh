@@ -8,6 +8,8 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   # LibTorch 1.13 (CPU) and the JSON library
   libtorch-dev nlohmann-json3-dev
+  # tokenizers: Unicode classes and normalisation (ICU), gzip'd vocabularies (zlib)
+  libicu-dev zlib1g-dev
   # an optimised BLAS: Debian's default reference libblas3 is ~50x slower for matmul
   libopenblas0-openmp
   # c10d/Gloo for multi-process training
