@@ -12,5 +12,6 @@ using Args = std::vector<std::string>;
 int run_info(const Args& args);
 int run_inspect(const Args& args);
 int run_parity(const Args& args);
+int run_tokenize(const Args& args);
 
 }  // namespace lavender::cli

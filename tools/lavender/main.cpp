@@ -25,6 +25,7 @@ const Command kCommands[] = {
     {"inspect", "list the tensors of a safetensors file or checkpoint folder",
      lavender::cli::run_inspect},
     {"parity", "compare lavender with a reference fixture's outputs", lavender::cli::run_parity},
+    {"tokenize", "print the token ids of each line of a JSONL file", lavender::cli::run_tokenize},
 };
 
 void print_usage() {

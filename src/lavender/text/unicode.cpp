@@ -12,7 +12,9 @@ namespace {
 
 constexpr char32_t kReplacement = 0xFFFD;
 
-bool in_range(unsigned char b, unsigned char lo, unsigned char hi) { return b >= lo && b <= hi; }
+bool in_range(unsigned char b, unsigned char lo, unsigned char hi) {
+  return b >= lo && b <= hi;
+}
 
 // Valid range for the second byte of a sequence led by `lead` (Unicode Table 3-7); the others
 // are always 80..BF. Returns the sequence length, or 0 for a byte that cannot start one.
@@ -91,10 +93,10 @@ std::u32string icu_transform(std::u32string_view text, Transform transform) {
 
 std::u32string normalize(const UNormalizer2* norm, std::u32string_view text) {
   if (norm == nullptr) return std::u32string(text);
-  return icu_transform(text, [norm](UChar* d, int32_t cap, const UChar* s, int32_t len,
-                                    UErrorCode* st) {
-    return unorm2_normalize(norm, s, len, d, cap, st);
-  });
+  return icu_transform(text,
+                       [norm](UChar* d, int32_t cap, const UChar* s, int32_t len, UErrorCode* st) {
+                         return unorm2_normalize(norm, s, len, d, cap, st);
+                       });
 }
 
 const UNormalizer2* nfc_instance() {
@@ -398,26 +400,46 @@ size_t unescape_named(std::u32string_view text, size_t pos, std::u32string& out)
 // ftfy's fix_latin_ligatures table.
 const char32_t* ligature(char32_t cp) {
   switch (cp) {
-    case 0x0132: return U"IJ";
-    case 0x0133: return U"ij";
-    case 0x0149: return U"\u02BCn";
-    case 0x01C4: return U"D\u017D";
-    case 0x01C5: return U"D\u017E";
-    case 0x01C6: return U"d\u017E";
-    case 0x01C7: return U"LJ";
-    case 0x01C8: return U"Lj";
-    case 0x01C9: return U"lj";
-    case 0x01CA: return U"NJ";
-    case 0x01CB: return U"Nj";
-    case 0x01CC: return U"nj";
-    case 0xFB00: return U"ff";
-    case 0xFB01: return U"fi";
-    case 0xFB02: return U"fl";
-    case 0xFB03: return U"ffi";
-    case 0xFB04: return U"ffl";
-    case 0xFB05: return U"\u017Ft";
-    case 0xFB06: return U"st";
-    default: return nullptr;
+    case 0x0132:
+      return U"IJ";
+    case 0x0133:
+      return U"ij";
+    case 0x0149:
+      return U"\u02BCn";
+    case 0x01C4:
+      return U"D\u017D";
+    case 0x01C5:
+      return U"D\u017E";
+    case 0x01C6:
+      return U"d\u017E";
+    case 0x01C7:
+      return U"LJ";
+    case 0x01C8:
+      return U"Lj";
+    case 0x01C9:
+      return U"lj";
+    case 0x01CA:
+      return U"NJ";
+    case 0x01CB:
+      return U"Nj";
+    case 0x01CC:
+      return U"nj";
+    case 0xFB00:
+      return U"ff";
+    case 0xFB01:
+      return U"fi";
+    case 0xFB02:
+      return U"fl";
+    case 0xFB03:
+      return U"ffi";
+    case 0xFB04:
+      return U"ffl";
+    case 0xFB05:
+      return U"\u017Ft";
+    case 0xFB06:
+      return U"st";
+    default:
+      return nullptr;
   }
 }
 
@@ -513,11 +535,8 @@ bool is_number(char32_t cp) {
 }
 
 bool is_space(char32_t cp) {
-  if (cp < 0x80) return cp == U' ' || (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x1F);
-  const auto c = static_cast<UChar32>(cp);
-  if (u_charType(c) == U_SPACE_SEPARATOR) return true;
-  const UCharDirection dir = u_charDirection(c);
-  return dir == U_WHITE_SPACE_NEUTRAL || dir == U_BLOCK_SEPARATOR || dir == U_SEGMENT_SEPARATOR;
+  if (cp < 0x80) return cp == U' ' || (cp >= 0x09 && cp <= 0x0D);
+  return u_isUWhiteSpace(static_cast<UChar32>(cp)) != 0;
 }
 
 std::u32string to_lower(std::u32string_view text) {

@@ -16,8 +16,10 @@ std::u32string utf8_to_u32(std::string_view utf8);
 void append_utf8(std::string& out, char32_t cp);
 std::string u32_to_utf8(std::u32string_view text);
 
-// Character classes as the `regex` module sees them: \p{L}, \p{N}, and Python's str.isspace()
-// (category Zs or bidirectional class WS/B/S: covers \t\n\v\f\r, U+001C..1F, U+0085, U+00A0...).
+// Character classes as the `regex` module (which simple_tokenizer.py uses for both its
+// whitespace clean-up and its split) sees them: \p{L}, \p{N}, and \s = the White_Space
+// property (\t\n\v\f\r, space, U+0085, U+00A0, U+1680, U+2000..200A, U+2028/9, U+202F,
+// U+205F, U+3000; not U+001C..1F, which Python's str.isspace() would add, nor U+200B).
 bool is_letter(char32_t cp);
 bool is_number(char32_t cp);
 bool is_space(char32_t cp);
