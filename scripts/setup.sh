@@ -10,6 +10,8 @@ PACKAGES=(
   libtorch-dev nlohmann-json3-dev
   # tokenizers: Unicode classes and normalisation (ICU), gzip'd vocabularies (zlib)
   libicu-dev zlib1g-dev
+  # images
+  libpng-dev libjpeg-dev
   # an optimised BLAS: Debian's default reference libblas3 is ~50x slower for matmul
   libopenblas0-openmp
   # c10d/Gloo for multi-process training
