@@ -67,8 +67,9 @@ bool parse_conversation(const json& j, const std::string& origin, const std::str
   return true;
 }
 
-void read_llava_jsonl(const std::string& path, const std::string& root, DatasetReadResult& r) {
-  std::istringstream in(io::read_text_file(path));
+void read_llava_jsonl(const std::string& text, const std::string& path, const std::string& root,
+                      DatasetReadResult& r) {
+  std::istringstream in(text);
   std::string line;
   for (size_t n = 1; std::getline(in, line); ++n) {
     if (trim(line).empty()) continue;
@@ -126,8 +127,9 @@ void read_karpathy(const json& j, const std::string& path, const std::string& ro
   }
 }
 
-void read_tsv(const std::string& path, const std::string& root, DatasetReadResult& r) {
-  std::istringstream in(io::read_text_file(path));
+void read_tsv(const std::string& text, const std::string& path, const std::string& root,
+              DatasetReadResult& r) {
+  std::istringstream in(text);
   std::string line;
   for (size_t n = 1; std::getline(in, line); ++n) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -189,26 +191,23 @@ const char* dataset_format_name(DatasetFormat format) {
   return "?";
 }
 
-DatasetReadResult read_dataset(const std::string& path, const std::string& image_root,
-                               DatasetFormat format) {
+DatasetReadResult parse_dataset(const std::string& text, const std::string& path,
+                                const std::string& image_root, DatasetFormat format) {
   DatasetReadResult result;
-  if (format == DatasetFormat::detect) {
-    std::string text = io::read_text_file(path);
-    format = detect_format(path, text.substr(0, 4096));
-  }
+  if (format == DatasetFormat::detect) format = detect_format(path, text.substr(0, 4096));
   result.format = format;
   switch (format) {
     case DatasetFormat::llava_jsonl:
-      read_llava_jsonl(path, image_root, result);
+      read_llava_jsonl(text, path, image_root, result);
       break;
     case DatasetFormat::tsv:
-      read_tsv(path, image_root, result);
+      read_tsv(text, path, image_root, result);
       break;
     case DatasetFormat::llava_json:
-      read_llava_json(io::read_json_file(path), path, image_root, result);
+      read_llava_json(io::parse_json(text, path), path, image_root, result);
       break;
     case DatasetFormat::karpathy: {
-      json j = io::read_json_file(path);
+      json j = io::parse_json(text, path);
       if (!j.is_object() || !j.contains("images"))
         throw Error(path + ": not a Karpathy caption file (no \"images\" list)");
       read_karpathy(j, path, image_root, result);
@@ -218,6 +217,11 @@ DatasetReadResult read_dataset(const std::string& path, const std::string& image
       break;
   }
   return result;
+}
+
+DatasetReadResult read_dataset(const std::string& path, const std::string& image_root,
+                               DatasetFormat format) {
+  return parse_dataset(io::read_text_file(path), path, image_root, format);
 }
 
 namespace {

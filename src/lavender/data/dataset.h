@@ -44,6 +44,10 @@ struct DatasetReadResult {
 // only when the file cannot be read or (for whole-file JSON layouts) is not valid JSON.
 DatasetReadResult read_dataset(const std::string& path, const std::string& image_root = "",
                                DatasetFormat format = DatasetFormat::detect);
+// The same on text already in memory; `path` names it in messages and guides detection.
+DatasetReadResult parse_dataset(const std::string& text, const std::string& path,
+                                const std::string& image_root = "",
+                                DatasetFormat format = DatasetFormat::detect);
 
 // Which text of a record the teacher draws maps for.
 enum class TextChoice { assistant, user, all_turns, caption };
