@@ -140,8 +140,8 @@ void read_tsv(const std::string& text, const std::string& path, const std::strin
       r.problems.push_back(origin + ": no TAB between image and text");
       continue;
     }
-    std::string image = trim(line.substr(0, tab)), text = trim(line.substr(tab + 1));
-    if (image.empty() || text.empty()) {
+    std::string image = trim(line.substr(0, tab)), caption = trim(line.substr(tab + 1));
+    if (image.empty() || caption.empty()) {
       r.problems.push_back(origin + (image.empty() ? ": empty image path" : ": empty text"));
       continue;
     }
@@ -149,7 +149,7 @@ void read_tsv(const std::string& text, const std::string& path, const std::strin
     record.id = image;
     record.origin = origin;
     record.image = resolve_image(image, root);
-    record.captions.push_back(text);
+    record.captions.push_back(caption);
     r.records.push_back(std::move(record));
   }
 }
