@@ -9,21 +9,24 @@ cd "$(dirname "$0")/.."
 JOBS=$(nproc)
 scripts/setup.sh
 
-echo "== build and unit tests"
+stage() { echo "== $* ($(date +%T), ${SECONDS}s since start)"; }
+stage "build and unit tests"
 scripts/build.sh
 ctest --test-dir build -L unit -j "$JOBS" --output-on-failure
+stage "unit tests done"
 
 if [ "${LAVENDER_TEST_QUICK:-0}" = 1 ]; then exit 0; fi
 
-echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+stage "unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 BUILD_DIR=build-asan BUILD_TYPE=RelWithDebInfo scripts/build.sh \
   -DLAVENDER_SANITIZE=ON -DLAVENDER_BUILD_BENCH=OFF
 ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1} \
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
   ctest --test-dir build-asan -L unit -j "$JOBS" --output-on-failure
 
-echo "== fuzzing (${LAVENDER_FUZZ_SECONDS:-60} s per target)"
+stage "fuzzing (${LAVENDER_FUZZ_SECONDS:-60} s per target)"
 cmake -S . -B build-fuzz -G Ninja -DLAVENDER_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLAVENDER_FUZZ_SECONDS="${LAVENDER_FUZZ_SECONDS:-60}"
 cmake --build build-fuzz
 ctest --test-dir build-fuzz -L fuzz --output-on-failure
+stage "all tests passed"
