@@ -28,5 +28,5 @@ stage "fuzzing (${LAVENDER_FUZZ_SECONDS:-60} s per target)"
 cmake -S . -B build-fuzz -G Ninja -DLAVENDER_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLAVENDER_FUZZ_SECONDS="${LAVENDER_FUZZ_SECONDS:-60}"
 cmake --build build-fuzz
-ctest --test-dir build-fuzz -L fuzz --output-on-failure
+ctest --test-dir build-fuzz -L fuzz -j "$JOBS" --output-on-failure
 stage "all tests passed"
