@@ -12,6 +12,7 @@ using Args = std::vector<std::string>;
 int run_info(const Args& args);
 int run_inspect(const Args& args);
 int run_parity(const Args& args);
+int run_sd_attn(const Args& args);
 int run_tokenize(const Args& args);
 
 }  // namespace lavender::cli

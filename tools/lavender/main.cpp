@@ -25,6 +25,8 @@ const Command kCommands[] = {
     {"inspect", "list the tensors of a safetensors file or checkpoint folder",
      lavender::cli::run_inspect},
     {"parity", "compare lavender with a reference fixture's outputs", lavender::cli::run_parity},
+    {"sd-attn", "draw Stable Diffusion's per-word attention maps for a dataset",
+     lavender::cli::run_sd_attn},
     {"tokenize", "print the token ids of each line of a JSONL file", lavender::cli::run_tokenize},
 };
 

@@ -1,0 +1,100 @@
+#include "lavender/dm/recipe.h"
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "lavender/util/error.h"
+
+namespace lavender::dm {
+namespace {
+
+int64_t factor_of(const CrossAttentionLayer& layer) {
+  return int64_t{1} << layer.level;
+}
+
+bool is_mid(const CrossAttentionLayer& layer) {
+  return layer.name.rfind("mid_block.", 0) == 0;
+}
+
+std::string factors_text(const std::vector<CrossAttentionLayer>& available) {
+  std::set<int64_t> factors;
+  for (const auto& l : available) factors.insert(factor_of(l));
+  std::string text;
+  for (int64_t f : factors) text += (text.empty() ? "" : ", ") + std::to_string(f);
+  return text.empty() ? "none" : text;
+}
+
+SelectedLayer selected(const CrossAttentionLayer& l, double weight) {
+  return {l.name, l.height, l.width, weight};
+}
+
+}  // namespace
+
+const std::vector<std::string>& recipe_names() {
+  static const std::vector<std::string> names = {"single-pass", "p2p", "daam"};
+  return names;
+}
+
+Recipe recipe_preset(const std::string& name) {
+  Recipe r;
+  r.name = name;
+  if (name == "single-pass") return r;
+  if (name == "p2p") {
+    // Maps of at most 32×32 for 64×64 latents (factor ≥ 2) from up and down blocks, equal weights.
+    r.layers.clear();
+    r.min_factor = 2;
+    r.include_mid = false;
+    return r;
+  }
+  if (name == "daam") {
+    // DAAM sums over everything; a sum is a mean up to scale, which min-max removes.
+    r.layers.clear();
+    r.min_factor = 1;
+    r.include_mid = true;
+    r.timesteps = {100, 300, 500, 700};
+    return r;
+  }
+  throw Error("unknown recipe '" + name + "' (known: single-pass, p2p, daam)");
+}
+
+std::vector<SelectedLayer> select_layers(const Recipe& recipe,
+                                         const std::vector<CrossAttentionLayer>& available) {
+  std::vector<SelectedLayer> out;
+  if (recipe.layers.empty()) {
+    for (const auto& l : available)
+      if (factor_of(l) >= recipe.min_factor && (recipe.include_mid || !is_mid(l)))
+        out.push_back(selected(l, 1.0));
+    if (out.empty())
+      throw Error("recipe '" + recipe.name + "': no cross-attention layer with factor >= " +
+                  std::to_string(recipe.min_factor) + " (the UNet has factors " +
+                  factors_text(available) + ")");
+    return out;
+  }
+  for (const auto& sel : recipe.layers) {
+    size_t before = out.size();
+    for (const auto& l : available)
+      if (factor_of(l) == sel.factor) out.push_back(selected(l, sel.weight));
+    if (out.size() == before)
+      throw Error("recipe '" + recipe.name + "': no cross-attention layer at downsampling factor " +
+                  std::to_string(sel.factor) + " (the UNet has factors " + factors_text(available) +
+                  ")");
+  }
+  return out;
+}
+
+nlohmann::json recipe_to_json(const Recipe& recipe) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (const auto& l : recipe.layers)
+    layers.push_back({{"factor", l.factor}, {"weight", l.weight}});
+  return {{"name", recipe.name},
+          {"timesteps", recipe.timesteps},
+          {"samples_per_timestep", recipe.samples_per_timestep},
+          {"layers", layers},
+          {"min_factor", recipe.min_factor},
+          {"include_mid", recipe.include_mid},
+          {"map_size", recipe.map_size},
+          {"image_size", recipe.image_size},
+          {"seed", recipe.seed}};
+}
+
+}  // namespace lavender::dm

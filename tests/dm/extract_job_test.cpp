@@ -1,0 +1,97 @@
+#include "lavender/dm/extract_job.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "dm/tiny_tokenizer.h"
+#include "lavender/io/image.h"
+#include "lavender/io/map_store.h"
+#include "lavender/util/error.h"
+#include "test_paths.h"
+
+namespace lavender::dm {
+namespace {
+
+io::Image gradient(int w, int h, int seed) {
+  io::Image img;
+  img.width = w;
+  img.height = h;
+  img.channels = 3;
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int c = 0; c < 3; ++c)
+        img.pixels.push_back(static_cast<uint8_t>((x * 7 + y * 3 + c * 50 + seed * 40) % 256));
+  return img;
+}
+
+// Three good images (one not square, so it is cropped), one missing image, one text without
+// words, and a second line for a.png (a TSV keys pairs by image path: a duplicate).
+void write_dataset(const test::TempDir& dir) {
+  std::filesystem::create_directory(dir.file("img"));
+  io::write_png(dir.file("img/a.png"), gradient(32, 32, 0));
+  io::write_png(dir.file("img/b.png"), gradient(48, 32, 1));
+  io::write_png(dir.file("img/c.png"), gradient(40, 40, 2));
+  io::write_png(dir.file("img/d.png"), gradient(32, 32, 3));
+  std::ofstream(dir.file("data.tsv")) << "a.png\ta cat on a dog\n"
+                                         "b.png\tthe dog\n"
+                                         "missing.png\ta cat\n"
+                                         "c.png\tcat, dog.\n"
+                                         "d.png\t!!!\n"
+                                         "a.png\tanother caption of a\n";
+}
+
+ExtractJobOptions options(const test::TempDir& dir) {
+  ExtractJobOptions o;
+  o.model = test::fixture_dir("sd_tiny");
+  o.data = dir.file("data.tsv");
+  o.images = dir.file("img");
+  o.out = dir.file("store");
+  o.tokenizer = dir.file("tokenizer.json");
+  o.recipe.name = "tiny";
+  o.recipe.layers = {{2, 0.7}, {1, 0.3}};  // the fixture's latents have factors 1 and 2 only
+  o.recipe.image_size = 32;
+  o.recipe.map_size = 8;
+  o.batch = 2;
+  o.show_progress = false;
+  return o;
+}
+
+TEST(ExtractJob, WritesTheStoreSkipsBadSamplesAndResumes) {
+  test::TempDir dir;
+  write_dataset(dir);
+  test::write_tiny_clip_tokenizer(dir.file("tokenizer.json"));
+  auto first = run_extract_job(options(dir));
+  EXPECT_EQ(first.pairs, 6);
+  EXPECT_EQ(first.processed, 3);
+  ASSERT_EQ(first.bad.size(), 3u);
+  EXPECT_NE(first.bad[0].find("image not found"), std::string::npos) << first.bad[0];
+  EXPECT_NE(first.bad[1].find("no word"), std::string::npos) << first.bad[1];
+  EXPECT_NE(first.bad[2].find("duplicate key"), std::string::npos) << first.bad[2];
+
+  auto store = io::MapStoreReader::open(dir.file("store"));
+  ASSERT_EQ(store.entries().size(), 3u);
+  EXPECT_EQ(store.info()["map_size"], 8);
+  EXPECT_EQ(store.info()["recipe"]["name"], "tiny");
+  const auto& b = store.entries()[1];
+  EXPECT_EQ(b.words, (std::vector<std::string>{"the", "dog"}));
+  EXPECT_EQ(b.extra["crop"], nlohmann::json({8, 0, 32, 32}));
+  EXPECT_EQ(store.maps(b.key).sizes(), (std::vector<int64_t>{2, 8, 8}));
+  EXPECT_EQ(store.entries()[2].words, (std::vector<std::string>{"cat", "dog"}));
+
+  auto second = run_extract_job(options(dir));
+  EXPECT_EQ(second.processed, 0);
+  EXPECT_EQ(second.already_done, 3);
+  EXPECT_EQ(io::MapStoreReader::open(dir.file("store")).entries().size(), 3u);
+}
+
+TEST(ExtractJob, ShardsSplitThePairs) {
+  EXPECT_EQ(parse_shard("1/3"), (std::pair<int64_t, int64_t>{1, 3}));
+  EXPECT_THROW(parse_shard("3/3"), Error);
+  EXPECT_THROW(parse_shard("x"), Error);
+  EXPECT_EQ(shard_store_path("s", 0, 1), "s");
+  EXPECT_EQ(shard_store_path("s", 1, 2), "s/part-1-of-2");
+}
+
+}  // namespace
+}  // namespace lavender::dm

@@ -1,0 +1,91 @@
+#include <cstdio>
+#include <cstdlib>
+
+#include "commands.h"
+#include "lavender/dm/extract_job.h"
+#include "lavender/util/args.h"
+#include "lavender/util/error.h"
+
+namespace lavender::cli {
+namespace {
+
+data::TextChoice parse_text_choice(const std::string& name) {
+  if (name == "assistant") return data::TextChoice::assistant;
+  if (name == "user") return data::TextChoice::user;
+  if (name == "all") return data::TextChoice::all_turns;
+  if (name == "caption") return data::TextChoice::caption;
+  throw Error("--text: expected assistant, user, all or caption, got '" + name + "'");
+}
+
+// --shard wins; otherwise torchrun's RANK / WORLD_SIZE, so one command line serves every rank.
+std::pair<int64_t, int64_t> resolve_shard(const ArgParser& parser) {
+  if (parser.has("shard")) return dm::parse_shard(parser.get("shard"));
+  const char* rank = std::getenv("RANK");
+  const char* world = std::getenv("WORLD_SIZE");
+  if (rank && world) return dm::parse_shard(std::string(rank) + "/" + world);
+  return {0, 1};
+}
+
+dm::ExtractJobOptions job_options(const ArgParser& parser) {
+  dm::ExtractJobOptions o;
+  o.model = parser.get("model");
+  o.data = parser.get("data");
+  o.images = parser.get("images");
+  o.out = parser.get("out");
+  o.tokenizer = parser.get("tokenizer");
+  o.recipe = dm::recipe_preset(parser.get("recipe"));
+  if (parser.has("image-size")) o.recipe.image_size = parser.get_int("image-size");
+  if (parser.has("map-size")) o.recipe.map_size = parser.get_int("map-size");
+  o.text = parse_text_choice(parser.get("text"));
+  o.batch = parser.get_int("batch");
+  o.device = parser.get("device");
+  std::tie(o.shard_index, o.shard_count) = resolve_shard(parser);
+  o.limit = parser.get_int("limit");
+  o.seed = static_cast<uint64_t>(parser.get_int("seed"));
+  return o;
+}
+
+void print_summary(const dm::ExtractJobResult& r) {
+  std::printf(
+      "sd-attn: %lld pairs in this shard: %lld written (%lld with truncated text), %lld "
+      "already in the store, %zu skipped as bad\nstore: %s\n",
+      static_cast<long long>(r.pairs), static_cast<long long>(r.processed),
+      static_cast<long long>(r.truncated), static_cast<long long>(r.already_done), r.bad.size(),
+      r.store.c_str());
+  for (const auto& b : r.bad) std::printf("  bad: %s\n", b.c_str());
+}
+
+}  // namespace
+
+int run_sd_attn(const Args& args) {
+  ArgParser parser("sd-attn",
+                   "Draws Stable Diffusion's per-word cross-attention maps (the Lavender teacher) "
+                   "for every image-text pair of a dataset into a map store. Resumable: keys "
+                   "already in the store are skipped. Bad samples are reported and skipped.");
+  parser.option("model", "diffusers Stable Diffusion folder (text_encoder, vae, unet, scheduler)")
+      .option("data", "dataset file (LLaVA JSON/JSONL, Karpathy JSON, or image<TAB>text)")
+      .option("images", "root folder for relative image paths")
+      .option("out", "map store folder (created or resumed)")
+      .option("tokenizer", "tokenizer file or folder (default: MODEL/tokenizer)")
+      .option("recipe", "single-pass | p2p | daam", "single-pass")
+      .option("image-size", "square crop fed to the VAE (default: the recipe's, 512)")
+      .option("map-size", "side of the stored maps (default: the recipe's, 32)")
+      .option("text", "assistant | user | all | caption (caption data always uses captions)",
+              "assistant")
+      .option("batch", "images per UNet pass", "4")
+      .option("device", "cpu | cuda | cuda:N", "cpu")
+      .option("shard", "i/n: this process's share (default: $RANK/$WORLD_SIZE, else 0/1)")
+      .option("limit", "at most this many pairs of this shard (0: all)", "0")
+      .option("seed", "noise seed", "0");
+  if (!parser.parse(args)) {
+    std::printf("%s", parser.help().c_str());
+    return 0;
+  }
+  for (const char* required : {"model", "data", "out"})
+    if (!parser.has(required)) throw Error(std::string("sd-attn: --") + required + " is required");
+  auto result = dm::run_extract_job(job_options(parser));
+  print_summary(result);
+  return result.processed + result.already_done > 0 ? 0 : 2;
+}
+
+}  // namespace lavender::cli
