@@ -97,11 +97,17 @@ TEST(Dataset, TabSeparatedList) {
                            "no tab here\n"
                            "b.jpg\t   \n"
                            "\tOrphan text\n"
-                           "c.jpg\tA blue square.\n");
+                           "c.jpg\tA blue square.\n"
+                           "a.jpg\tA circle, red.\n");
   auto r = read_dataset(path);
   EXPECT_EQ(r.format, DatasetFormat::tsv);
   ASSERT_EQ(r.records.size(), 2u);
   EXPECT_EQ(r.records[0].captions[0], "A red circle.");
+  // A second line for a.jpg is a second caption of the same image, keyed a.jpg#1.
+  ASSERT_EQ(r.records[0].captions.size(), 2u);
+  auto pairs = image_text_pairs(r.records[0], TextChoice::caption);
+  EXPECT_EQ(pairs[1].key, "a.jpg#1");
+  EXPECT_EQ(image_text_pairs(r.records[1], TextChoice::caption)[0].key, "c.jpg");
   ASSERT_EQ(r.problems.size(), 3u);
   EXPECT_NE(r.problems[0].find(":2: no TAB"), std::string::npos);
   EXPECT_NE(r.problems[1].find(":3: empty text"), std::string::npos);

@@ -26,7 +26,7 @@ io::Image gradient(int w, int h, int seed) {
 }
 
 // Three good images (one not square, so it is cropped), one missing image, one text without
-// words, and a second line for a.png (a TSV keys pairs by image path: a duplicate).
+// words, and a second caption for a.png (pairs a.png#0 and a.png#1).
 void write_dataset(const test::TempDir& dir) {
   std::filesystem::create_directory(dir.file("img"));
   io::write_png(dir.file("img/a.png"), gradient(32, 32, 0));
@@ -63,26 +63,27 @@ TEST(ExtractJob, WritesTheStoreSkipsBadSamplesAndResumes) {
   test::write_tiny_clip_tokenizer(dir.file("tokenizer.json"));
   auto first = run_extract_job(options(dir));
   EXPECT_EQ(first.pairs, 6);
-  EXPECT_EQ(first.processed, 3);
-  ASSERT_EQ(first.bad.size(), 3u);
+  EXPECT_EQ(first.processed, 4);
+  ASSERT_EQ(first.bad.size(), 2u);
   EXPECT_NE(first.bad[0].find("image not found"), std::string::npos) << first.bad[0];
   EXPECT_NE(first.bad[1].find("no word"), std::string::npos) << first.bad[1];
-  EXPECT_NE(first.bad[2].find("duplicate key"), std::string::npos) << first.bad[2];
 
   auto store = io::MapStoreReader::open(dir.file("store"));
-  ASSERT_EQ(store.entries().size(), 3u);
+  ASSERT_EQ(store.entries().size(), 4u);
+  EXPECT_TRUE(store.contains("a.png#0"));
+  EXPECT_TRUE(store.contains("a.png#1"));
   EXPECT_EQ(store.info()["map_size"], 8);
   EXPECT_EQ(store.info()["recipe"]["name"], "tiny");
-  const auto& b = store.entries()[1];
+  const auto& b = store.entry("b.png");
   EXPECT_EQ(b.words, (std::vector<std::string>{"the", "dog"}));
   EXPECT_EQ(b.extra["crop"], nlohmann::json({8, 0, 32, 32}));
   EXPECT_EQ(store.maps(b.key).sizes(), (std::vector<int64_t>{2, 8, 8}));
-  EXPECT_EQ(store.entries()[2].words, (std::vector<std::string>{"cat", "dog"}));
+  EXPECT_EQ(store.entry("c.png").words, (std::vector<std::string>{"cat", "dog"}));
 
   auto second = run_extract_job(options(dir));
   EXPECT_EQ(second.processed, 0);
-  EXPECT_EQ(second.already_done, 3);
-  EXPECT_EQ(io::MapStoreReader::open(dir.file("store")).entries().size(), 3u);
+  EXPECT_EQ(second.already_done, 4);
+  EXPECT_EQ(io::MapStoreReader::open(dir.file("store")).entries().size(), 4u);
 }
 
 TEST(ExtractJob, ShardsSplitThePairs) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -131,6 +132,7 @@ void read_tsv(const std::string& text, const std::string& path, const std::strin
               DatasetReadResult& r) {
   std::istringstream in(text);
   std::string line;
+  std::map<std::string, size_t> first_line_of;  // image → index of its record
   for (size_t n = 1; std::getline(in, line); ++n) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (trim(line).empty()) continue;
@@ -145,6 +147,14 @@ void read_tsv(const std::string& text, const std::string& path, const std::strin
       r.problems.push_back(origin + (image.empty() ? ": empty image path" : ": empty text"));
       continue;
     }
+    // Several lines for one image (Flickr-style, five captions each) make one record with
+    // several captions, keyed image#k like Karpathy data, instead of colliding keys.
+    auto seen = first_line_of.find(image);
+    if (seen != first_line_of.end()) {
+      r.records[seen->second].captions.push_back(caption);
+      continue;
+    }
+    first_line_of[image] = r.records.size();
     DatasetRecord record;
     record.id = image;
     record.origin = origin;
