@@ -114,6 +114,16 @@ TEST(Dataset, TabSeparatedList) {
   EXPECT_NE(r.problems[2].find(":4: empty image path"), std::string::npos);
 }
 
+TEST(Dataset, OutOfRangeNumbersAreBadLinesNotCrashes) {
+  // nlohmann throws out_of_range (not parse_error) for 1e400; found by fuzzing.
+  test::TempDir dir;
+  auto r = read_dataset(write(dir, "n.jsonl", "{\"id\": 1e400}\n"));
+  EXPECT_TRUE(r.records.empty());
+  ASSERT_EQ(r.problems.size(), 1u);
+  EXPECT_NE(r.problems[0].find("invalid JSON"), std::string::npos);
+  EXPECT_THROW(read_dataset(write(dir, "n.json", "[1e400]"), "", DatasetFormat::llava_json), Error);
+}
+
 TEST(Dataset, UnreadableOrBrokenFilesAreErrors) {
   EXPECT_THROW(read_dataset("/no/such/file.jsonl"), Error);
   test::TempDir dir;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "lavender/io/json_file.h"
 #include "lavender/text/clip_tokenizer.h"
 #include "lavender/util/args.h"
 #include "lavender/util/error.h"
@@ -39,12 +40,7 @@ std::string ids_to_json(const std::vector<int64_t>& ids) {
 
 // One input line: a JSON string. Throws lavender::Error naming `where` otherwise.
 std::string parse_line(const std::string& line, const std::string& where) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(where + ": invalid JSON at byte " + std::to_string(e.byte));
-  }
+  nlohmann::json j = io::parse_json(line, where);
   if (!j.is_string()) throw Error(where + ": expected a JSON string, got " + j.type_name());
   return j.get<std::string>();
 }

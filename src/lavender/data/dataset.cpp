@@ -75,9 +75,13 @@ void read_llava_jsonl(const std::string& text, const std::string& path, const st
   for (size_t n = 1; std::getline(in, line); ++n) {
     if (trim(line).empty()) continue;
     std::string origin = path + ":" + std::to_string(n), problem;
-    json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    json j;
+    try {
+      j = io::parse_json(line, origin);
+    } catch (const Error&) {
+      problem = "invalid JSON";
+    }
     DatasetRecord record;
-    if (j.is_discarded()) problem = "invalid JSON";
     if (problem.empty() && parse_conversation(j, origin, root, record, problem))
       r.records.push_back(std::move(record));
     else

@@ -13,6 +13,10 @@ nlohmann::json parse_json(const std::string& text, const std::string& source) {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     throw Error(source + ": invalid JSON at byte " + std::to_string(e.byte) + ": " + e.what());
+  } catch (const nlohmann::json::exception& e) {
+    // e.g. a number too large for a double (out_of_range 406), which is thrown, not reported
+    // as a parse error (found by fuzzing).
+    throw Error(source + ": invalid JSON: " + e.what());
   }
 }
 
