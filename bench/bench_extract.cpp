@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "ratio_reporter.h"
 #include "lavender/dm/aggregate.h"
 #include "lavender/dm/recipe.h"
 #include "lavender/dm/unet.h"
@@ -99,14 +100,6 @@ void BM_UNetCaptureAggregate(benchmark::State& state) {
 BENCHMARK(BM_UNetPlain)->Unit(benchmark::kMillisecond)->MinTime(5.0)->UseRealTime();
 BENCHMARK(BM_UNetCaptureAggregate)->Unit(benchmark::kMillisecond)->MinTime(5.0)->UseRealTime();
 
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const auto& r : runs) times[r.benchmark_name()] = r.GetAdjustedRealTime();
-    ConsoleReporter::ReportRuns(runs);
-  }
-  std::map<std::string, double> times;
-};
 
 }  // namespace
 
@@ -114,7 +107,7 @@ int main(int argc, char** argv) {
   lavender::runtime::configure_threads(0);
   setup();
   benchmark::Initialize(&argc, argv);
-  RatioReporter reporter;
+  lavender::bench::RatioReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   const double plain = reporter.times["BM_UNetPlain/min_time:5.000/real_time"];
   const double capture = reporter.times["BM_UNetCaptureAggregate/min_time:5.000/real_time"];

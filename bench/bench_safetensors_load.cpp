@@ -18,6 +18,7 @@
 #include <map>
 #include <vector>
 
+#include "ratio_reporter.h"
 #include "lavender/io/safetensors.h"
 #include "lavender/runtime/system_info.h"
 
@@ -90,15 +91,6 @@ BENCHMARK(BM_ReadBaseline)->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseReal
 BENCHMARK(BM_MmapTouch)->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
 BENCHMARK(BM_LoadIntoParams)->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
 
-// Records each benchmark's mean real time so the ratios can be printed at the end.
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const auto& r : runs) times[r.benchmark_name()] = r.GetAdjustedRealTime();
-    ConsoleReporter::ReportRuns(runs);
-  }
-  std::map<std::string, double> times;
-};
 
 }  // namespace
 
@@ -110,7 +102,7 @@ int main(int argc, char** argv) {
   make_file(bytes);
   std::printf("file: %s, %.2f GiB\n", g_path.c_str(), g_file_bytes / double(1 << 30));
   benchmark::Initialize(&argc, argv);
-  RatioReporter reporter;
+  lavender::bench::RatioReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   double base = reporter.times["BM_ReadBaseline/min_time:2.000/real_time"];
   for (const auto& [name, t] : reporter.times)
