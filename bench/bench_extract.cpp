@@ -3,7 +3,11 @@
 // "single-pass" recipe's layers (factors 4 and 2) followed by the aggregation to per-word maps
 // (goal: ≤ 1.15 × plain). Both run in one process so the ratio is not skewed by the machine.
 //
-// Runs on CUDA when available (LAVENDER_BENCH_DEVICE=cpu forces the CPU).
+// Runs on CUDA when available (LAVENDER_BENCH_DEVICE=cpu forces the CPU). Other settings from
+// the environment: LAVENDER_BENCH_DTYPE (fp32 | fp16 | bf16, default fp32), LAVENDER_BENCH_LATENT
+// (latent side, default 32; 64 is SD 1.5 at 512 px), LAVENDER_BENCH_BATCH (default 2).
+// Prints the peak memory of the process (and of the CUDA allocator when built against CUDA):
+// run one benchmark per process (--benchmark_filter) for each one's own peak.
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
@@ -17,13 +21,22 @@
 #include "lavender/dm/aggregate.h"
 #include "lavender/dm/recipe.h"
 #include "lavender/dm/unet.h"
+#include "lavender/runtime/dtype.h"
+#include "lavender/runtime/peak_memory.h"
 #include "lavender/runtime/system_info.h"
 
 namespace {
 
 using lavender::dm::LayerAttention;
 
-constexpr int64_t kBatch = 2, kLatent = 32, kTokens = 77;
+constexpr int64_t kTokens = 77;
+
+int64_t env_int(const char* name, int64_t fallback) {
+  const char* v = std::getenv(name);
+  return v ? std::atoll(v) : fallback;
+}
+const int64_t kBatch = env_int("LAVENDER_BENCH_BATCH", 2);
+const int64_t kLatent = env_int("LAVENDER_BENCH_LATENT", 32);
 
 struct Setup {
   lavender::dm::UNet2DConditionModel unet{nullptr};
@@ -51,17 +64,24 @@ void setup() {
   torch::manual_seed(0);
   g = new Setup;
   torch::Device d = bench_device();
+  const char* dtype_env = std::getenv("LAVENDER_BENCH_DTYPE");
+  const auto dtype = lavender::runtime::parse_dtype(dtype_env ? dtype_env : "fp32");
+  lavender::runtime::check_dtype_on_device(dtype, d);
   g->unet = lavender::dm::UNet2DConditionModel(sd15_config());
   g->unet->eval();
-  g->unet->to(d);
-  g->latents = torch::randn({kBatch, 4, kLatent, kLatent}, d);
+  g->unet->to(d, dtype);
+  const auto opts = torch::TensorOptions(dtype).device(d);
+  g->latents = torch::randn({kBatch, 4, kLatent, kLatent}, opts);
   g->timesteps = torch::full({kBatch}, 100, torch::TensorOptions(torch::kLong).device(d));
-  g->context = torch::randn({kBatch, kTokens, 768}, d);
+  g->context = torch::randn({kBatch, kTokens, 768}, opts);
   g->layers = lavender::dm::select_layers(lavender::dm::recipe_preset("single-pass"),
                                           g->unet->cross_attention_layers(kLatent, kLatent));
   g->word_of_token.assign(kTokens, -1);
   for (int t = 1; t <= 10; ++t) g->word_of_token[static_cast<size_t>(t)] = t - 1;
-  std::printf("device %s, %zu captured layers\n", d.str().c_str(), g->layers.size());
+  std::printf("device %s, %s, batch %lld, latents %lldx%lld, %zu captured layers\n",
+              d.str().c_str(), lavender::runtime::dtype_name(dtype).c_str(),
+              static_cast<long long>(kBatch), static_cast<long long>(kLatent),
+              static_cast<long long>(kLatent), g->layers.size());
   // One untimed pass so allocator and kernel warm-up do not land on the first benchmark.
   torch::NoGradGuard no_grad;
   g->unet->forward(g->latents, g->timesteps, g->context);
@@ -112,8 +132,10 @@ int main(int argc, char** argv) {
   const double plain = reporter.times["BM_UNetPlain/min_time:5.000/real_time"];
   const double capture = reporter.times["BM_UNetCaptureAggregate/min_time:5.000/real_time"];
   if (plain > 0 && capture > 0)
-    std::printf("capture+aggregate / plain = %.3f (goal <= 1.15); %.2f images/s with capture\n",
-                capture / plain, kBatch * 1e3 / capture);
+    std::printf("capture+aggregate / plain = %.3f (goal <= 1.15); images/s: %.2f plain, %.2f "
+                "with capture (throughput ratio %.3f)\n",
+                capture / plain, kBatch * 1e3 / plain, kBatch * 1e3 / capture, plain / capture);
+  std::printf("%s\n", lavender::runtime::peak_memory_report().c_str());
   benchmark::Shutdown();
   return 0;
 }

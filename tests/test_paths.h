@@ -1,6 +1,9 @@
 // Where tests find shared data and scratch space.
 #pragma once
 
+#include <ftw.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -25,9 +28,15 @@ class TempDir {
         (std::filesystem::temp_directory_path() / "lavender-test-XXXXXX").string();
     path_ = ::mkdtemp(pattern.data()) ? pattern : "";
   }
+  // Not std::filesystem::remove_all: the LibTorch inside PyTorch 2.x wheels exports its own
+  // copy of that symbol, which crashes when it wins symbol resolution (seen with PyTorch 2.11).
   ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
+    if (path_.empty()) return;
+    auto remove_one = [](const char* p, const struct stat*, int, struct FTW*) {
+      std::remove(p);  // best effort: keep going past what cannot be removed
+      return 0;
+    };
+    ::nftw(path_.c_str(), remove_one, 16, FTW_DEPTH | FTW_PHYS);
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <torch/cuda.h>
+#include <torch/torch.h>
+
 #include <fstream>
 
 #include "dm/tiny_tokenizer.h"
@@ -84,6 +87,68 @@ TEST(ExtractJob, WritesTheStoreSkipsBadSamplesAndResumes) {
   EXPECT_EQ(second.processed, 0);
   EXPECT_EQ(second.already_done, 4);
   EXPECT_EQ(io::MapStoreReader::open(dir.file("store")).entries().size(), 4u);
+}
+
+TEST(ExtractJob, ShardedRunsReadBackAsOneStore) {
+  test::TempDir dir;
+  write_dataset(dir);
+  test::write_tiny_clip_tokenizer(dir.file("tokenizer.json"));
+  int64_t written = 0;
+  for (int64_t rank = 0; rank < 2; ++rank) {
+    ExtractJobOptions o = options(dir);
+    o.shard_index = rank;
+    o.shard_count = 2;
+    written += run_extract_job(o).processed;
+  }
+  EXPECT_EQ(written, 4);
+  auto store = io::MapStoreReader::open(dir.file("store"));  // the folder of part-i-of-2 stores
+  EXPECT_EQ(store.entries().size(), 4u);
+  EXPECT_EQ(store.duplicates(), 0u);
+  for (const auto& e : store.entries()) EXPECT_EQ(store.maps(e.key).size(0), e.words.size());
+}
+
+TEST(ExtractJob, Bf16ComputeGivesTheFp32MapsClosely) {
+  test::TempDir dir;
+  write_dataset(dir);
+  test::write_tiny_clip_tokenizer(dir.file("tokenizer.json"));
+  ExtractJobOptions o = options(dir);
+  run_extract_job(o);
+  o.out = dir.file("store-bf16");
+  o.dtype = "bf16";
+  run_extract_job(o);
+  auto fp32 = io::MapStoreReader::open(dir.file("store"));
+  auto bf16 = io::MapStoreReader::open(dir.file("store-bf16"));
+  EXPECT_EQ(bf16.info()["compute_dtype"], "bf16");
+  ASSERT_EQ(bf16.entries().size(), fp32.entries().size());
+  for (const auto& e : fp32.entries()) {
+    at::Tensor diff = (bf16.maps(e.key).to(at::kFloat) - fp32.maps(e.key).to(at::kFloat)).abs();
+    EXPECT_LT(diff.mean().item<float>(), 0.05) << e.key;
+  }
+  o.dtype = "fp64";
+  EXPECT_THROW(run_extract_job(o), Error);
+}
+
+// Runs where LibTorch sees a GPU: the same job on CUDA (fp32, then fp16) gives the CPU's maps.
+TEST(ExtractJob, CudaGivesTheCpuMaps) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  test::TempDir dir;
+  write_dataset(dir);
+  test::write_tiny_clip_tokenizer(dir.file("tokenizer.json"));
+  ExtractJobOptions o = options(dir);
+  run_extract_job(o);
+  auto cpu = io::MapStoreReader::open(dir.file("store"));
+  for (const char* dtype : {"fp32", "fp16"}) {
+    o.out = dir.file(std::string("store-") + dtype);
+    o.device = "cuda";
+    o.dtype = dtype;
+    EXPECT_EQ(run_extract_job(o).processed, 4) << dtype;
+    auto gpu = io::MapStoreReader::open(o.out);
+    for (const auto& e : cpu.entries()) {
+      at::Tensor diff = (gpu.maps(e.key).to(at::kFloat) - cpu.maps(e.key).to(at::kFloat)).abs();
+      EXPECT_LT(diff.max().item<float>(), std::string(dtype) == "fp32" ? 2e-3 : 3e-2)
+          << dtype << " " << e.key;
+    }
+  }
 }
 
 TEST(ExtractJob, ShardsSplitThePairs) {

@@ -61,7 +61,9 @@ TEST(Unet, CaptureReturnsExactlyTheRequestedLayersAndLeavesTheOutputAlone) {
 
   at::Tensor plain = unet->forward(x, t, ctx);
   auto out = unet->forward_capturing(x, t, ctx, {layers[2].name, layers[4].name});
-  EXPECT_TRUE(torch::equal(plain, out.sample));
+  // Bitwise equal where capture and the plain path share a kernel (LibTorch < 2.1); with fused
+  // attention (the plain path) rounding may differ in the last bits.
+  EXPECT_TRUE(torch::allclose(plain, out.sample, 1e-5, 1e-5));
   ASSERT_EQ(out.cross_attention.size(), 2u);
   for (int i : {2, 4}) {
     const auto& l = layers[static_cast<size_t>(i)];

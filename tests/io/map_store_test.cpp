@@ -45,6 +45,27 @@ TEST(MapStore, WritesShardsAndReadsBack) {
   EXPECT_THROW(r.maps("nope"), Error);
 }
 
+TEST(MapStore, PartsOfAShardedRunReadAsOneStore) {
+  test::TempDir dir;
+  for (int part = 0; part < 2; ++part) {
+    MapStoreWriter w(dir.file("part-" + std::to_string(part) + "-of-2"), kInfo);
+    w.add(entry("p" + std::to_string(part), 2), torch::rand({2, 8, 8}));
+    w.add(entry("shared", 1), torch::full({1, 8, 8}, static_cast<float>(part)));
+  }
+  auto r = MapStoreReader::open(dir.path());
+  EXPECT_EQ(r.entries().size(), 3u);
+  EXPECT_EQ(r.duplicates(), 1u);
+  EXPECT_EQ(r.maps("p1").size(0), 2);
+  EXPECT_EQ(r.maps("shared").max().item<float>(), 0.0f);  // the first part's copy
+  EXPECT_EQ(r.entry("p1").shard, "part-1-of-2/maps-00000.safetensors");
+
+  MapStoreWriter other(dir.file("part-2-of-3"), {{"map_size", 8}, {"recipe", "p2p"}});
+  other.add(entry("q", 1), torch::rand({1, 8, 8}));
+  other.flush();
+  EXPECT_THROW(MapStoreReader::open(dir.path()), Error);
+  EXPECT_THROW(MapStoreReader::open(dir.file("nothing-here")), Error);
+}
+
 TEST(MapStore, ResumeAfterAKillSkipsDoneKeysAndSurvivesATornIndexLine) {
   test::TempDir dir;
   std::vector<at::Tensor> maps;

@@ -39,6 +39,7 @@ dm::ExtractJobOptions job_options(const ArgParser& parser) {
   o.text = parse_text_choice(parser.get("text"));
   o.batch = parser.get_int("batch");
   o.device = parser.get("device");
+  o.dtype = parser.get("dtype");
   std::tie(o.shard_index, o.shard_count) = resolve_shard(parser);
   o.limit = parser.get_int("limit");
   o.seed = static_cast<uint64_t>(parser.get_int("seed"));
@@ -74,6 +75,7 @@ int run_sd_attn(const Args& args) {
               "assistant")
       .option("batch", "images per UNet pass", "4")
       .option("device", "cpu | cuda | cuda:N", "cpu")
+      .option("dtype", "fp32 | fp16 (CUDA) | bf16: the models' compute precision", "fp32")
       .option("shard", "i/n: this process's share (default: $RANK/$WORLD_SIZE, else 0/1)")
       .option("limit", "at most this many pairs of this shard (0: all)", "0")
       .option("seed", "noise seed", "0");

@@ -11,8 +11,10 @@ using Args = std::vector<std::string>;
 
 int run_info(const Args& args);
 int run_inspect(const Args& args);
+int run_maps(const Args& args);
 int run_parity(const Args& args);
 int run_sd_attn(const Args& args);
+int run_show_maps(const Args& args);
 int run_tokenize(const Args& args);
 
 }  // namespace lavender::cli

@@ -24,9 +24,12 @@ const Command kCommands[] = {
      lavender::cli::run_info},
     {"inspect", "list the tensors of a safetensors file or checkpoint folder",
      lavender::cli::run_inspect},
+    {"maps", "import or export maps in the Lavender authors' JPEG layout", lavender::cli::run_maps},
     {"parity", "compare lavender with a reference fixture's outputs", lavender::cli::run_parity},
     {"sd-attn", "draw Stable Diffusion's per-word attention maps for a dataset",
      lavender::cli::run_sd_attn},
+    {"show-maps", "draw a stored image with each word's map as a heat map (PNG)",
+     lavender::cli::run_show_maps},
     {"tokenize", "print the token ids of each line of a JSONL file", lavender::cli::run_tokenize},
 };
 

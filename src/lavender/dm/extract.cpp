@@ -7,6 +7,7 @@
 
 #include "lavender/dm/aggregate.h"
 #include "lavender/io/config/diffusers.h"
+#include "lavender/runtime/dtype.h"
 #include "lavender/util/error.h"
 
 namespace lavender::dm {
@@ -90,15 +91,21 @@ SampleMaps sample_maps(const text::ClipTokenizer::Encoding& enc, const at::Tenso
 
 }  // namespace
 
-void SdPipeline::to(const std::string& device) {
+void SdPipeline::to(const std::string& device, const std::string& dtype) {
   torch::Device d(device);
-  text_encoder->to(d, torch::kFloat);
-  vae->to(d, torch::kFloat);
-  unet->to(d, torch::kFloat);
+  const c10::ScalarType type = runtime::parse_dtype(dtype);
+  runtime::check_dtype_on_device(type, d);
+  text_encoder->to(d, type);
+  vae->to(d, type);
+  unet->to(d, type);
 }
 
 at::Device SdPipeline::device() const {
   return unet->conv_in->weight.device();
+}
+
+c10::ScalarType SdPipeline::dtype() const {
+  return unet->conv_in->weight.scalar_type();
 }
 
 SdPipeline load_sd_pipeline(const std::string& folder, const std::string& tokenizer) {
@@ -173,7 +180,7 @@ std::vector<SampleMaps> extract(SdPipeline& pipeline, const at::Tensor& images,
   check_vocab(enc, pipeline.text_encoder->config().vocab_size);
 
   at::Tensor context = pipeline.text_encoder->forward(ids_tensor(enc).to(device)).last_hidden_state;
-  at::Tensor latents = latents_from_image(*pipeline.vae, images.to(device, torch::kFloat));
+  at::Tensor latents = latents_from_image(*pipeline.vae, images.to(device, pipeline.dtype()));
   auto layers = select_layers(
       recipe, pipeline.unet->cross_attention_layers(latents.size(2), latents.size(3)));
   int64_t grid = 0;
@@ -189,7 +196,7 @@ std::vector<SampleMaps> extract(SdPipeline& pipeline, const at::Tensor& images,
       at::Tensor ts = torch::full({latents.size(0)}, t, torch::kLong);
       auto probs = noised_cross_attention(pipeline, latents, noise[static_cast<size_t>(d)], ts,
                                           context, layer_names(layers));
-      at::Tensor pass = combine_pass(probs, layers, grid);
+      at::Tensor pass = combine_pass(probs, layers, grid).to(torch::kFloat);
       sum = sum.defined() ? sum + pass : pass;
     }
   at::Tensor token_maps = (sum / static_cast<double>(draws)).to(torch::kCPU, torch::kFloat);

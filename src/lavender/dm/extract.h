@@ -30,9 +30,11 @@ struct SdPipeline {
   UNet2DConditionModel unet{nullptr};
   std::optional<NoiseSchedule> schedule;
 
-  // Moves the three models (fp32) to `device` ("cpu", "cuda", "cuda:1").
-  void to(const std::string& device);
+  // Moves the three models to `device` ("cpu", "cuda", "cuda:1") in `dtype` ("fp32", "fp16",
+  // "bf16"). Maps are aggregated in fp32 whatever the compute dtype.
+  void to(const std::string& device, const std::string& dtype = "fp32");
   at::Device device() const;
+  c10::ScalarType dtype() const;
 };
 
 // Loads a diffusers Stable Diffusion folder: text_encoder/, vae/, unet/, scheduler/ (the

@@ -106,6 +106,7 @@ nlohmann::json store_info(const ExtractJobOptions& o, const Recipe& recipe) {
   return {{"map_size", recipe.map_size},
           {"dtype", "float16"},
           {"recipe", recipe_to_json(recipe)},
+          {"compute_dtype", o.dtype},
           {"model", fs::weakly_canonical(o.model).filename().string()}};
 }
 
@@ -136,7 +137,7 @@ ExtractJobResult run_extract_job(const ExtractJobOptions& o) {
   auto pairs = shard_pairs(o, result.bad);
   result.pairs = static_cast<int64_t>(pairs.size());
   SdPipeline p = load_sd_pipeline(o.model, o.tokenizer);
-  p.to(o.device);
+  p.to(o.device, o.dtype);
   check_recipe(p, recipe);
   result.store = shard_store_path(o.out, o.shard_index, o.shard_count);
   fs::create_directories(result.store);

@@ -24,6 +24,7 @@ struct ExtractJobOptions {
   data::TextChoice text = data::TextChoice::assistant;  // caption data always uses captions
   int64_t batch = 4;
   std::string device = "cpu";
+  std::string dtype = "fp32";  // compute precision (maps are stored as fp16 either way)
   int64_t shard_index = 0, shard_count = 1;
   int64_t limit = 0;  // 0: no limit (counted over this shard's pairs)
   uint64_t seed = 0;

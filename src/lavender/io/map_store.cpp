@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
 #include <regex>
 #include <sstream>
 
@@ -94,15 +95,70 @@ void append_synced(const std::string& path, const std::string& text) {
 
 }  // namespace
 
+namespace {
+
+// The per-rank stores a sharded sd-attn run leaves under one folder (part-<i>-of-<n>), in order.
+std::vector<std::string> part_dirs(const std::string& dir) {
+  static const std::regex part_name(R"(part-(\d+)-of-(\d+))");
+  std::vector<std::pair<std::pair<long, long>, std::string>> found;
+  if (fs::is_directory(dir))
+    for (const auto& item : fs::directory_iterator(dir)) {
+      std::smatch m;
+      const std::string name = item.path().filename().string();
+      if (item.is_directory() && std::regex_match(name, m, part_name) &&
+          fs::is_regular_file(item.path() / kInfo))
+        found.push_back({{std::stol(m[2]), std::stol(m[1])}, name});
+    }
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> names;
+  for (auto& f : found) names.push_back(std::move(f.second));
+  return names;
+}
+
+}  // namespace
+
 MapStoreReader MapStoreReader::open(const std::string& dir) {
-  if (!fs::is_regular_file(fs::path(dir) / kInfo))
-    throw Error(dir + ": not a map store (no " + kInfo + ")");
   MapStoreReader r;
   r.dir_ = dir;
-  r.info_ = read_json_file((fs::path(dir) / kInfo).string());
-  read_index((fs::path(dir) / kIndex).string(), r.entries_);
+  if (fs::is_regular_file(fs::path(dir) / kInfo)) {
+    r.info_ = read_json_file((fs::path(dir) / kInfo).string());
+    read_index((fs::path(dir) / kIndex).string(), r.entries_);
+  } else {
+    r.open_parts();
+  }
   for (size_t i = 0; i < r.entries_.size(); ++i) r.by_key_[r.entries_[i].key] = i;
   return r;
+}
+
+// Reads every part as one store. The parts must agree on the map size and recipe; a key that
+// two parts hold (a re-run with another world size) is taken from the first part and counted.
+void MapStoreReader::open_parts() {
+  const auto parts = part_dirs(dir_);
+  if (parts.empty())
+    throw Error(dir_ + ": not a map store (no " + kInfo + ", no part-<i>-of-<n> stores)");
+  std::map<std::string, bool> seen;
+  for (const auto& part : parts) {
+    const std::string info_path = (fs::path(dir_) / part / kInfo).string();
+    nlohmann::json info = read_json_file(info_path);
+    if (info_.is_null()) info_ = info;
+    for (const char* field : {"map_size", "recipe"})
+      if (info.value(field, nlohmann::json()) != info_.value(field, nlohmann::json()))
+        throw Error(info_path + ": \"" + field + "\" differs from " + parts.front() +
+                    "'s: the parts were made by different recipes");
+    std::vector<MapEntry> entries;
+    read_index((fs::path(dir_) / part / kIndex).string(), entries);
+    for (auto& e : entries) {
+      if (!seen.emplace(e.key, true).second) {
+        ++duplicates_;
+        continue;
+      }
+      e.shard = part + "/" + e.shard;
+      entries_.push_back(std::move(e));
+    }
+  }
+  if (duplicates_ > 0)
+    log::warn(dir_, ": ", duplicates_,
+              " keys are in more than one part; the first part's maps are used");
 }
 
 const MapEntry& MapStoreReader::entry(const std::string& key) const {

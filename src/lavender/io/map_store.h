@@ -35,19 +35,26 @@ struct MapEntry {
 
 class MapStoreReader {
  public:
-  // Throws lavender::Error naming the file for a missing store or a malformed index line.
+  // `dir` is one store, or the folder of a sharded run holding part-<i>-of-<n> stores, which
+  // are then read as one (the parts must share map size and recipe). Throws lavender::Error
+  // naming the file for a missing store or a malformed index line.
   static MapStoreReader open(const std::string& dir);
 
   const nlohmann::json& info() const { return info_; }  // store.json
   const std::vector<MapEntry>& entries() const { return entries_; }
   bool contains(const std::string& key) const { return by_key_.count(key) > 0; }
   const MapEntry& entry(const std::string& key) const;
+  // Keys found in more than one part (the first part's maps are used).
+  size_t duplicates() const { return duplicates_; }
   // [n_words, S, S] in the stored dtype (fp16); zero-copy from the shard.
   at::Tensor maps(const std::string& key) const;
 
  private:
+  void open_parts();
+
   std::string dir_;
   nlohmann::json info_;
+  size_t duplicates_ = 0;
   std::vector<MapEntry> entries_;
   std::map<std::string, size_t> by_key_;
   mutable std::map<std::string, std::shared_ptr<SafetensorsFile>> shards_;
