@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "lavender/align/attention_maps.h"
 #include "lavender/util/error.h"
 
 namespace lavender::dm {
@@ -56,24 +57,7 @@ at::Tensor word_maps(const at::Tensor& token_maps, const std::vector<int>& word_
   const int64_t t = token_maps.size(0);
   if (static_cast<int64_t>(word_of_token.size()) > t)
     throw Error("word_maps: more token positions than maps");
-  // Averaging matrix [n_words, T]: row w holds 1/k on the k tokens of word w. Filled on the CPU
-  // (an accessor cannot touch GPU memory), then moved beside the maps.
-  at::Tensor assign = torch::zeros({n_words, t}, torch::kFloat);
-  std::vector<int> counts(static_cast<size_t>(n_words), 0);
-  for (size_t i = 0; i < word_of_token.size(); ++i) {
-    int w = word_of_token[i];
-    if (w < -1 || w >= n_words) throw Error("word_maps: word index out of range");
-    if (w >= 0) ++counts[static_cast<size_t>(w)];
-  }
-  auto a = assign.accessor<float, 2>();
-  for (size_t i = 0; i < word_of_token.size(); ++i) {
-    int w = word_of_token[i];
-    if (w >= 0)
-      a[w][static_cast<int64_t>(i)] = 1.0f / static_cast<float>(counts[static_cast<size_t>(w)]);
-  }
-  assign = assign.to(token_maps.device(), token_maps.scalar_type());
-  at::Tensor words = at::matmul(assign, token_maps.flatten(1))
-                         .view({n_words, token_maps.size(1), token_maps.size(2)});
+  at::Tensor words = align::word_maps_from_tokens(token_maps, word_of_token, n_words);
   return minmax_normalise(resize(words.unsqueeze(0), size, size).squeeze(0));
 }
 
