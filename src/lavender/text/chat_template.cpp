@@ -1,0 +1,88 @@
+#include "lavender/text/chat_template.h"
+
+#include "lavender/util/error.h"
+
+namespace lavender::text {
+namespace {
+
+void check_roles(const std::vector<ChatMessage>& messages) {
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const std::string& r = messages[i].role;
+    if (r != "system" && r != "user" && r != "assistant")
+      throw Error("chat: unknown role \"" + r + "\" (expected system, user or assistant)");
+    if (r == "system" && i != 0) throw Error("chat: a system message must come first");
+    if (messages[i].images < 0) throw Error("chat: negative image count");
+  }
+}
+
+std::string repeat(const std::string& s, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+std::vector<ChatSegment> render_llava(const std::vector<ChatMessage>& messages, bool prompt) {
+  std::vector<ChatSegment> out;
+  for (const auto& m : messages) {
+    if (m.role == "system") {
+      out.push_back({m.text + " ", false});
+    } else if (m.role == "user") {
+      out.push_back({"USER: " + repeat("<image>\n", m.images) + m.text + " ", false});
+    } else {
+      if (m.images > 0) throw Error("chat (llava-1.5): images must be in user messages");
+      out.push_back({"ASSISTANT: ", false});
+      out.push_back({m.text + "</s>", true});
+    }
+  }
+  if (prompt) out.push_back({"ASSISTANT:", false});
+  return out;
+}
+
+std::vector<ChatSegment> render_llama3(const std::vector<ChatMessage>& messages, bool prompt) {
+  std::vector<ChatSegment> out{{"<|begin_of_text|>", false}};
+  auto header = [](const std::string& role) {
+    return "<|start_header_id|>" + role + "<|end_header_id|>\n\n";
+  };
+  for (const auto& m : messages) {
+    if (m.role == "assistant") {
+      out.push_back({header(m.role) + repeat("<|image|>", m.images), false});
+      out.push_back({m.text + "<|eot_id|>", true});
+    } else {
+      out.push_back(
+          {header(m.role) + repeat("<|image|>", m.images) + m.text + "<|eot_id|>", false});
+    }
+  }
+  if (prompt) out.push_back({header("assistant"), false});
+  return out;
+}
+
+}  // namespace
+
+ChatFormat parse_chat_format(const std::string& name) {
+  if (name == "llava-1.5" || name == "llava") return ChatFormat::llava15;
+  if (name == "llama-3-vision" || name == "mllama") return ChatFormat::llama3_vision;
+  throw Error("unknown chat format \"" + name + "\" (expected llava-1.5 or llama-3-vision)");
+}
+
+const char* chat_format_name(ChatFormat format) {
+  return format == ChatFormat::llava15 ? "llava-1.5" : "llama-3-vision";
+}
+
+const char* image_placeholder(ChatFormat format) {
+  return format == ChatFormat::llava15 ? "<image>" : "<|image|>";
+}
+
+std::vector<ChatSegment> render_chat(ChatFormat format, const std::vector<ChatMessage>& messages,
+                                     bool add_generation_prompt) {
+  check_roles(messages);
+  return format == ChatFormat::llava15 ? render_llava(messages, add_generation_prompt)
+                                       : render_llama3(messages, add_generation_prompt);
+}
+
+std::string chat_text(const std::vector<ChatSegment>& segments) {
+  std::string out;
+  for (const auto& s : segments) out += s.text;
+  return out;
+}
+
+}  // namespace lavender::text

@@ -1,0 +1,56 @@
+#include "lavender/text/chat_template.h"
+
+#include <gtest/gtest.h>
+
+#include "lavender/util/error.h"
+
+namespace lavender::text {
+namespace {
+
+std::string trainable_text(const std::vector<ChatSegment>& segments) {
+  std::string out;
+  for (const auto& s : segments)
+    if (s.trainable) out += s.text;
+  return out;
+}
+
+const std::vector<ChatMessage> kTwoTurns = {{"user", "What is this?", 1},
+                                            {"assistant", "A red circle.", 0},
+                                            {"user", "And its colour?", 0},
+                                            {"assistant", "Red.", 0}};
+
+TEST(ChatTemplate, Llava15) {
+  auto segs = render_chat(ChatFormat::llava15, kTwoTurns, false);
+  EXPECT_EQ(chat_text(segs),
+            "USER: <image>\nWhat is this? ASSISTANT: A red circle.</s>USER: And its colour? "
+            "ASSISTANT: Red.</s>");
+  EXPECT_EQ(trainable_text(segs), "A red circle.</s>Red.</s>");
+  auto prompt = render_chat(ChatFormat::llava15, {{"user", "What are these?", 1}}, true);
+  EXPECT_EQ(chat_text(prompt), "USER: <image>\nWhat are these? ASSISTANT:");
+  EXPECT_EQ(trainable_text(prompt), "");
+}
+
+TEST(ChatTemplate, Llama3Vision) {
+  auto segs = render_chat(ChatFormat::llama3_vision,
+                          {{"system", "Be brief.", 0}, kTwoTurns[0], kTwoTurns[1]}, true);
+  EXPECT_EQ(chat_text(segs),
+            "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>"
+            "<|start_header_id|>user<|end_header_id|>\n\n<|image|>What is this?<|eot_id|>"
+            "<|start_header_id|>assistant<|end_header_id|>\n\nA red circle.<|eot_id|>"
+            "<|start_header_id|>assistant<|end_header_id|>\n\n");
+  EXPECT_EQ(trainable_text(segs), "A red circle.<|eot_id|>");
+}
+
+TEST(ChatTemplate, FormatsByNameAndBadConversations) {
+  EXPECT_EQ(parse_chat_format("mllama"), ChatFormat::llama3_vision);
+  EXPECT_EQ(parse_chat_format("llava-1.5"), ChatFormat::llava15);
+  EXPECT_THROW(parse_chat_format("chatml"), Error);
+  EXPECT_THROW(render_chat(ChatFormat::llava15, {{"robot", "hi", 0}}, false), Error);
+  EXPECT_THROW(render_chat(ChatFormat::llava15, {{"user", "a", 0}, {"system", "b", 0}}, false),
+               Error);
+  EXPECT_THROW(render_chat(ChatFormat::llava15, {{"assistant", "a", 1}}, false), Error);
+  EXPECT_STREQ(image_placeholder(ChatFormat::llama3_vision), "<|image|>");
+}
+
+}  // namespace
+}  // namespace lavender::text
