@@ -110,6 +110,29 @@ TEST(Llava, CaptureGathersEachRowsImageColumnsWhenRowsAreShifted) {
   EXPECT_TRUE(block.text_rows[1][2].item<bool>());
 }
 
+TEST(Llava, FullStrategyAndSeveralFeatureLayers) {
+  auto c = test::tiny_llava_config();
+  c.vision_feature_select_strategy = io::config::VisionFeatureSelectStrategy::kFull;
+  c.vision_feature_layers = {0, -1};  // the embeddings and the last layer, concatenated
+  torch::manual_seed(5);
+  LlavaForConditionalGeneration model(c);
+  torch::NoGradGuard no_grad;
+  EXPECT_EQ(model->tokens_per_image(), 17);
+  EXPECT_EQ(model->model->multi_modal_projector->linear_1->weight.size(1), 32);
+  at::Tensor pixels = torch::randn({1, 3, 16, 16});
+  at::Tensor features = model->image_features(pixels);
+  ASSERT_EQ(features.sizes(), (std::vector<int64_t>{1, 17, 32}));
+  auto states = model->model->vision_tower->forward(pixels).hidden_states;
+  ASSERT_EQ(states.size(), 3u);
+  at::Tensor expected = model->model->multi_modal_projector(torch::cat({states[0], states[2]}, -1));
+  EXPECT_TRUE(torch::allclose(features, expected, 1e-6, 1e-6));
+  // 17 image tokens now fit one image.
+  LlavaInputs in;
+  in.input_ids = torch::cat({torch::tensor({{1, 2}}), torch::full({1, 17}, kImage)}, 1);
+  in.pixel_values = pixels;
+  EXPECT_EQ(model->forward(in).logits.size(1), 19);
+}
+
 TEST(Llava, ImageTokenCountsMustMatchTheImages) {
   auto c = test::tiny_llava_config();
   LlavaForConditionalGeneration model(c);
