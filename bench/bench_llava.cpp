@@ -73,7 +73,9 @@ double peak_rss_mib() {
   return 0;
 }
 // Linux resets the VmHWM high-water mark when "5" is written to clear_refs.
-void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+void reset_peak_rss() {
+  std::ofstream("/proc/self/clear_refs") << "5";
+}
 
 void setup() {
   torch::manual_seed(0);
@@ -87,8 +89,7 @@ void setup() {
   }
   for (const auto& p : g->model->parameters()) g->params += p.numel();
   const int64_t per_image = g->model->tokens_per_image();
-  g->input_ids = torch::cat({torch::randint(1, 31000, {1, 8}),
-                             torch::full({1, per_image}, 31999),
+  g->input_ids = torch::cat({torch::randint(1, 31000, {1, 8}), torch::full({1, per_image}, 31999),
                              torch::randint(1, 31000, {1, kText - 8})},
                             1);
   g->pixel_values = torch::randn({1, 3, 224, 224});
@@ -128,12 +129,16 @@ void run_generation(benchmark::State& state, bool cache) {
     made += out.size(1) - g->input_ids.size(1);
   }
   state.counters["new_tokens"] = static_cast<double>(o.max_new_tokens);
-  state.counters["tokens_per_s"] = benchmark::Counter(static_cast<double>(made),
-                                                      benchmark::Counter::kIsRate);
+  state.counters["tokens_per_s"] =
+      benchmark::Counter(static_cast<double>(made), benchmark::Counter::kIsRate);
   state.counters["peak_rss_MiB"] = peak_rss_mib();
 }
-void BM_GenerateCached(benchmark::State& state) { run_generation(state, true); }
-void BM_GenerateUncached(benchmark::State& state) { run_generation(state, false); }
+void BM_GenerateCached(benchmark::State& state) {
+  run_generation(state, true);
+}
+void BM_GenerateUncached(benchmark::State& state) {
+  run_generation(state, false);
+}
 
 BENCHMARK(BM_Forward)->Unit(benchmark::kMillisecond)->MinTime(8.0)->UseRealTime();
 BENCHMARK(BM_ForwardCaptureFifth)->Unit(benchmark::kMillisecond)->MinTime(8.0)->UseRealTime();
@@ -158,11 +163,13 @@ int main(int argc, char** argv) {
   const double cached = reporter.times["BM_GenerateCached/iterations:1/real_time"];
   const double uncached = reporter.times["BM_GenerateUncached/iterations:1/real_time"];
   if (cached > 0 && uncached > 0) {
-    const double rate_cached = g_cached_tokens / cached, rate_uncached = g_uncached_tokens / uncached;
-    std::printf("generation: %.2f tokens/s with KV cache (%lld new), %.2f without (%lld new): "
-                "%.1fx\n",
-                rate_cached, static_cast<long long>(g_cached_tokens), rate_uncached,
-                static_cast<long long>(g_uncached_tokens), rate_cached / rate_uncached);
+    const double rate_cached = g_cached_tokens / cached,
+                 rate_uncached = g_uncached_tokens / uncached;
+    std::printf(
+        "generation: %.2f tokens/s with KV cache (%lld new), %.2f without (%lld new): "
+        "%.1fx\n",
+        rate_cached, static_cast<long long>(g_cached_tokens), rate_uncached,
+        static_cast<long long>(g_uncached_tokens), rate_cached / rate_uncached);
   }
   benchmark::Shutdown();
   return 0;

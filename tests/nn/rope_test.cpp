@@ -22,7 +22,8 @@ TEST(Rope, DefaultInverseFrequenciesAreThetaPowers) {
   r.type = RopeType::kLinear;
   r.factor = 4;
   at::Tensor lin = rope_inv_freq(r, 8);
-  for (int i = 0; i < 4; ++i) EXPECT_NEAR(lin[i].item<double>(), expected[i] / 4, expected[i] * 1e-6);
+  for (int i = 0; i < 4; ++i)
+    EXPECT_NEAR(lin[i].item<double>(), expected[i] / 4, expected[i] * 1e-6);
 }
 
 TEST(Rope, Llama3KeepsHighFrequenciesStretchesLowOnesAndBlendsBetween) {

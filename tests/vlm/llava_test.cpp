@@ -62,8 +62,8 @@ TEST(Llava, CapturedBlockIsTheTextByImageSliceOfTheFullMatrixAndHasGradients) {
   EXPECT_EQ(block.query_begin, 19);
   ASSERT_EQ(block.probs.at(2).sizes(), (std::vector<int64_t>{2, 4, 5, 16}));
   for (int64_t l : {1, 2})
-    EXPECT_TRUE(torch::allclose(block.probs.at(l), full.probs.at(l).slice(2, 19).slice(3, 3, 19),
-                                0, 1e-7));
+    EXPECT_TRUE(
+        torch::allclose(block.probs.at(l), full.probs.at(l).slice(2, 19).slice(3, 3, 19), 0, 1e-7));
   EXPECT_TRUE(torch::equal(block.text_rows,
                            torch::tensor({{1, 1, 1, 1, 1}, {1, 1, 1, 1, 0}}).to(torch::kBool)));
 
@@ -262,8 +262,8 @@ void save_sharded(const LlavaForConditionalGeneration& model, const nlohmann::js
   for (const auto& p : model->named_parameters()) {
     bool first = p.key().rfind("model.vision_tower.", 0) == 0;
     (first ? a : b).emplace_back(p.key(), p.value().detach());
-    index["weight_map"][p.key()] = first ? "model-00001-of-00002.safetensors"
-                                          : "model-00002-of-00002.safetensors";
+    index["weight_map"][p.key()] =
+        first ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors";
   }
   io::save_safetensors(dir + "/model-00001-of-00002.safetensors", a);
   io::save_safetensors(dir + "/model-00002-of-00002.safetensors", b);
@@ -300,7 +300,8 @@ TEST(Llava, LoadsTheNewKeyLayoutShardedAndTiedHeads) {
   config["tie_word_embeddings"] = false;
   std::vector<std::pair<std::string, at::Tensor>> some;
   for (const auto& p : reference->named_parameters())
-    if (p.key() != "model.multi_modal_projector.linear_2.bias") some.emplace_back(p.key(), p.value());
+    if (p.key() != "model.multi_modal_projector.linear_2.bias")
+      some.emplace_back(p.key(), p.value());
   io::save_safetensors(broken.file("model.safetensors"), some);
   std::ofstream(broken.file("config.json")) << config.dump();
   try {
@@ -309,6 +310,34 @@ TEST(Llava, LoadsTheNewKeyLayoutShardedAndTiedHeads) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("linear_2.bias"), std::string::npos) << e.what();
   }
+}
+
+}  // namespace
+}  // namespace lavender::vlm
+
+namespace lavender::vlm {
+namespace {
+
+TEST(Generate, LeftPaddedBatchGeneratesWhatEachRowGeneratesAlone) {
+  auto model = load_llava(test::fixture_dir("llava"));
+  auto f = parity::load_fixture(test::fixture_dir("llava"));
+  at::Tensor ids = f.tensor("input_ids"), pixels = f.tensor("pixel_values");
+  at::Tensor a = ids.narrow(0, 0, 1);
+  // Row b: row 1 without three of its leading text tokens (kept: bos), so it is shorter.
+  at::Tensor b =
+      torch::cat({ids.narrow(0, 1, 1).narrow(1, 0, 1), ids.narrow(0, 1, 1).slice(1, 4)}, 1);
+  ASSERT_EQ(b.size(1), 78);
+  at::Tensor batch = torch::cat({a, torch::cat({torch::zeros({1, 3}, torch::kLong), b}, 1)}, 0);
+  at::Tensor mask = torch::ones_like(batch);
+  mask.narrow(0, 1, 1).narrow(1, 0, 3).zero_();
+
+  GenerationOptions o;
+  o.max_new_tokens = 5;
+  at::Tensor together = generate_llava(*model, pixels, batch, mask, o);
+  at::Tensor alone_a = generate_llava(*model, pixels.narrow(0, 0, 1), a, at::Tensor(), o);
+  at::Tensor alone_b = generate_llava(*model, pixels.narrow(0, 1, 1), b, at::Tensor(), o);
+  EXPECT_TRUE(torch::equal(together[0].slice(0, 81), alone_a[0].slice(0, 81)));
+  EXPECT_TRUE(torch::equal(together[1].slice(0, 81), alone_b[0].slice(0, 78)));
 }
 
 }  // namespace

@@ -17,6 +17,8 @@ RmsNormImpl::RmsNormImpl(int64_t hidden, double eps) : eps_(eps) {
   weight = register_parameter("weight", torch::ones({hidden}));
 }
 
-at::Tensor RmsNormImpl::forward(const at::Tensor& x) { return rms_norm(x, weight, eps_); }
+at::Tensor RmsNormImpl::forward(const at::Tensor& x) {
+  return rms_norm(x, weight, eps_);
+}
 
 }  // namespace lavender::nn

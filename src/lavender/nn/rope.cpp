@@ -31,21 +31,22 @@ at::Tensor rope_inv_freq(const RopeConfig& rope, int64_t head_dim) {
       const double high_freq_wavelen = old_len / rope.high_freq_factor;
       at::Tensor wavelen = 2 * M_PI / inv_freq;
       // Long wavelengths are stretched by the factor; short ones are kept.
-      at::Tensor scaled =
-          at::where(wavelen > low_freq_wavelen, inv_freq / rope.factor, inv_freq);
+      at::Tensor scaled = at::where(wavelen > low_freq_wavelen, inv_freq / rope.factor, inv_freq);
       // In between, a linear blend in 1/wavelength of the stretched and the kept frequency.
       at::Tensor smooth = (old_len / wavelen - rope.low_freq_factor) /
                           (rope.high_freq_factor - rope.low_freq_factor);
       at::Tensor smoothed = (1 - smooth) * scaled / rope.factor + smooth * scaled;
-      at::Tensor medium = (wavelen < high_freq_wavelen).logical_not() &
-                          (wavelen > low_freq_wavelen).logical_not();
+      at::Tensor medium =
+          (wavelen < high_freq_wavelen).logical_not() & (wavelen > low_freq_wavelen).logical_not();
       return at::where(medium, smoothed, scaled);
     }
   }
   throw Error("RoPE: unknown rope type");
 }
 
-double rope_attention_scaling(const RopeConfig&) { return 1.0; }
+double rope_attention_scaling(const RopeConfig&) {
+  return 1.0;
+}
 
 RotaryEmbedding::RotaryEmbedding(const RopeConfig& rope, int64_t head_dim)
     : inv_freq_(rope_inv_freq(rope, head_dim)), attention_scaling_(rope_attention_scaling(rope)) {}

@@ -17,8 +17,8 @@ ClipVisionEmbeddingsImpl::ClipVisionEmbeddingsImpl(const io::config::ClipVisionC
       torch::nn::Conv2d(torch::nn::Conv2dOptions(c.num_channels, c.hidden_size, c.patch_size)
                             .stride(c.patch_size)
                             .bias(false)));
-  position_embedding = register_module(
-      "position_embedding", torch::nn::Embedding(grid_ * grid_ + 1, c.hidden_size));
+  position_embedding =
+      register_module("position_embedding", torch::nn::Embedding(grid_ * grid_ + 1, c.hidden_size));
 }
 
 at::Tensor ClipVisionEmbeddingsImpl::forward(const at::Tensor& pixel_values) {

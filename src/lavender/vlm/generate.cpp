@@ -46,7 +46,8 @@ GenerationDefaults load_generation_defaults(const std::string& folder) {
   if (std::filesystem::is_regular_file(gen)) sources.push_back(io::read_json_file(gen));
   nlohmann::json config = io::read_json_file(folder + "/config.json");
   sources.push_back(config);
-  if (config.is_object() && config.contains("text_config")) sources.push_back(config["text_config"]);
+  if (config.is_object() && config.contains("text_config"))
+    sources.push_back(config["text_config"]);
   bool have_eos = false, have_pad = false;
   for (const auto& j : sources) {
     if (!have_eos) have_eos = read_ids(j, "eos_token_id", &d.eos_token_ids);
@@ -104,8 +105,8 @@ at::Tensor generate(const StepFunction& step, KvCache* cache, const at::Tensor& 
       // The prompt once, then only the newest token against the cache.
       const bool first = i == 0;
       at::Tensor step_ids = first ? ids : ids.slice(1, -1);
-      logits = step(step_ids, mask, positions.slice(1, positions.size(1) - step_ids.size(1)),
-                    first, cache);
+      logits = step(step_ids, mask, positions.slice(1, positions.size(1) - step_ids.size(1)), first,
+                    cache);
     } else {
       logits = step(ids, mask, positions, /*first=*/true, nullptr);
     }

@@ -8,8 +8,8 @@ namespace lavender::vlm {
 
 std::pair<at::Tensor, at::Tensor> LayerKvCache::append(const at::Tensor& k, const at::Tensor& v) {
   const int64_t t = k.size(2);
-  if (length_ > 0 && (k.size(0) != k_.size(0) || k.size(1) != k_.size(1) ||
-                      k.size(3) != k_.size(3)))
+  if (length_ > 0 &&
+      (k.size(0) != k_.size(0) || k.size(1) != k_.size(1) || k.size(3) != k_.size(3)))
     throw Error("KV cache: appended keys " + std::to_string(k.size(0)) + "x" +
                 std::to_string(k.size(1)) + "x?x" + std::to_string(k.size(3)) +
                 " do not match the cached batch/heads/head_dim");

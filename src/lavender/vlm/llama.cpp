@@ -17,8 +17,8 @@ at::Tensor causal_padding_mask(const at::Tensor& padding_mask, int64_t tq, int64
       torch::ones({tq, tk}, options.dtype(torch::kBool)).tril(tk - tq).view({1, 1, tq, tk});
   if (padding_mask.defined()) {
     if (padding_mask.dim() != 2 || padding_mask.size(1) != tk)
-      throw Error("attention mask: padding mask must be [batch, " + std::to_string(tk) +
-                  "], got " + std::to_string(padding_mask.dim()) + " dims");
+      throw Error("attention mask: padding mask must be [batch, " + std::to_string(tk) + "], got " +
+                  std::to_string(padding_mask.dim()) + " dims");
     allowed = allowed & (padding_mask.to(options.device()) != 0).view({-1, 1, 1, tk});
   }
   const double lowest = options.dtype() == torch::kDouble
@@ -86,8 +86,7 @@ LlamaModelImpl::LlamaModelImpl(const io::config::LlamaConfig& c)
   norm = register_module("norm", nn::RmsNorm(c.hidden_size, c.rms_norm_eps));
 }
 
-at::Tensor LlamaModelImpl::forward(const at::Tensor& inputs_embeds,
-                                   const LlamaForwardOptions& o) {
+at::Tensor LlamaModelImpl::forward(const at::Tensor& inputs_embeds, const LlamaForwardOptions& o) {
   if (inputs_embeds.dim() != 3 || inputs_embeds.size(2) != config_.hidden_size)
     throw Error("Llama: inputs_embeds must be [batch, tokens, " +
                 std::to_string(config_.hidden_size) + "]");
@@ -111,9 +110,9 @@ at::Tensor LlamaModelImpl::forward(const at::Tensor& inputs_embeds,
 
   at::Tensor h = inputs_embeds;
   for (size_t i = 0; i < layers->size(); ++i) {
-    h = layers[i]->as<LlamaDecoderLayer>()->forward(
-        h, cos, sin, mask, o.cache ? &o.cache->layer(i) : nullptr,
-        o.captures.empty() ? nullptr : o.captures[i]);
+    h = layers[i]->as<LlamaDecoderLayer>()->forward(h, cos, sin, mask,
+                                                    o.cache ? &o.cache->layer(i) : nullptr,
+                                                    o.captures.empty() ? nullptr : o.captures[i]);
   }
   return norm(h);
 }

@@ -39,10 +39,10 @@ at::Tensor image_positions(const at::Tensor& is_image) {
 LlavaProjectorImpl::LlavaProjectorImpl(int64_t in, int64_t out, std::string act, bool bias)
     : act_(std::move(act)) {
   nn::check_activation(act_);
-  linear_1 = register_module("linear_1",
-                             torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias)));
-  linear_2 = register_module("linear_2",
-                             torch::nn::Linear(torch::nn::LinearOptions(out, out).bias(bias)));
+  linear_1 =
+      register_module("linear_1", torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias)));
+  linear_2 =
+      register_module("linear_2", torch::nn::Linear(torch::nn::LinearOptions(out, out).bias(bias)));
 }
 
 at::Tensor LlavaProjectorImpl::forward(const at::Tensor& x) {
@@ -54,8 +54,8 @@ LlavaModelImpl::LlavaModelImpl(const io::config::LlavaConfig& c) {
   const int64_t in =
       c.vision_config.hidden_size * static_cast<int64_t>(c.vision_feature_layers.size());
   multi_modal_projector = register_module(
-      "multi_modal_projector", LlavaProjector(in, c.text_config.hidden_size,
-                                              c.projector_hidden_act, c.multimodal_projector_bias));
+      "multi_modal_projector", LlavaProjector(in, c.text_config.hidden_size, c.projector_hidden_act,
+                                              c.multimodal_projector_bias));
   language_model = register_module("language_model", LlamaModel(c.text_config));
 }
 
@@ -65,10 +65,9 @@ LlavaForConditionalGenerationImpl::LlavaForConditionalGenerationImpl(
   model = register_module("model", LlavaModel(c));
   if (!c.tie_word_embeddings)
     lm_head = register_module(
-        "lm_head",
-        torch::nn::Linear(torch::nn::LinearOptions(c.text_config.hidden_size,
-                                                   c.text_config.vocab_size)
-                              .bias(false)));
+        "lm_head", torch::nn::Linear(
+                       torch::nn::LinearOptions(c.text_config.hidden_size, c.text_config.vocab_size)
+                           .bias(false)));
 }
 
 int64_t LlavaForConditionalGenerationImpl::tokens_per_image() const {
@@ -139,8 +138,8 @@ at::Tensor LlavaForConditionalGenerationImpl::embed_inputs(const at::Tensor& inp
   if (n_tokens != n_images * per_image)
     throw Error("LLaVA: the prompt has " + std::to_string(n_tokens) + " image tokens but " +
                 std::to_string(n_images) + " image(s) give " +
-                std::to_string(n_images * per_image) + " features (" +
-                std::to_string(per_image) + " per image)");
+                std::to_string(n_images * per_image) + " features (" + std::to_string(per_image) +
+                " per image)");
   return embeds.masked_scatter(is_image.unsqueeze(-1).expand_as(embeds),
                                image_features.to(embeds.scalar_type()));
 }
@@ -150,9 +149,8 @@ at::Tensor LlavaForConditionalGenerationImpl::lm_logits(const at::Tensor& hidden
   return torch::nn::functional::linear(hidden, model->language_model->embed_tokens->weight);
 }
 
-LlavaOutput LlavaForConditionalGenerationImpl::forward(const LlavaInputs& in,
-                                                       LlavaCapture* capture, KvCache* cache,
-                                                       int64_t logits_to_keep) {
+LlavaOutput LlavaForConditionalGenerationImpl::forward(const LlavaInputs& in, LlavaCapture* capture,
+                                                       KvCache* cache, int64_t logits_to_keep) {
   if (!in.input_ids.defined() || in.input_ids.dim() != 2)
     throw Error("LLaVA: input_ids must be [batch, tokens]");
   const int64_t b = in.input_ids.size(0), t = in.input_ids.size(1);
