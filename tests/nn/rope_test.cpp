@@ -57,6 +57,28 @@ TEST(Rope, Llama3KeepsHighFrequenciesStretchesLowOnesAndBlendsBetween) {
   EXPECT_LT(f[3].item<double>(), b3 * 0.99);
 }
 
+TEST(Rope, DynamicScalingRaisesThetaOnlyBeyondTheTrainedLength) {
+  RopeConfig r;
+  r.type = RopeType::kDynamic;
+  r.factor = 2;
+  // Within max_position_embeddings (16) the frequencies are the default ones.
+  RopeConfig plain;
+  EXPECT_TRUE(torch::allclose(rope_inv_freq(r, 8, 16, 10), rope_inv_freq(plain, 8)));
+  // At 32 positions: theta' = 10000 · (2·32/16 − 1)^(8/6).
+  const double theta = 10000.0 * std::pow(3.0, 8.0 / 6.0);
+  at::Tensor f = rope_inv_freq(r, 8, 16, 32);
+  for (int i = 0; i < 4; ++i) {
+    const double expected = std::pow(theta, -2.0 * i / 8.0);
+    EXPECT_NEAR(f[i].item<double>(), expected, expected * 1e-5) << i;
+  }
+  // The rotary embedding picks the length from the position ids.
+  RotaryEmbedding rope(r, 8, 16);
+  auto short_seq = rope.cos_sin(torch::tensor({{5, 15}}, torch::kLong), torch::kFloat);
+  auto long_seq = rope.cos_sin(torch::tensor({{5, 31}}, torch::kLong), torch::kFloat);
+  EXPECT_NEAR(short_seq.first[0][0][1].item<double>(), std::cos(5 * 0.1), 1e-6);
+  EXPECT_NEAR(long_seq.first[0][0][1].item<double>(), std::cos(5 * std::pow(theta, -0.25)), 1e-6);
+}
+
 TEST(Rope, RotatesEachPairByPositionTimesFrequency) {
   RopeConfig r;
   r.theta = 100.0;

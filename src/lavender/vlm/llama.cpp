@@ -79,7 +79,7 @@ at::Tensor LlamaDecoderLayerImpl::forward(const at::Tensor& x, const at::Tensor&
 }
 
 LlamaModelImpl::LlamaModelImpl(const io::config::LlamaConfig& c)
-    : config_(c), rotary_(c.rope, c.head_dim) {
+    : config_(c), rotary_(c.rope, c.head_dim, c.max_position_embeddings) {
   embed_tokens = register_module("embed_tokens", torch::nn::Embedding(c.vocab_size, c.hidden_size));
   layers = register_module("layers", torch::nn::ModuleList());
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers->push_back(LlamaDecoderLayer(c));
