@@ -10,6 +10,9 @@
 #include "lavender/parity/parity.h"
 
 namespace lavender::parity {
+
+Outputs run_llava(const Fixture& f);  // run_llava.cpp
+
 namespace {
 
 Outputs run_clip_text(const Fixture& f) {
@@ -73,6 +76,7 @@ Runner runner_for(FixtureKind kind) {
     case FixtureKind::clip_text:
       return run_clip_text;
     case FixtureKind::llava:
+      return run_llava;
     case FixtureKind::mllama:
     case FixtureKind::preprocess:
       break;

@@ -81,11 +81,19 @@ TEST(ConfigLlama, RopeParametersOverrideTopLevelTheta) {
 }
 
 TEST(ConfigLlama, UnsupportedRopeType) {
-  expect_config_error([] { llama(R"({"rope_scaling": {"rope_type": "dynamic", "factor": 2}})"); },
-                      {"l.json: field 'rope_scaling.rope_type': unsupported value \"dynamic\" "
-                       "(supported: default, linear, llama3)"});
+  expect_config_error([] { llama(R"({"rope_scaling": {"rope_type": "su", "factor": 2}})"); },
+                      {"l.json: field 'rope_scaling.rope_type': unsupported value \"su\" "
+                       "(supported: default, linear, llama3, dynamic)"});
   expect_config_error([] { llama(R"({"rope_parameters": {"type": "yarn"}})"); },
                       {"field 'rope_parameters.type': unsupported value \"yarn\""});
+}
+
+TEST(ConfigLlama, DynamicRopeNeedsAFactor) {
+  const LlamaConfig c = llama(R"({"rope_scaling": {"rope_type": "dynamic", "factor": 2}})");
+  EXPECT_EQ(c.rope.type, RopeType::kDynamic);
+  EXPECT_DOUBLE_EQ(c.rope.factor, 2.0);
+  expect_config_error([] { llama(R"({"rope_scaling": {"type": "dynamic"}})"); },
+                      {"field 'rope_scaling.factor': missing"});
 }
 
 TEST(ConfigLlama, Llama3RopeNeedsItsFields) {

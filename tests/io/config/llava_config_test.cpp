@@ -97,7 +97,7 @@ TEST(ConfigLlava, NestedRopeErrorNamesDottedPath) {
   expect_config_error(
       [] { llava(R"({"text_config": {"rope_scaling": {"rope_type": "yarn", "factor": 4}}})"); },
       {"model/config.json: field 'text_config.rope_scaling.rope_type': unsupported value "
-       "\"yarn\" (supported: default, linear, llama3)"});
+       "\"yarn\" (supported: default, linear, llama3, dynamic)"});
 }
 
 TEST(ConfigLlava, BadSelectStrategy) {

@@ -33,6 +33,8 @@ const char* rope_type_name(RopeType type) {
       return "linear";
     case RopeType::kLlama3:
       return "llama3";
+    case RopeType::kDynamic:
+      return "dynamic";
   }
   return "unknown";
 }
@@ -66,13 +68,14 @@ RopeConfig read_rope_config(const Fields& f, double default_theta) {
   r.type = p.enumeration<RopeType>(type_key, RopeType::kDefault,
                                    {{"default", RopeType::kDefault},
                                     {"linear", RopeType::kLinear},
-                                    {"llama3", RopeType::kLlama3}});
+                                    {"llama3", RopeType::kLlama3},
+                                    {"dynamic", RopeType::kDynamic}});
   if (p.has("rope_theta")) {
     r.theta = p.number("rope_theta", r.theta);
     require_positive(p, "rope_theta", r.theta);
   }
 
-  if (r.type == RopeType::kLinear || r.type == RopeType::kLlama3) {
+  if (r.type == RopeType::kLinear || r.type == RopeType::kLlama3 || r.type == RopeType::kDynamic) {
     r.factor = required_number(p, "factor", r.type);
     require_positive(p, "factor", r.factor);
   }

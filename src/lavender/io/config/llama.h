@@ -13,15 +13,17 @@
 
 namespace lavender::io::config {
 
-// The RoPE variants lavender implements (transformers' "default", "linear" and "llama3").
-enum class RopeType { kDefault, kLinear, kLlama3 };
+// The RoPE variants lavender implements (transformers' "default", "linear", "llama3" and
+// "dynamic", the dynamic NTK scaling that raises theta once a sequence outgrows
+// max_position_embeddings).
+enum class RopeType { kDefault, kLinear, kLlama3, kDynamic };
 
 const char* rope_type_name(RopeType type);
 
 struct RopeConfig {
   RopeType type = RopeType::kDefault;
   double theta = 10000.0;
-  // linear and llama3: positions are stretched by this factor.
+  // linear and llama3: positions are stretched by this factor; dynamic: the NTK factor.
   double factor = 1.0;
   // llama3 only (all four are required by transformers for llama3; the values here are those of
   // Llama 3.1/3.2 and only matter for hand-built configs).

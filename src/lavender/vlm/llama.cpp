@@ -1,0 +1,120 @@
+#include "lavender/vlm/llama.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <limits>
+
+#include "lavender/util/error.h"
+
+namespace lavender::vlm {
+
+at::Tensor causal_padding_mask(const at::Tensor& padding_mask, int64_t tq, int64_t tk,
+                               const at::TensorOptions& options) {
+  if (tq > tk) throw Error("attention mask: more queries than keys");
+  // Query i is position tk - tq + i and may see keys up to there.
+  at::Tensor allowed =
+      torch::ones({tq, tk}, options.dtype(torch::kBool)).tril(tk - tq).view({1, 1, tq, tk});
+  if (padding_mask.defined()) {
+    if (padding_mask.dim() != 2 || padding_mask.size(1) != tk)
+      throw Error("attention mask: padding mask must be [batch, " + std::to_string(tk) + "], got " +
+                  std::to_string(padding_mask.dim()) + " dims");
+    allowed = allowed & (padding_mask.to(options.device()) != 0).view({-1, 1, 1, tk});
+  }
+  const double lowest = options.dtype() == torch::kDouble
+                            ? std::numeric_limits<double>::lowest()
+                            : static_cast<double>(std::numeric_limits<float>::lowest());
+  return torch::zeros(allowed.sizes(), options).masked_fill(allowed.logical_not(), lowest);
+}
+
+at::Tensor position_ids_from_mask(const at::Tensor& padding_mask) {
+  at::Tensor m = padding_mask.to(torch::kLong);
+  return (m.cumsum(-1) - 1).masked_fill(m == 0, 1);
+}
+
+LlamaAttentionImpl::LlamaAttentionImpl(const io::config::LlamaConfig& c)
+    : heads_(c.num_attention_heads),
+      kv_heads_(c.num_key_value_heads),
+      head_dim_(c.head_dim),
+      scale_(1.0 / std::sqrt(static_cast<double>(c.head_dim))) {
+  auto linear = [&](int64_t in, int64_t out) {
+    return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(c.attention_bias));
+  };
+  q_proj = register_module("q_proj", linear(c.hidden_size, heads_ * head_dim_));
+  k_proj = register_module("k_proj", linear(c.hidden_size, kv_heads_ * head_dim_));
+  v_proj = register_module("v_proj", linear(c.hidden_size, kv_heads_ * head_dim_));
+  o_proj = register_module("o_proj", linear(heads_ * head_dim_, c.hidden_size));
+}
+
+at::Tensor LlamaAttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos,
+                                       const at::Tensor& sin, const at::Tensor& mask,
+                                       LayerKvCache* cache, nn::AttentionCapture* capture) {
+  const int64_t b = x.size(0), t = x.size(1);
+  auto split = [&](const at::Tensor& y, int64_t heads) {
+    return y.view({b, t, heads, head_dim_}).transpose(1, 2);
+  };
+  at::Tensor q = nn::apply_rotary(split(q_proj(x), heads_), cos, sin);
+  at::Tensor k = nn::apply_rotary(split(k_proj(x), kv_heads_), cos, sin);
+  at::Tensor v = split(v_proj(x), kv_heads_);
+  if (cache) std::tie(k, v) = cache->append(k, v);
+  // The mask already holds the causal part (aligned to the cache), so no causal flag here.
+  at::Tensor out = nn::attention(q, k, v, mask, /*causal=*/false, scale_, capture);
+  return o_proj(out.transpose(1, 2).reshape({b, t, heads_ * head_dim_}));
+}
+
+LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const io::config::LlamaConfig& c) {
+  self_attn = register_module("self_attn", LlamaAttention(c));
+  mlp = register_module("mlp",
+                        nn::LlamaMlp(c.hidden_size, c.intermediate_size, c.hidden_act, c.mlp_bias));
+  input_layernorm = register_module("input_layernorm", nn::RmsNorm(c.hidden_size, c.rms_norm_eps));
+  post_attention_layernorm =
+      register_module("post_attention_layernorm", nn::RmsNorm(c.hidden_size, c.rms_norm_eps));
+}
+
+at::Tensor LlamaDecoderLayerImpl::forward(const at::Tensor& x, const at::Tensor& cos,
+                                          const at::Tensor& sin, const at::Tensor& mask,
+                                          LayerKvCache* cache, nn::AttentionCapture* capture) {
+  at::Tensor h = x + self_attn(input_layernorm(x), cos, sin, mask, cache, capture);
+  return h + mlp(post_attention_layernorm(h));
+}
+
+LlamaModelImpl::LlamaModelImpl(const io::config::LlamaConfig& c)
+    : config_(c), rotary_(c.rope, c.head_dim, c.max_position_embeddings) {
+  embed_tokens = register_module("embed_tokens", torch::nn::Embedding(c.vocab_size, c.hidden_size));
+  layers = register_module("layers", torch::nn::ModuleList());
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers->push_back(LlamaDecoderLayer(c));
+  norm = register_module("norm", nn::RmsNorm(c.hidden_size, c.rms_norm_eps));
+}
+
+at::Tensor LlamaModelImpl::forward(const at::Tensor& inputs_embeds, const LlamaForwardOptions& o) {
+  if (inputs_embeds.dim() != 3 || inputs_embeds.size(2) != config_.hidden_size)
+    throw Error("Llama: inputs_embeds must be [batch, tokens, " +
+                std::to_string(config_.hidden_size) + "]");
+  if (!o.captures.empty() && o.captures.size() != layers->size())
+    throw Error("Llama: need one capture slot per layer (" + std::to_string(layers->size()) + ")");
+  if (o.cache && o.cache->num_layers() != layers->size())
+    throw Error("Llama: KV cache has " + std::to_string(o.cache->num_layers()) +
+                " layers, the model " + std::to_string(layers->size()));
+  const int64_t b = inputs_embeds.size(0), t = inputs_embeds.size(1);
+  const int64_t past = o.cache ? o.cache->length() : 0;
+
+  at::Tensor position_ids = o.position_ids;
+  if (!position_ids.defined())
+    position_ids = torch::arange(past, past + t, inputs_embeds.options().dtype(torch::kLong))
+                       .unsqueeze(0)
+                       .expand({b, t});
+  if (position_ids.dim() != 2 || position_ids.size(1) != t)
+    throw Error("Llama: position_ids must be [batch, " + std::to_string(t) + "]");
+  auto [cos, sin] = rotary_.cos_sin(position_ids, inputs_embeds.scalar_type());
+  at::Tensor mask = causal_padding_mask(o.attention_mask, t, past + t, inputs_embeds.options());
+
+  at::Tensor h = inputs_embeds;
+  for (size_t i = 0; i < layers->size(); ++i) {
+    h = layers[i]->as<LlamaDecoderLayer>()->forward(h, cos, sin, mask,
+                                                    o.cache ? &o.cache->layer(i) : nullptr,
+                                                    o.captures.empty() ? nullptr : o.captures[i]);
+  }
+  return norm(h);
+}
+
+}  // namespace lavender::vlm

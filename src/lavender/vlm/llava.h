@@ -1,0 +1,118 @@
+// LLaVA-1.5 (transformers LlavaForConditionalGeneration): a CLIP vision tower, a two-layer MLP
+// projector, and a Llama decoder into whose embedding sequence the projected image features are
+// written at the image-token positions. Module tree as transformers 5 names it:
+// `model.vision_tower.*`, `model.multi_modal_projector.*`, `model.language_model.*`, `lm_head`;
+// the 4.x layout (`language_model.model.*`, `vision_tower.vision_model.*`) loads through
+// io::llava_key_rules().
+//
+// Attention on demand: a LlavaCapture names decoder layers; those layers return the softmax
+// probabilities of the text rows × image columns block (or the whole matrix when asked), with
+// gradients; the other layers keep the fast path.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/linear.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lavender/io/config/llava.h"
+#include "lavender/vlm/clip_vision.h"
+#include "lavender/vlm/kv_cache.h"
+#include "lavender/vlm/llama.h"
+
+namespace lavender::vlm {
+
+class LlavaProjectorImpl : public torch::nn::Module {
+ public:
+  LlavaProjectorImpl(int64_t in, int64_t out, std::string act, bool bias);
+  at::Tensor forward(const at::Tensor& x);
+
+  torch::nn::Linear linear_1{nullptr}, linear_2{nullptr};
+
+ private:
+  std::string act_;
+};
+TORCH_MODULE(LlavaProjector);
+
+struct LlavaInputs {
+  at::Tensor input_ids;       // [B, T]
+  at::Tensor pixel_values;    // [images, C, S, S]; undefined on decode steps
+  at::Tensor attention_mask;  // [B, past + T] (1 = real token); undefined: no padding
+  at::Tensor position_ids;    // [B, T]; undefined: past + arange(T)
+  at::Tensor labels;          // [B, T] with -100 where no loss is taken; undefined: no loss
+};
+
+struct LlavaCapture {
+  // --- request ---
+  std::vector<int64_t> layers;  // decoder layers, Python-style (-1 is the last)
+  // The whole [B, heads, T, T] matrix instead of the text × image block (parity checks).
+  bool full_matrix = false;
+  // Vision tower layers whose full [images, heads, 1 + P, 1 + P] probabilities to keep.
+  std::vector<int64_t> vision_layers;
+
+  // --- results ---
+  // Decoder layer (non-negative index) → [B, heads, n_rows, n_image]: rows are the query
+  // positions query_begin .. T-1, columns each row's image tokens in order.
+  std::map<int64_t, at::Tensor> probs;
+  std::map<int64_t, at::Tensor> vision_probs;
+  int64_t query_begin = 0;
+  at::Tensor image_positions;  // [B, n_image] long: the key position of each column
+  at::Tensor text_rows;        // [B, n_rows] bool: the row is a real text token (not image/pad)
+};
+
+struct LlavaOutput {
+  at::Tensor logits;               // [B, T or logits_to_keep, vocab]
+  at::Tensor loss;                 // scalar mean CE over shifted labels != -100 (when labels)
+  at::Tensor image_hidden_states;  // [images · tokens per image, hidden] projector output
+};
+
+class LlavaModelImpl : public torch::nn::Module {
+ public:
+  explicit LlavaModelImpl(const io::config::LlavaConfig& c);
+
+  ClipVisionTransformer vision_tower{nullptr};
+  LlavaProjector multi_modal_projector{nullptr};
+  LlamaModel language_model{nullptr};
+};
+TORCH_MODULE(LlavaModel);
+
+class LlavaForConditionalGenerationImpl : public torch::nn::Module {
+ public:
+  explicit LlavaForConditionalGenerationImpl(const io::config::LlavaConfig& c);
+
+  // pixel_values → projected features [images, tokens per image, text hidden].
+  at::Tensor image_features(const at::Tensor& pixel_values, LlavaCapture* capture = nullptr);
+  // input_ids' embeddings with the image features written at the image-token positions. Throws
+  // when the prompt has image tokens but no images come, or the counts differ.
+  at::Tensor embed_inputs(const at::Tensor& input_ids, const at::Tensor& image_features);
+
+  // `logits_to_keep` > 0 computes logits for the last that many positions only (generation).
+  LlavaOutput forward(const LlavaInputs& inputs, LlavaCapture* capture = nullptr,
+                      KvCache* cache = nullptr, int64_t logits_to_keep = 0);
+  at::Tensor lm_logits(const at::Tensor& hidden);
+
+  KvCache make_cache() const { return model->language_model->make_cache(); }
+  const io::config::LlavaConfig& config() const { return config_; }
+  // Tokens one image becomes (patches, plus the class token for the "full" strategy).
+  int64_t tokens_per_image() const;
+
+  LlavaModel model{nullptr};
+  torch::nn::Linear lm_head{nullptr};  // null when tied to the input embeddings
+
+ private:
+  io::config::LlavaConfig config_;
+};
+TORCH_MODULE(LlavaForConditionalGeneration);
+
+// Mean cross-entropy of logits [B, T, V] predicting labels shifted by one (position t predicts
+// labels[t + 1]); -100 labels are ignored. Computed in fp32.
+at::Tensor causal_lm_loss(const at::Tensor& logits, const at::Tensor& labels);
+
+// Builds the model from a Hugging Face folder (config.json + model.safetensors, single or
+// sharded) and loads its weights strictly. An architecture other than LLaVA, or missing
+// tensors, is a lavender::Error naming the folder and what is wrong.
+LlavaForConditionalGeneration load_llava(const std::string& folder);
+
+}  // namespace lavender::vlm
