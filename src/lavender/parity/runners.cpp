@@ -11,7 +11,8 @@
 
 namespace lavender::parity {
 
-Outputs run_llava(const Fixture& f);  // run_llava.cpp
+Outputs run_llava(const Fixture& f);   // run_llava.cpp
+Outputs run_mllama(const Fixture& f);  // run_mllama.cpp
 
 namespace {
 
@@ -78,6 +79,7 @@ Runner runner_for(FixtureKind kind) {
     case FixtureKind::llava:
       return run_llava;
     case FixtureKind::mllama:
+      return run_mllama;
     case FixtureKind::preprocess:
       break;
   }

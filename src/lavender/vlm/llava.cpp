@@ -9,6 +9,8 @@
 #include "lavender/io/load_state_dict.h"
 #include "lavender/nn/activations.h"
 #include "lavender/util/error.h"
+#include "lavender/vlm/hf_architecture.h"
+#include "lavender/vlm/lm_loss.h"
 
 namespace lavender::vlm {
 namespace {
@@ -232,29 +234,11 @@ LlavaOutput LlavaForConditionalGenerationImpl::forward(const LlavaInputs& in, Ll
   return out;
 }
 
-at::Tensor causal_lm_loss(const at::Tensor& logits, const at::Tensor& labels) {
-  const int64_t v = logits.size(-1);
-  at::Tensor shifted = logits.slice(1, 0, logits.size(1) - 1).to(torch::kFloat).reshape({-1, v});
-  at::Tensor target = labels.slice(1, 1).to(logits.device(), torch::kLong).reshape({-1});
-  return torch::nn::functional::cross_entropy(
-      shifted, target,
-      torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100).reduction(torch::kMean));
-}
 
 LlavaForConditionalGeneration load_llava(const std::string& folder) {
   const std::string config_path = folder + "/config.json";
   nlohmann::json j = io::read_json_file(config_path);
-  std::string arch;
-  if (j.is_object() && j.contains("architectures") && j["architectures"].is_array() &&
-      !j["architectures"].empty() && j["architectures"][0].is_string())
-    arch = j["architectures"][0].get<std::string>();
-  std::string type = j.is_object() && j.contains("model_type") && j["model_type"].is_string()
-                         ? j["model_type"].get<std::string>()
-                         : "";
-  if (arch != "LlavaForConditionalGeneration" && !(arch.empty() && type == "llava"))
-    throw Error(config_path + ": unsupported architecture \"" +
-                (arch.empty() ? (type.empty() ? std::string("(none)") : type) : arch) +
-                "\" (lavender loads LlavaForConditionalGeneration here)");
+  check_architecture(j, config_path, "LlavaForConditionalGeneration", "llava");
   io::config::LlavaConfig config = io::config::parse_llava_config(j, config_path);
   LlavaForConditionalGeneration m(config);
 

@@ -106,9 +106,6 @@ class LlavaForConditionalGenerationImpl : public torch::nn::Module {
 };
 TORCH_MODULE(LlavaForConditionalGeneration);
 
-// Mean cross-entropy of logits [B, T, V] predicting labels shifted by one (position t predicts
-// labels[t + 1]); -100 labels are ignored. Computed in fp32.
-at::Tensor causal_lm_loss(const at::Tensor& logits, const at::Tensor& labels);
 
 // Builds the model from a Hugging Face folder (config.json + model.safetensors, single or
 // sharded) and loads its weights strictly. An architecture other than LLaVA, or missing

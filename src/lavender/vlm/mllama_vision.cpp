@@ -144,7 +144,7 @@ MllamaVisionModelImpl::MllamaVisionModelImpl(const MllamaVisionConfig& c) : conf
     throw Error("mllama vision: vision_output_dim " + std::to_string(c.vision_output_dim) +
                 " is not hidden_size × (1 + intermediate layers)");
   for (int64_t i : c.intermediate_layers_indices)
-    if (i < 0 || i > c.num_hidden_layers)
+    if (i < 0 || i >= c.num_hidden_layers)
       throw Error("mllama vision: intermediate layer index " + std::to_string(i) + " out of range");
   patch_embedding = register_module(
       "patch_embedding",
@@ -216,10 +216,12 @@ at::Tensor MllamaVisionModelImpl::forward(const at::Tensor& pixel_values,
         .reshape({b, media, tiles, patches, -1});
   };
   if (c.intermediate_layers_indices.empty()) return unpad(h);
-  // Stacked on a new last axis and flattened with it, as transformers does: the intermediate
-  // features interleave per channel ([c0 of each layer, c1 of each layer, ...]).
+  // Intermediate layer i contributes its output (local[i + 1]), as transformers 5 computes it
+  // (the fixture's reference). Stacked on a new last axis and flattened with it, as transformers
+  // does: the intermediate features interleave per channel ([c0 of each layer, c1 of ...]).
   std::vector<at::Tensor> inter;
-  for (int64_t i : c.intermediate_layers_indices) inter.push_back(local[static_cast<size_t>(i)]);
+  for (int64_t i : c.intermediate_layers_indices)
+    inter.push_back(local[static_cast<size_t>(i) + 1]);
   return torch::cat({unpad(h), unpad(torch::stack(inter, -1))}, -1);
 }
 
