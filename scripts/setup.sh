@@ -8,8 +8,9 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   # LibTorch 1.13 (CPU) and the JSON library
   libtorch-dev nlohmann-json3-dev
-  # tokenizers: Unicode classes and normalisation (ICU), gzip'd vocabularies (zlib)
-  libicu-dev zlib1g-dev
+  # tokenizers: Unicode classes and normalisation (ICU), gzip'd vocabularies (zlib),
+  # SentencePiece tokenizer.model files (the library; spm_train made tests/data's fixture)
+  libicu-dev zlib1g-dev libsentencepiece-dev
   # images
   libpng-dev libjpeg-dev
   # an optimised BLAS: Debian's default reference libblas3 is ~50x slower for matmul
