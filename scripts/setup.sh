@@ -41,6 +41,15 @@ else
   echo "setup: all ${#PACKAGES[@]} packages present"
 fi
 
+# node + npm run the reference tokenizers (tiktoken, llama3-tokenizer-js) that the tokenizer test
+# and benchmark compare against. A node from elsewhere (e.g. NodeSource, which bundles npm and
+# conflicts with Debian's npm package) is used as it is.
+if ! command -v node > /dev/null || ! command -v npm > /dev/null; then
+  echo "setup: installing nodejs npm"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends nodejs npm
+fi
+
 # LibTorch links the generic libblas.so.3 / liblapack.so.3; make sure they resolve to OpenBLAS.
 arch_dir=/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)
 for lib in libblas.so.3 liblapack.so.3; do

@@ -195,6 +195,11 @@ void ByteBpeTokenizer::append_piece(std::string_view piece, std::vector<int64_t>
   cache_.emplace(key, std::move(symbols));
 }
 
+void ByteBpeTokenizer::clear_cache() const {
+  std::lock_guard<std::mutex> lock(cache_mutex_);
+  cache_.clear();
+}
+
 void ByteBpeTokenizer::append_plain(std::string_view text, std::vector<int64_t>& ids) const {
   for (std::string_view piece : split_text(text, pattern_)) append_piece(piece, ids);
 }

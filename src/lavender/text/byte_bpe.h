@@ -59,6 +59,8 @@ class ByteBpeTokenizer : public Tokenizer {
   // Whether `id` is an added token marked special (skipped by decode(ids, true)).
   bool is_special(int64_t id) const;
   std::string decode(const std::vector<int64_t>& ids, bool skip_special) const;
+  // Forgets the per-piece cache (benchmarks measure the cold tokenizer with it).
+  void clear_cache() const;
 
   ByteBpeTokenizer(const ByteBpeTokenizer&) = delete;
   ByteBpeTokenizer& operator=(const ByteBpeTokenizer&) = delete;

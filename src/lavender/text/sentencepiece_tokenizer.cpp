@@ -1,7 +1,5 @@
 #include "lavender/text/sentencepiece_tokenizer.h"
 
-#include <sentencepiece_processor.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -22,16 +20,11 @@ bool json_flag(const nlohmann::json& j, const char* key, bool fallback) {
 }  // namespace
 
 SentencePieceTokenizer::SentencePieceTokenizer(const std::string& model_path, Options options)
-    : sp_(std::make_unique<sentencepiece::SentencePieceProcessor>()),
-      source_(model_path),
-      options_(std::move(options)) {
-  const auto status = sp_->Load(model_path);
-  if (!status.ok())
-    throw Error(model_path + ": not a SentencePiece model (" + status.ToString() + ")");
+    : sp_(std::make_unique<SpmModel>(model_path)), source_(model_path), options_(std::move(options)) {
   // Control pieces (<s>, </s>) are never produced from text by SentencePiece itself; HF's
   // tokenizer recognises them as special tokens, so do the same.
-  for (int id = 0; id < sp_->GetPieceSize(); ++id)
-    if (sp_->IsControl(id) && !sp_->IdToPiece(id).empty()) matcher_.add(sp_->IdToPiece(id), id);
+  for (int id = 0; id < sp_->piece_size(); ++id)
+    if (sp_->is_control(id)) matcher_.add(sp_->id_to_piece(id), id);
   for (const auto& [content, id] : options_.added_tokens) {
     if (id < 0) throw Error(model_path + ": added token \"" + content + "\" has a negative id");
     matcher_.add(content, id);
@@ -42,9 +35,7 @@ SentencePieceTokenizer::SentencePieceTokenizer(const std::string& model_path, Op
 SentencePieceTokenizer::~SentencePieceTokenizer() = default;
 
 void SentencePieceTokenizer::encode_plain(std::string_view text, std::vector<int64_t>& ids) const {
-  std::vector<int> piece_ids;
-  const auto status = sp_->Encode(std::string(text), &piece_ids);
-  if (!status.ok()) throw Error(source_ + ": encoding failed: " + status.ToString());
+  const std::vector<int> piece_ids = sp_->encode(text);
   ids.insert(ids.end(), piece_ids.begin(), piece_ids.end());
 }
 
@@ -63,7 +54,7 @@ std::vector<int64_t> SentencePieceTokenizer::encode(const std::string& text,
 }
 
 bool SentencePieceTokenizer::is_plain_piece(int64_t id) const {
-  return id >= 0 && id < sp_->GetPieceSize() && !sp_->IsControl(static_cast<int>(id));
+  return id >= 0 && id < sp_->piece_size() && !sp_->is_control(static_cast<int>(id));
 }
 
 // Runs of ordinary pieces are decoded by SentencePiece (which turns "▁" back into spaces, drops
@@ -74,10 +65,7 @@ std::string SentencePieceTokenizer::decode(const std::vector<int64_t>& ids) cons
   std::vector<int> run;
   auto flush = [&] {
     if (run.empty()) return;
-    std::string text;
-    const auto status = sp_->Decode(run, &text);
-    if (!status.ok()) throw Error(source_ + ": decoding failed: " + status.ToString());
-    out += text;
+    out += sp_->decode(run);
     run.clear();
   };
   for (int64_t id : ids) {
@@ -95,20 +83,20 @@ std::string SentencePieceTokenizer::decode(const std::vector<int64_t>& ids) cons
 int64_t SentencePieceTokenizer::token_to_id(const std::string& token) const {
   for (const auto& [id, content] : added_by_id_)
     if (content == token) return id;
-  const int id = sp_->PieceToId(token);
-  // PieceToId answers unk_id for unknown pieces.
-  return id == sp_->unk_id() && sp_->IdToPiece(id) != token ? -1 : id;
+  const int id = sp_->piece_to_id(token);
+  // SentencePiece answers unk_id for unknown pieces.
+  return id < 0 || (id == sp_->unk_id() && sp_->id_to_piece(id) != token) ? -1 : id;
 }
 
 std::string SentencePieceTokenizer::id_to_token(int64_t id) const {
   if (auto it = added_by_id_.find(id); it != added_by_id_.end()) return it->second;
-  if (id < 0 || id >= sp_->GetPieceSize())
+  if (id < 0 || id >= sp_->piece_size())
     throw Error(source_ + ": id " + std::to_string(id) + " is not in the vocabulary");
-  return sp_->IdToPiece(static_cast<int>(id));
+  return sp_->id_to_piece(static_cast<int>(id));
 }
 
 size_t SentencePieceTokenizer::vocab_size() const {
-  int64_t n = sp_->GetPieceSize();
+  int64_t n = sp_->piece_size();
   for (const auto& entry : added_by_id_) n = std::max(n, entry.first + 1);
   return static_cast<size_t>(n);
 }

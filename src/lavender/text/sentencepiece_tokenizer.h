@@ -1,5 +1,5 @@
 // SentencePiece `tokenizer.model` files (LLaVA-1.5's Llama 2 tokenizer, Mistral, ...) through
-// the sentencepiece library, with what Hugging Face's (legacy) LlamaTokenizer adds around it:
+// Debian's libsentencepiece (in a plugin, see sentencepiece_library.h), with what Hugging Face's (legacy) LlamaTokenizer adds around it:
 // control pieces (<s>, </s>) and tokens from added_tokens.json written in the text are cut out
 // first and each run between them is encoded on its own (so it gets SentencePiece's dummy
 // prefix), and encode(.., true) puts BOS first (add_bos_token) and EOS last only when
@@ -13,11 +13,8 @@
 #include <vector>
 
 #include "lavender/text/added_tokens.h"
+#include "lavender/text/sentencepiece_library.h"
 #include "lavender/text/tokenizer.h"
-
-namespace sentencepiece {
-class SentencePieceProcessor;
-}
 
 namespace lavender::text {
 
@@ -48,7 +45,7 @@ class SentencePieceTokenizer : public Tokenizer {
   void encode_plain(std::string_view text, std::vector<int64_t>& ids) const;
   bool is_plain_piece(int64_t id) const;
 
-  std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;
+  std::unique_ptr<SpmModel> sp_;
   std::string source_;
   Options options_;
   AddedTokenMatcher matcher_;
