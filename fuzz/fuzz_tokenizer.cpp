@@ -20,7 +20,7 @@ namespace {
 using lavender::text::ByteBpeTokenizer;
 using lavender::text::SplitPattern;
 
-// 256 byte symbols, merges building " the", "in", "ing", "12", and two special tokens.
+// 256 byte symbols, merges building " the", "in", "ing", "12", two special tokens, BOS.
 std::unique_ptr<ByteBpeTokenizer> fixed_tokenizer(SplitPattern pattern) {
   const auto& alphabet = lavender::text::byte_alphabet();
   nlohmann::json vocab = nlohmann::json::object();
@@ -49,7 +49,11 @@ std::unique_ptr<ByteBpeTokenizer> fixed_tokenizer(SplitPattern pattern) {
       {"pre_tokenizer", pre},
       {"added_tokens",
        {{{"id", 300}, {"content", "<|begin_of_text|>"}, {"special", true}},
-        {{"id", 301}, {"content", "<|image|>"}, {"special", true}}}}};
+        {{"id", 301}, {"content", "<|image|>"}, {"special", true}}}},
+      {"post_processor",
+       {{"type", "TemplateProcessing"},
+        {"single", {{{"SpecialToken", {{"id", "<|begin_of_text|>"}}}}, {{"Sequence", {{"id", "A"}}}}}},
+        {"special_tokens", {{"<|begin_of_text|>", {{"ids", {300}}}}}}}}};
   return lavender::text::load_byte_bpe_tokenizer(j, "fixed/tokenizer.json");
 }
 

@@ -9,7 +9,7 @@ PACKAGES=(
   # LibTorch 1.13 (CPU) and the JSON library
   libtorch-dev nlohmann-json3-dev
   # tokenizers: Unicode classes and normalisation (ICU), gzip'd vocabularies (zlib),
-  # SentencePiece tokenizer.model files (the library; spm_train made tests/data's fixture)
+  # SentencePiece tokenizer.model files (libsentencepiece, loaded through a plugin)
   libicu-dev zlib1g-dev libsentencepiece-dev
   # images
   libpng-dev libjpeg-dev

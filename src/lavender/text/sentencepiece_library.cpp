@@ -35,6 +35,7 @@ struct Plugin {
   std::string error;  // why it could not be loaded
 };
 
+#ifndef LAVENDER_ASAN
 // Where the plugin may be: $LAVENDER_SPM_LIBRARY, the build tree, beside the executable, the
 // loader's search path.
 std::vector<std::string> candidates() {
@@ -55,6 +56,7 @@ void bind(void* handle, const char* name, F& fn, std::string& error) {
   fn = reinterpret_cast<F>(::dlsym(handle, name));
   if (fn == nullptr && error.empty()) error = std::string("liblavender_spm lacks ") + name;
 }
+#endif
 
 Plugin open_plugin() {
   Plugin p;
