@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "ratio_reporter.h"
 #include "lavender/text/byte_bpe.h"
+#include "ratio_reporter.h"
 
 namespace {
 
@@ -109,9 +109,12 @@ int main(int argc, char** argv) {
     if (status == 0) load_corpus(dir + "/corpus.jsonl");
   }
   if (g_corpus.empty()) {
-    std::printf("node or its npm packages missing (npm ci in %s): shared samples x 300, "
-                "no tiktoken comparison\n", kRefDir.c_str());
-    for (int k = 0; k < 300; ++k) load_corpus(shared_dir() + "/data/tokenizer-samples/corpus.jsonl");
+    std::printf(
+        "node or its npm packages missing (npm ci in %s): shared samples x 300, "
+        "no tiktoken comparison\n",
+        kRefDir.c_str());
+    for (int k = 0; k < 300; ++k)
+      load_corpus(shared_dir() + "/data/tokenizer-samples/corpus.jsonl");
   }
   for (const auto& s : g_corpus) {
     g_bytes += s.size();

@@ -45,14 +45,16 @@ std::unique_ptr<ByteBpeTokenizer> fixed_tokenizer(SplitPattern pattern) {
               {"behavior", "Isolated"}},
              {{"type", "ByteLevel"}, {"use_regex", false}}}}};
   const nlohmann::json j = {
-      {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", merge_list}, {"ignore_merges", true}}},
+      {"model",
+       {{"type", "BPE"}, {"vocab", vocab}, {"merges", merge_list}, {"ignore_merges", true}}},
       {"pre_tokenizer", pre},
       {"added_tokens",
        {{{"id", 300}, {"content", "<|begin_of_text|>"}, {"special", true}},
         {{"id", 301}, {"content", "<|image|>"}, {"special", true}}}},
       {"post_processor",
        {{"type", "TemplateProcessing"},
-        {"single", {{{"SpecialToken", {{"id", "<|begin_of_text|>"}}}}, {{"Sequence", {{"id", "A"}}}}}},
+        {"single",
+         {{{"SpecialToken", {{"id", "<|begin_of_text|>"}}}}, {{"Sequence", {{"id", "A"}}}}}},
         {"special_tokens", {{"<|begin_of_text|>", {{"ids", {300}}}}}}}}};
   return lavender::text::load_byte_bpe_tokenizer(j, "fixed/tokenizer.json");
 }
@@ -62,7 +64,8 @@ void check_round_trip(const ByteBpeTokenizer& tok, const std::string& text) {
       lavender::text::u32_to_utf8(lavender::text::utf8_to_u32(text));  // invalid -> U+FFFD
   if (tok.decode(tok.encode(text, false)) != expected) std::abort();
   const std::vector<int64_t> with_bos = tok.encode(text, true);
-  if (with_bos.empty() || with_bos[0] != 300 || tok.decode(with_bos) != "<|begin_of_text|>" + expected)
+  if (with_bos.empty() || with_bos[0] != 300 ||
+      tok.decode(with_bos) != "<|begin_of_text|>" + expected)
     std::abort();
 }
 

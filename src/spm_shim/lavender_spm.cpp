@@ -12,7 +12,9 @@ namespace {
 
 using Processor = sentencepiece::SentencePieceProcessor;
 
-Processor* as_processor(void* model) { return static_cast<Processor*>(model); }
+Processor* as_processor(void* model) {
+  return static_cast<Processor*>(model);
+}
 
 long copy_out(const std::string& s, char* out, size_t cap) {
   if (out != nullptr) std::memcpy(out, s.data(), std::min(cap, s.size()));
@@ -24,7 +26,7 @@ long copy_out(const std::string& s, char* out, size_t cap) {
 extern "C" {
 
 __attribute__((visibility("default"))) void* lavender_spm_load(const char* path, char* err,
-                                                                size_t err_size) {
+                                                               size_t err_size) {
   auto* sp = new Processor();
   const auto status = sp->Load(path);
   if (status.ok()) return sp;
@@ -57,15 +59,14 @@ __attribute__((visibility("default"))) long lavender_spm_decode(void* model, con
   return copy_out(text, out, cap);
 }
 
-__attribute__((visibility("default"))) long lavender_spm_id_to_piece(void* model, int id,
-                                                                     char* out, size_t cap) {
+__attribute__((visibility("default"))) long lavender_spm_id_to_piece(void* model, int id, char* out,
+                                                                     size_t cap) {
   Processor* sp = as_processor(model);
   if (id < 0 || id >= sp->GetPieceSize()) return -1;
   return copy_out(sp->IdToPiece(id), out, cap);
 }
 
-__attribute__((visibility("default"))) int lavender_spm_piece_to_id(void* model,
-                                                                    const char* piece,
+__attribute__((visibility("default"))) int lavender_spm_piece_to_id(void* model, const char* piece,
                                                                     size_t len) {
   return as_processor(model)->PieceToId(std::string(piece, len));
 }

@@ -97,8 +97,8 @@ TEST(Cli, TokenizeLlama3AndClipAndDecode) {
     std::ofstream(dir.file("clip.jsonl")) << "\"a photo\"\n";
   }
   const std::string llama = test::shared_dir() + "/data/llama3/tokenizer.json";
-  CliRun r = run_cli("tokenize --tokenizer " + llama + " --jsonl " + dir.file("in.jsonl") +
-                     " --special");
+  CliRun r =
+      run_cli("tokenize --tokenizer " + llama + " --jsonl " + dir.file("in.jsonl") + " --special");
   EXPECT_EQ(r.code, 2) << r.output;  // the [1, 2] line is not a string
   EXPECT_NE(r.output.find("[128000, 9906, 1917]"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("[128000, 128256, 6151]"), std::string::npos) << r.output;

@@ -14,7 +14,9 @@ namespace {
 
 using Ids = std::vector<int64_t>;
 
-std::string llama3_path() { return test::shared_dir() + "/data/llama3/tokenizer.json"; }
+std::string llama3_path() {
+  return test::shared_dir() + "/data/llama3/tokenizer.json";
+}
 
 // Loading builds 128k-entry tables and 280k merges; share one tokenizer across tests.
 const ByteBpeTokenizer& llama3() {
@@ -61,7 +63,12 @@ TEST(ByteBpe, Llama3SpecialTokens) {
 
 TEST(ByteBpe, InvalidUtf8BecomesReplacementCharacter) {
   const auto& tok = llama3();
-  EXPECT_EQ(tok.encode("a\xff" "b", false), tok.encode("a\xEF\xBF\xBD" "b", false));
+  EXPECT_EQ(tok.encode("a\xff"
+                       "b",
+                       false),
+            tok.encode("a\xEF\xBF\xBD"
+                       "b",
+                       false));
   // A token sequence cutting a character in half decodes to U+FFFD, never to invalid UTF-8.
   const Ids smile = tok.encode("\xF0\x9F\x99\x82", false);  // 🙂: several byte tokens
   ASSERT_GT(smile.size(), 1u);
@@ -78,7 +85,10 @@ nlohmann::json tiny_json(bool ignore_merges) {
   vocab["abc"] = 258;
   nlohmann::json j = {
       {"model",
-       {{"type", "BPE"}, {"vocab", vocab}, {"merges", {"b c", "a b"}}, {"ignore_merges", ignore_merges}}},
+       {{"type", "BPE"},
+        {"vocab", vocab},
+        {"merges", {"b c", "a b"}},
+        {"ignore_merges", ignore_merges}}},
       {"normalizer", nullptr},
       {"pre_tokenizer",
        {{"type", "Sequence"},

@@ -39,9 +39,9 @@ TEST_F(SentencePieceTest, RoundTripsAndLlama2Conventions) {
   EXPECT_EQ(tok->bos_id(), 1);
   EXPECT_EQ(tok->eos_id(), 2);
   EXPECT_EQ(tok->vocab_size(), 320u);
-  for (const std::string text : {"the red circle is above the blue square",
-                                 "  two leading spaces and trailing  ", "What shape? 42!",
-                                 "Ωmega 🙂 unseen characters", ""}) {
+  for (const std::string text :
+       {"the red circle is above the blue square", "  two leading spaces and trailing  ",
+        "What shape? 42!", "Ωmega 🙂 unseen characters", ""}) {
     EXPECT_EQ(tok->decode(tok->encode(text, false)), text) << text;
   }
   const Ids ids = tok->encode("red circle", true);
@@ -71,7 +71,8 @@ TEST_F(SentencePieceTest, AddedTokensAndConfigFromFolder) {
   test::TempDir folder;
   std::filesystem::copy_file(model_path(), folder.file("tokenizer.model"));
   write_file(folder.file("added_tokens.json"), R"({"<image>": 320})");
-  write_file(folder.file("tokenizer_config.json"), R"({"add_bos_token": true, "add_eos_token": true})");
+  write_file(folder.file("tokenizer_config.json"),
+             R"({"add_bos_token": true, "add_eos_token": true})");
   const auto tok = load_sentencepiece_tokenizer(folder.file("tokenizer.model"));
   EXPECT_EQ(tok->vocab_size(), 321u);
   const Ids ids = tok->encode("USER: <image>\nwhat</s>", true);

@@ -18,8 +18,12 @@ namespace {
 using Ids = std::vector<int64_t>;
 namespace fs = std::filesystem;
 
-std::string ref_dir() { return std::string(LAVENDER_SOURCE_DIR) + "/tests/tokenizer-ref"; }
-std::string llama3_path() { return test::shared_dir() + "/data/llama3/tokenizer.json"; }
+std::string ref_dir() {
+  return std::string(LAVENDER_SOURCE_DIR) + "/tests/tokenizer-ref";
+}
+std::string llama3_path() {
+  return test::shared_dir() + "/data/llama3/tokenizer.json";
+}
 
 std::vector<nlohmann::json> read_jsonl(const std::string& path) {
   std::ifstream in(path);

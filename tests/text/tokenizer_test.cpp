@@ -15,7 +15,9 @@ namespace {
 using Ids = std::vector<int64_t>;
 namespace fs = std::filesystem;
 
-std::string data(const std::string& rel) { return test::shared_dir() + "/data/" + rel; }
+std::string data(const std::string& rel) {
+  return test::shared_dir() + "/data/" + rel;
+}
 
 std::string error_of(const std::string& path) {
   try {

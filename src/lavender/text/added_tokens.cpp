@@ -7,9 +7,9 @@ namespace lavender::text {
 void AddedTokenMatcher::add(const std::string& content, int64_t id) {
   if (content.empty()) return;
   Token t{content, id};
-  auto pos = std::upper_bound(tokens_.begin(), tokens_.end(), t, [](const Token& a, const Token& b) {
-    return a.content.size() > b.content.size();
-  });
+  auto pos = std::upper_bound(
+      tokens_.begin(), tokens_.end(), t,
+      [](const Token& a, const Token& b) { return a.content.size() > b.content.size(); });
   tokens_.insert(pos, std::move(t));
   first_byte_[static_cast<unsigned char>(content[0])] = true;
 }

@@ -34,10 +34,14 @@ bool valid_utf8(std::string_view s) {
     }
     int len;
     char32_t min;
-    if ((b & 0xE0) == 0xC0) len = 2, min = 0x80;
-    else if ((b & 0xF0) == 0xE0) len = 3, min = 0x800;
-    else if ((b & 0xF8) == 0xF0) len = 4, min = 0x10000;
-    else return false;
+    if ((b & 0xE0) == 0xC0)
+      len = 2, min = 0x80;
+    else if ((b & 0xF0) == 0xE0)
+      len = 3, min = 0x800;
+    else if ((b & 0xF8) == 0xF0)
+      len = 4, min = 0x10000;
+    else
+      return false;
     if (i + static_cast<size_t>(len) > s.size()) return false;
     char32_t c = b & (0x7F >> len);
     for (int k = 1; k < len; ++k) {
@@ -87,8 +91,8 @@ ByteBpeTokenizer::ByteBpeTokenizer(ByteBpeConfig config, const std::string& sour
   for (const auto& t : config.added_tokens) {
     // An added token may repeat a vocabulary entry with its id; any other clash is an error.
     if (kind_of_id_[t.id] == kModel && id_to_token_[t.id] != t.content)
-      throw Error(source + ": added token \"" + t.content + "\" reuses id " +
-                  std::to_string(t.id) + " of \"" + id_to_token_[t.id] + "\"");
+      throw Error(source + ": added token \"" + t.content + "\" reuses id " + std::to_string(t.id) +
+                  " of \"" + id_to_token_[t.id] + "\"");
     id_to_token_[t.id] = t.content;
     kind_of_id_[t.id] = t.special ? kAddedSpecial : kAdded;
     token_to_id_.emplace(t.content, t.id);
@@ -128,8 +132,7 @@ int64_t ByteBpeTokenizer::token_to_id(const std::string& token) const {
 
 std::string ByteBpeTokenizer::id_to_token(int64_t id) const {
   if (id < 0 || static_cast<size_t>(id) >= id_to_token_.size() || kind_of_id_[id] == kUnused)
-    throw Error("byte-level BPE tokenizer: id " + std::to_string(id) +
-                " is not in the vocabulary");
+    throw Error("byte-level BPE tokenizer: id " + std::to_string(id) + " is not in the vocabulary");
   return id_to_token_[id];
 }
 
@@ -148,7 +151,8 @@ const ByteBpeTokenizer::Merge* ByteBpeTokenizer::find_merge(int32_t left, int32_
 // are looked up again.
 std::vector<int32_t> ByteBpeTokenizer::bpe(std::string_view piece) const {
   std::vector<int32_t> sym(piece.size());
-  for (size_t i = 0; i < piece.size(); ++i) sym[i] = byte_symbol_[static_cast<unsigned char>(piece[i])];
+  for (size_t i = 0; i < piece.size(); ++i)
+    sym[i] = byte_symbol_[static_cast<unsigned char>(piece[i])];
   if (sym.size() < 2) return sym;
   std::vector<int32_t> rank(sym.size() - 1);
   auto rank_at = [&](size_t i) {
@@ -157,7 +161,8 @@ std::vector<int32_t> ByteBpeTokenizer::bpe(std::string_view piece) const {
   };
   for (size_t i = 0; i + 1 < sym.size(); ++i) rank[i] = rank_at(i);
   while (!rank.empty()) {
-    const size_t best = static_cast<size_t>(std::min_element(rank.begin(), rank.end()) - rank.begin());
+    const size_t best =
+        static_cast<size_t>(std::min_element(rank.begin(), rank.end()) - rank.begin());
     if (rank[best] == kNoMerge) break;
     sym[best] = find_merge(sym[best], sym[best + 1])->merged;
     sym.erase(sym.begin() + static_cast<std::ptrdiff_t>(best) + 1);

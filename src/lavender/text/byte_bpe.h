@@ -77,7 +77,7 @@ class ByteBpeTokenizer : public Tokenizer {
 
   std::unordered_map<std::string, int64_t> token_to_id_;
   std::vector<std::string> id_to_token_;
-  std::vector<uint8_t> kind_of_id_;  // 0 unused, 1 model token, 2 added, 3 added special
+  std::vector<uint8_t> kind_of_id_;             // 0 unused, 1 model token, 2 added, 3 added special
   std::unordered_map<uint64_t, Merge> merges_;  // key: left id << 32 | right id
   int32_t byte_symbol_[256] = {};
   AddedTokenMatcher added_;

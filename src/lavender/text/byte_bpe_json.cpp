@@ -91,8 +91,7 @@ void read_added_tokens(const json& root, const std::string& path, ByteBpeConfig&
         !t.contains("id") || !t["id"].is_number_integer())
       throw Error(where + ": expected {\"id\": integer, \"content\": string, ...}");
     for (const char* key : {"single_word", "lstrip", "rstrip"})
-      if (flag(t, key, false))
-        throw Error(where + ": \"" + key + "\": true is not supported");
+      if (flag(t, key, false)) throw Error(where + ": \"" + key + "\": true is not supported");
     config.added_tokens.push_back(
         {t["content"].get<std::string>(), t["id"].get<int64_t>(), flag(t, "special", false)});
   }
@@ -126,8 +125,10 @@ void read_pre_tokenizer(const json& root, const std::string& path, ByteBpeConfig
           config.add_prefix_space = flag(byte_level, "add_prefix_space", false);
           return;
         }
-      throw Error(path + ": pre_tokenizer split pattern is not supported (only Llama 3's and "
-                  "GPT-2's): " + regex);
+      throw Error(path +
+                  ": pre_tokenizer split pattern is not supported (only Llama 3's and "
+                  "GPT-2's): " +
+                  regex);
     }
   }
   throw Error(path + ": pre_tokenizer " + (type.empty() ? "null" : type) +
@@ -150,8 +151,9 @@ void read_template(const json& p, const std::string& path, ByteBpeConfig& config
       continue;
     }
     const json tok = piece.value("SpecialToken", json());
-    const std::string name =
-        tok.is_object() && tok.contains("id") && tok["id"].is_string() ? tok["id"].get<std::string>() : "";
+    const std::string name = tok.is_object() && tok.contains("id") && tok["id"].is_string()
+                                 ? tok["id"].get<std::string>()
+                                 : "";
     const json entry = specials.is_object() ? specials.value(name, json()) : json();
     if (!entry.is_object() || !entry.contains("ids") || !entry["ids"].is_array())
       throw Error(path + ": post_processor: special token \"" + name + "\" has no ids");
@@ -214,8 +216,8 @@ std::unique_ptr<ByteBpeTokenizer> build(const json& root, const std::string& pat
   config.bos_id = config.prefix_ids.empty()
                       ? first_known(config, {config_token(cfg, "bos_token"), "<|begin_of_text|>"})
                       : config.prefix_ids.front();
-  config.eos_id = first_known(config, {config_token(cfg, "eos_token"), "<|end_of_text|>",
-                                       "<|endoftext|>"});
+  config.eos_id =
+      first_known(config, {config_token(cfg, "eos_token"), "<|end_of_text|>", "<|endoftext|>"});
   return std::make_unique<ByteBpeTokenizer>(std::move(config), path);
 }
 

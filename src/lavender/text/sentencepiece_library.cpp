@@ -78,8 +78,10 @@ Plugin open_plugin() {
     tried += "\n  " + path + ": " + (err ? err : "cannot load");
   }
   if (handle == nullptr) {
-    p.error = "the SentencePiece plugin liblavender_spm.so was not found (set "
-              "LAVENDER_SPM_LIBRARY to its path)" + tried;
+    p.error =
+        "the SentencePiece plugin liblavender_spm.so was not found (set "
+        "LAVENDER_SPM_LIBRARY to its path)" +
+        tried;
     return p;
   }
   bind(handle, "lavender_spm_load", p.load, p.error);
@@ -108,7 +110,9 @@ const Plugin& usable_plugin(const std::string& path) {
 
 }  // namespace
 
-std::string sentencepiece_unavailable_reason() { return plugin().error; }
+std::string sentencepiece_unavailable_reason() {
+  return plugin().error;
+}
 
 SpmModel::SpmModel(const std::string& path) : path_(path) {
   const Plugin& p = usable_plugin(path);
@@ -165,8 +169,12 @@ int SpmModel::piece_to_id(std::string_view piece) const {
   return plugin().piece_to_id(model_, piece.data(), piece.size());
 }
 
-int SpmModel::piece_size() const { return plugin().piece_size(model_); }
+int SpmModel::piece_size() const {
+  return plugin().piece_size(model_);
+}
 
-bool SpmModel::is_control(int id) const { return plugin().is_control(model_, id) != 0; }
+bool SpmModel::is_control(int id) const {
+  return plugin().is_control(model_, id) != 0;
+}
 
 }  // namespace lavender::text

@@ -21,7 +21,7 @@ class SpmModel {
 
   std::vector<int> encode(std::string_view text) const;
   std::string decode(const std::vector<int>& ids) const;
-  std::string id_to_piece(int id) const;  // throws for an unknown id
+  std::string id_to_piece(int id) const;          // throws for an unknown id
   int piece_to_id(std::string_view piece) const;  // unk_id() when unknown
   int piece_size() const;
   bool is_control(int id) const;

@@ -20,7 +20,9 @@ bool json_flag(const nlohmann::json& j, const char* key, bool fallback) {
 }  // namespace
 
 SentencePieceTokenizer::SentencePieceTokenizer(const std::string& model_path, Options options)
-    : sp_(std::make_unique<SpmModel>(model_path)), source_(model_path), options_(std::move(options)) {
+    : sp_(std::make_unique<SpmModel>(model_path)),
+      source_(model_path),
+      options_(std::move(options)) {
   // Control pieces (<s>, </s>) are never produced from text by SentencePiece itself; HF's
   // tokenizer recognises them as special tokens, so do the same.
   for (int id = 0; id < sp_->piece_size(); ++id)
@@ -101,8 +103,12 @@ size_t SentencePieceTokenizer::vocab_size() const {
   return static_cast<size_t>(n);
 }
 
-int64_t SentencePieceTokenizer::bos_id() const { return sp_->bos_id(); }
-int64_t SentencePieceTokenizer::eos_id() const { return sp_->eos_id(); }
+int64_t SentencePieceTokenizer::bos_id() const {
+  return sp_->bos_id();
+}
+int64_t SentencePieceTokenizer::eos_id() const {
+  return sp_->eos_id();
+}
 
 std::unique_ptr<SentencePieceTokenizer> load_sentencepiece_tokenizer(const std::string& path) {
   const fs::path dir = fs::path(path).parent_path();

@@ -1,9 +1,9 @@
 // SentencePiece `tokenizer.model` files (LLaVA-1.5's Llama 2 tokenizer, Mistral, ...) through
-// Debian's libsentencepiece (in a plugin, see sentencepiece_library.h), with what Hugging Face's (legacy) LlamaTokenizer adds around it:
-// control pieces (<s>, </s>) and tokens from added_tokens.json written in the text are cut out
-// first and each run between them is encoded on its own (so it gets SentencePiece's dummy
-// prefix), and encode(.., true) puts BOS first (add_bos_token) and EOS last only when
-// tokenizer_config.json sets add_eos_token.
+// Debian's libsentencepiece (in a plugin, see sentencepiece_library.h), with what Hugging Face's
+// (legacy) LlamaTokenizer adds around it: control pieces (<s>, </s>) and tokens from
+// added_tokens.json written in the text are cut out first and each run between them is encoded on
+// its own (so it gets SentencePiece's dummy prefix), and encode(.., true) puts BOS first
+// (add_bos_token) and EOS last only when tokenizer_config.json sets add_eos_token.
 #pragma once
 
 #include <memory>

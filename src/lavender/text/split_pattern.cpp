@@ -50,7 +50,9 @@ CodePoints decode(std::string_view text) {
   return out;
 }
 
-bool is_ws(Class c) { return c == kSpace || c == kNewline; }
+bool is_ws(Class c) {
+  return c == kSpace || c == kNewline;
+}
 
 // Case-insensitive as (?i) is with Unicode simple case folding (U+017F long s folds to s).
 bool eq_fold(char32_t c, char32_t lower) {

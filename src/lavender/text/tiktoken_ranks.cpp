@@ -21,13 +21,20 @@ bool base64_decode(std::string_view in, std::string& out) {
   int bits = 0;
   for (char ch : in) {
     int v;
-    if (ch >= 'A' && ch <= 'Z') v = ch - 'A';
-    else if (ch >= 'a' && ch <= 'z') v = ch - 'a' + 26;
-    else if (ch >= '0' && ch <= '9') v = ch - '0' + 52;
-    else if (ch == '+') v = 62;
-    else if (ch == '/') v = 63;
-    else if (ch == '=') break;
-    else return false;
+    if (ch >= 'A' && ch <= 'Z')
+      v = ch - 'A';
+    else if (ch >= 'a' && ch <= 'z')
+      v = ch - 'a' + 26;
+    else if (ch >= '0' && ch <= '9')
+      v = ch - '0' + 52;
+    else if (ch == '+')
+      v = 62;
+    else if (ch == '/')
+      v = 63;
+    else if (ch == '=')
+      break;
+    else
+      return false;
     acc = acc << 6 | static_cast<uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
@@ -58,9 +65,10 @@ std::unique_ptr<ByteBpeTokenizer> load_tiktoken_ranks(
     const size_t space = line.find(' ');
     int64_t rank = -1;
     const char* end = line.data() + line.size();
-    if (space == std::string::npos || !base64_decode(std::string_view(line).substr(0, space), bytes) ||
-        bytes.empty() || std::from_chars(line.data() + space + 1, end, rank).ptr != end ||
-        rank < 0 || rank >= (int64_t{1} << 30))
+    if (space == std::string::npos ||
+        !base64_decode(std::string_view(line).substr(0, space), bytes) || bytes.empty() ||
+        std::from_chars(line.data() + space + 1, end, rank).ptr != end || rank < 0 ||
+        rank >= (int64_t{1} << 30))
       throw Error(path + ": line " + std::to_string(line_no) + ": expected \"BASE64 RANK\"");
     if (!config.vocab.emplace(to_alphabet(bytes), rank).second)
       throw Error(path + ": line " + std::to_string(line_no) + ": token repeated");
@@ -78,7 +86,8 @@ std::unique_ptr<ByteBpeTokenizer> load_tiktoken_ranks(
       }
     }
   }
-  for (const auto& [content, id] : special_tokens) config.added_tokens.push_back({content, id, true});
+  for (const auto& [content, id] : special_tokens)
+    config.added_tokens.push_back({content, id, true});
   config.pattern = pattern;
   config.ignore_merges = true;  // tiktoken looks a whole piece up first
   return std::make_unique<ByteBpeTokenizer>(std::move(config), path);

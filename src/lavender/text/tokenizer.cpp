@@ -53,10 +53,12 @@ std::unique_ptr<Tokenizer> load_json(const std::string& path) {
 }
 
 std::unique_ptr<Tokenizer> load_from_folder(const fs::path& dir) {
-  if (fs::is_regular_file(dir / "tokenizer.json")) return load_json((dir / "tokenizer.json").string());
+  if (fs::is_regular_file(dir / "tokenizer.json"))
+    return load_json((dir / "tokenizer.json").string());
   if (fs::is_regular_file(dir / "tokenizer.model"))
     return load_sentencepiece_tokenizer((dir / "tokenizer.model").string());
-  if (fs::is_regular_file(dir / "vocab.json") || fs::is_regular_file(dir / "bpe_simple_vocab_16e6.txt.gz"))
+  if (fs::is_regular_file(dir / "vocab.json") ||
+      fs::is_regular_file(dir / "bpe_simple_vocab_16e6.txt.gz"))
     return std::make_unique<ClipAdapter>(load_clip_tokenizer(dir.string()));
   return nullptr;
 }
