@@ -8,8 +8,9 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   # LibTorch 1.13 (CPU) and the JSON library
   libtorch-dev nlohmann-json3-dev
-  # tokenizers: Unicode classes and normalisation (ICU), gzip'd vocabularies (zlib)
-  libicu-dev zlib1g-dev
+  # tokenizers: Unicode classes and normalisation (ICU), gzip'd vocabularies (zlib),
+  # SentencePiece tokenizer.model files (libsentencepiece, loaded through a plugin)
+  libicu-dev zlib1g-dev libsentencepiece-dev
   # images
   libpng-dev libjpeg-dev
   # an optimised BLAS: Debian's default reference libblas3 is ~50x slower for matmul
@@ -38,6 +39,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 else
   echo "setup: all ${#PACKAGES[@]} packages present"
+fi
+
+# node + npm run the reference tokenizers (tiktoken, llama3-tokenizer-js) that the tokenizer test
+# and benchmark compare against. A node from elsewhere (e.g. NodeSource, which bundles npm and
+# conflicts with Debian's npm package) is used as it is.
+if ! command -v node > /dev/null || ! command -v npm > /dev/null; then
+  echo "setup: installing nodejs npm"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends nodejs npm
 fi
 
 # LibTorch links the generic libblas.so.3 / liblapack.so.3; make sure they resolve to OpenBLAS.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test, from a fresh Debian 12 machine: install, build, then
-#   1. the unit tests (ctest -L unit) on the Release build,
+#   1. the unit tests (ctest -L unit) on the Release build (after `npm ci` in tests/tokenizer-ref
+#      for the tokenizer comparison against tiktoken),
 #   2. the same unit tests under AddressSanitizer + UBSan (build-asan),
 #   3. the libFuzzer targets for a bounded time (build-fuzz, clang).
 # LAVENDER_TEST_QUICK=1 runs step 1 only; LAVENDER_FUZZ_SECONDS sets step 3's time per target.
@@ -12,6 +13,10 @@ scripts/setup.sh
 stage() { echo "== $* ($(date +%T), ${SECONDS}s since start)"; }
 stage "build and unit tests"
 scripts/build.sh
+# The reference tokenizers (tiktoken, llama3-tokenizer-js) for the tokenizer comparison test;
+# from npm's cache when it has them. Without them that test skips with the reason.
+(cd tests/tokenizer-ref && npm ci --prefer-offline --no-audit --no-fund --loglevel=error) ||
+  echo "warning: npm ci in tests/tokenizer-ref failed; the tiktoken comparison will be skipped"
 ctest --test-dir build -L unit -j "$JOBS" --output-on-failure
 stage "unit tests done"
 

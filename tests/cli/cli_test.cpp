@@ -89,5 +89,31 @@ TEST(Cli, ParityExitCodes) {
   EXPECT_NE(r.output.find("not a fixture"), std::string::npos) << r.output;
 }
 
+TEST(Cli, TokenizeLlama3AndClipAndDecode) {
+  test::TempDir dir;
+  {
+    std::ofstream(dir.file("in.jsonl")) << "\"Hello world\"\n\n[1, 2]\n\"<|image|>hi\"\n";
+    std::ofstream(dir.file("ids.jsonl")) << "[128000, 9906, 1917]\n[999999]\n";
+    std::ofstream(dir.file("clip.jsonl")) << "\"a photo\"\n";
+  }
+  const std::string llama = test::shared_dir() + "/data/llama3/tokenizer.json";
+  CliRun r =
+      run_cli("tokenize --tokenizer " + llama + " --jsonl " + dir.file("in.jsonl") + " --special");
+  EXPECT_EQ(r.code, 2) << r.output;  // the [1, 2] line is not a string
+  EXPECT_NE(r.output.find("[128000, 9906, 1917]"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("[128000, 128256, 6151]"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("in.jsonl:3: expected a JSON string"), std::string::npos) << r.output;
+  r = run_cli("tokenize --decode --tokenizer " + llama + " --jsonl " + dir.file("ids.jsonl"));
+  EXPECT_EQ(r.code, 2) << r.output;  // 999999 is no id
+  EXPECT_NE(r.output.find("\"<|begin_of_text|>Hello world\""), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("999999"), std::string::npos) << r.output;
+  // CLIP keeps its behaviour: start and end tokens with --special.
+  r = run_cli("tokenize --tokenizer " + test::shared_dir() +
+              "/data/clip/bpe_simple_vocab_16e6.txt.gz --jsonl " + dir.file("clip.jsonl") +
+              " --special");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("[49406, 320, 1125, 49407]"), std::string::npos) << r.output;
+}
+
 }  // namespace
 }  // namespace lavender

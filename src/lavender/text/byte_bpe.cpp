@@ -1,0 +1,258 @@
+#include "lavender/text/byte_bpe.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "lavender/text/clip_tokenizer.h"
+#include "lavender/text/unicode.h"
+#include "lavender/util/error.h"
+
+namespace lavender::text {
+namespace {
+
+constexpr int32_t kNoMerge = std::numeric_limits<int32_t>::max();
+// Bounds the per-piece cache; ordinary corpora stay far below it.
+constexpr size_t kMaxCachedPieces = 1 << 18;
+enum IdKind : uint8_t { kUnused, kModel, kAdded, kAddedSpecial };
+
+// Byte alphabet code point (U+0021..U+0143) -> byte, -1 if none.
+const std::vector<int16_t>& byte_of_code_point() {
+  static const std::vector<int16_t> table = [] {
+    std::vector<int16_t> t(512, -1);
+    for (int b = 0; b < 256; ++b) t[utf8_to_u32(byte_alphabet()[b])[0]] = static_cast<int16_t>(b);
+    return t;
+  }();
+  return table;
+}
+
+bool valid_utf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b < 0x80) {
+      ++i;
+      continue;
+    }
+    int len;
+    char32_t min;
+    if ((b & 0xE0) == 0xC0)
+      len = 2, min = 0x80;
+    else if ((b & 0xF0) == 0xE0)
+      len = 3, min = 0x800;
+    else if ((b & 0xF8) == 0xF0)
+      len = 4, min = 0x10000;
+    else
+      return false;
+    if (i + static_cast<size_t>(len) > s.size()) return false;
+    char32_t c = b & (0x7F >> len);
+    for (int k = 1; k < len; ++k) {
+      const auto cb = static_cast<unsigned char>(s[i + k]);
+      if ((cb & 0xC0) != 0x80) return false;
+      c = c << 6 | (cb & 0x3F);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return false;
+    i += static_cast<size_t>(len);
+  }
+  return true;
+}
+
+uint64_t pair_key(int32_t left, int32_t right) {
+  return static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32 | static_cast<uint32_t>(right);
+}
+
+}  // namespace
+
+ByteBpeTokenizer::ByteBpeTokenizer(ByteBpeConfig config, const std::string& source)
+    : token_to_id_(std::move(config.vocab)),
+      pattern_(config.pattern),
+      add_prefix_space_(config.add_prefix_space),
+      ignore_merges_(config.ignore_merges),
+      prefix_ids_(std::move(config.prefix_ids)),
+      suffix_ids_(std::move(config.suffix_ids)),
+      bos_id_(config.bos_id),
+      eos_id_(config.eos_id) {
+  int64_t max_id = -1;
+  auto check_id = [&](const std::string& tok, int64_t id) {
+    if (id < 0 || id >= (int64_t{1} << 30))
+      throw Error(source + ": token \"" + tok + "\" has id " + std::to_string(id) +
+                  ", outside 0..2^30");
+    max_id = std::max(max_id, id);
+  };
+  for (const auto& [tok, id] : token_to_id_) check_id(tok, id);
+  for (const auto& t : config.added_tokens) check_id(t.content, t.id);
+  id_to_token_.assign(static_cast<size_t>(max_id + 1), "");
+  kind_of_id_.assign(id_to_token_.size(), kUnused);
+  for (const auto& [tok, id] : token_to_id_) {
+    if (kind_of_id_[id] != kUnused)
+      throw Error(source + ": id " + std::to_string(id) + " is given to both \"" +
+                  id_to_token_[id] + "\" and \"" + tok + "\"");
+    id_to_token_[id] = tok;
+    kind_of_id_[id] = kModel;
+  }
+  for (const auto& t : config.added_tokens) {
+    // An added token may repeat a vocabulary entry with its id; any other clash is an error.
+    if (kind_of_id_[t.id] == kModel && id_to_token_[t.id] != t.content)
+      throw Error(source + ": added token \"" + t.content + "\" reuses id " + std::to_string(t.id) +
+                  " of \"" + id_to_token_[t.id] + "\"");
+    id_to_token_[t.id] = t.content;
+    kind_of_id_[t.id] = t.special ? kAddedSpecial : kAdded;
+    token_to_id_.emplace(t.content, t.id);
+    added_.add(t.content, t.id);
+  }
+  for (int b = 0; b < 256; ++b) {
+    const int64_t id = token_to_id(byte_alphabet()[b]);
+    if (id < 0)
+      throw Error(source + ": the vocabulary lacks the byte-level symbol for byte " +
+                  std::to_string(b) + " (\"" + byte_alphabet()[b] + "\"): not a byte-level BPE");
+    byte_symbol_[b] = static_cast<int32_t>(id);
+  }
+  if (!config.merge_ranks.empty() && config.merge_ranks.size() != config.merges.size())
+    throw Error(source + ": " + std::to_string(config.merge_ranks.size()) + " merge ranks for " +
+                std::to_string(config.merges.size()) + " merges");
+  merges_.reserve(config.merges.size());
+  for (size_t i = 0; i < config.merges.size(); ++i) {
+    const auto& [left, right] = config.merges[i];
+    const int64_t a = token_to_id(left), b = token_to_id(right), ab = token_to_id(left + right);
+    if (a < 0 || b < 0 || ab < 0)
+      throw Error(source + ": merge " + std::to_string(i + 1) + " \"" + left + " " + right +
+                  "\" uses or makes a token not in the vocabulary");
+    const int32_t rank =
+        config.merge_ranks.empty() ? static_cast<int32_t>(i) : config.merge_ranks[i];
+    // A repeated pair keeps its first (lowest) rank, as HF's merge map does.
+    merges_.emplace(pair_key(static_cast<int32_t>(a), static_cast<int32_t>(b)),
+                    Merge{rank, static_cast<int32_t>(ab)});
+  }
+  for (int64_t id : prefix_ids_) id_to_token(id);  // throws for an unknown id
+  for (int64_t id : suffix_ids_) id_to_token(id);
+}
+
+int64_t ByteBpeTokenizer::token_to_id(const std::string& token) const {
+  auto it = token_to_id_.find(token);
+  return it == token_to_id_.end() ? -1 : it->second;
+}
+
+std::string ByteBpeTokenizer::id_to_token(int64_t id) const {
+  if (id < 0 || static_cast<size_t>(id) >= id_to_token_.size() || kind_of_id_[id] == kUnused)
+    throw Error("byte-level BPE tokenizer: id " + std::to_string(id) + " is not in the vocabulary");
+  return id_to_token_[id];
+}
+
+bool ByteBpeTokenizer::is_special(int64_t id) const {
+  return id >= 0 && static_cast<size_t>(id) < kind_of_id_.size() &&
+         kind_of_id_[id] == kAddedSpecial;
+}
+
+const ByteBpeTokenizer::Merge* ByteBpeTokenizer::find_merge(int32_t left, int32_t right) const {
+  auto it = merges_.find(pair_key(left, right));
+  return it == merges_.end() ? nullptr : &it->second;
+}
+
+// One merge at a time: the adjacent pair of lowest rank, the leftmost of equals (HF's BPE and
+// tiktoken agree on this order). Pair ranks are cached and only the merged pair's neighbours
+// are looked up again.
+std::vector<int32_t> ByteBpeTokenizer::bpe(std::string_view piece) const {
+  std::vector<int32_t> sym(piece.size());
+  for (size_t i = 0; i < piece.size(); ++i)
+    sym[i] = byte_symbol_[static_cast<unsigned char>(piece[i])];
+  if (sym.size() < 2) return sym;
+  std::vector<int32_t> rank(sym.size() - 1);
+  auto rank_at = [&](size_t i) {
+    const Merge* m = find_merge(sym[i], sym[i + 1]);
+    return m ? m->rank : kNoMerge;
+  };
+  for (size_t i = 0; i + 1 < sym.size(); ++i) rank[i] = rank_at(i);
+  while (!rank.empty()) {
+    const size_t best =
+        static_cast<size_t>(std::min_element(rank.begin(), rank.end()) - rank.begin());
+    if (rank[best] == kNoMerge) break;
+    sym[best] = find_merge(sym[best], sym[best + 1])->merged;
+    sym.erase(sym.begin() + static_cast<std::ptrdiff_t>(best) + 1);
+    rank.erase(rank.begin() + static_cast<std::ptrdiff_t>(best));
+    if (best > 0) rank[best - 1] = rank_at(best - 1);
+    if (best < rank.size()) rank[best] = rank_at(best);
+  }
+  return sym;
+}
+
+void ByteBpeTokenizer::append_piece(std::string_view piece, std::vector<int64_t>& ids) const {
+  // Reused key buffer: a cache hit costs no allocation.
+  thread_local std::string key;
+  key.assign(piece.data(), piece.size());
+  {
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    auto it = cache_.find(key);
+    if (it != cache_.end()) {
+      ids.insert(ids.end(), it->second.begin(), it->second.end());
+      return;
+    }
+  }
+  std::vector<int32_t> symbols;
+  if (ignore_merges_) {
+    std::string mapped;
+    for (char c : piece) mapped += byte_alphabet()[static_cast<unsigned char>(c)];
+    auto it = token_to_id_.find(mapped);
+    if (it != token_to_id_.end() && kind_of_id_[it->second] == kModel)
+      symbols.push_back(static_cast<int32_t>(it->second));
+  }
+  if (symbols.empty()) symbols = bpe(piece);
+  ids.insert(ids.end(), symbols.begin(), symbols.end());
+  std::lock_guard<std::mutex> lock(cache_mutex_);
+  if (cache_.size() >= kMaxCachedPieces) cache_.clear();
+  cache_.emplace(key, std::move(symbols));
+}
+
+void ByteBpeTokenizer::clear_cache() const {
+  std::lock_guard<std::mutex> lock(cache_mutex_);
+  cache_.clear();
+}
+
+void ByteBpeTokenizer::append_plain(std::string_view text, std::vector<int64_t>& ids) const {
+  for (std::string_view piece : split_text(text, pattern_)) append_piece(piece, ids);
+}
+
+std::vector<int64_t> ByteBpeTokenizer::encode(const std::string& text, bool add_special) const {
+  std::string repaired;
+  std::string_view valid = text;
+  if (!valid_utf8(text)) {
+    repaired = u32_to_utf8(utf8_to_u32(text));
+    valid = repaired;
+  }
+  std::vector<int64_t> ids;
+  ids.reserve(valid.size() / 3 + 4);
+  if (add_special) ids = prefix_ids_;
+  for (const auto& p : added_.split(valid)) {
+    if (p.id >= 0)
+      ids.push_back(p.id);
+    else if (add_prefix_space_ && p.text[0] != ' ')  // HF: per run between added tokens
+      append_plain(" " + std::string(p.text), ids);
+    else
+      append_plain(p.text, ids);
+  }
+  if (add_special) ids.insert(ids.end(), suffix_ids_.begin(), suffix_ids_.end());
+  return ids;
+}
+
+std::string ByteBpeTokenizer::decode(const std::vector<int64_t>& ids) const {
+  return decode(ids, false);
+}
+
+std::string ByteBpeTokenizer::decode(const std::vector<int64_t>& ids, bool skip_special) const {
+  const auto& byte_of = byte_of_code_point();
+  std::string raw;
+  for (int64_t id : ids) {
+    const std::string tok = id_to_token(id);
+    if (kind_of_id_[id] != kModel) {
+      if (!(skip_special && kind_of_id_[id] == kAddedSpecial)) raw += tok;
+      continue;
+    }
+    for (char32_t cp : utf8_to_u32(tok)) {
+      const int b = cp < byte_of.size() ? byte_of[cp] : -1;
+      if (b >= 0)
+        raw.push_back(static_cast<char>(b));
+      else
+        append_utf8(raw, cp);  // not a byte symbol: keep the character
+    }
+  }
+  return u32_to_utf8(utf8_to_u32(raw));  // invalid UTF-8 (a split character) -> U+FFFD
+}
+
+}  // namespace lavender::text
