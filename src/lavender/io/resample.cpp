@@ -122,6 +122,18 @@ Image horizontal_pass(const Image& in, int row0, int rows, const ResampleTaps& t
     for (int x = 0; x < width; ++x) {
       const int32_t* w = &taps.weights[static_cast<size_t>(x) * taps.stride];
       const uint8_t* s = src + static_cast<size_t>(taps.first[x]) * ch;
+      if (ch == 3) {  // RGB, the common case: one walk over the taps for all three channels
+        int64_t r = half(taps.bits), g = r, b = r;
+        for (int k = 0; k < taps.count[x]; ++k) {
+          r += int64_t{s[3 * k]} * w[k];
+          g += int64_t{s[3 * k + 1]} * w[k];
+          b += int64_t{s[3 * k + 2]} * w[k];
+        }
+        dst[3 * x] = to_byte(r, taps.bits);
+        dst[3 * x + 1] = to_byte(g, taps.bits);
+        dst[3 * x + 2] = to_byte(b, taps.bits);
+        continue;
+      }
       for (int c = 0; c < ch; ++c) {
         int64_t sum = half(taps.bits);
         for (int k = 0; k < taps.count[x]; ++k) sum += int64_t{s[k * ch + c]} * w[k];
