@@ -7,6 +7,7 @@
 
 #include "lavender/io/config/clip.h"
 #include "lavender/io/config/diffusers.h"
+#include "lavender/io/config/image_processor.h"
 #include "lavender/io/config/llama.h"
 #include "lavender/io/config/llava.h"
 #include "lavender/io/config/mllama.h"
@@ -43,5 +44,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try_parse(parse_unet_2d_condition_config, j);
   try_parse(parse_autoencoder_kl_config, j);
   try_parse(parse_ddpm_scheduler_config, j);
+  try_parse(parse_clip_image_processor_config, j);
+  try_parse(parse_mllama_image_processor_config, j);
   return 0;
 }

@@ -8,6 +8,7 @@
 #include "lavender/dm/unet.h"
 #include "lavender/dm/vae.h"
 #include "lavender/parity/parity.h"
+#include "lavender/parity/run_preprocess.h"
 
 namespace lavender::parity {
 
@@ -76,12 +77,12 @@ Runner runner_for(FixtureKind kind) {
       return run_sd;
     case FixtureKind::clip_text:
       return run_clip_text;
+    case FixtureKind::preprocess:
+      return run_preprocess;
     case FixtureKind::llava:
       return run_llava;
     case FixtureKind::mllama:
       return run_mllama;
-    case FixtureKind::preprocess:
-      break;
   }
   return {};
 }
