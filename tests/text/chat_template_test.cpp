@@ -24,7 +24,7 @@ TEST(ChatTemplate, Llava15) {
   EXPECT_EQ(chat_text(segs),
             "USER: <image>\nWhat is this? ASSISTANT: A red circle.</s>USER: And its colour? "
             "ASSISTANT: Red.</s>");
-  EXPECT_EQ(trainable_text(segs), "A red circle.</s>Red.</s>");
+  EXPECT_EQ(trainable_text(segs), " A red circle.</s> Red.</s>");
   auto prompt = render_chat(ChatFormat::llava15, {{"user", "What are these?", 1}}, true);
   EXPECT_EQ(chat_text(prompt), "USER: <image>\nWhat are these? ASSISTANT:");
   EXPECT_EQ(trainable_text(prompt), "");

@@ -1,5 +1,7 @@
 #include "lavender/text/chat_template.h"
 
+#include <algorithm>
+
 #include "lavender/util/error.h"
 
 namespace lavender::text {
@@ -30,8 +32,10 @@ std::vector<ChatSegment> render_llava(const std::vector<ChatMessage>& messages, 
       out.push_back({"USER: " + repeat("<image>\n", m.images) + m.text + " ", false});
     } else {
       if (m.images > 0) throw Error("chat (llava-1.5): images must be in user messages");
-      out.push_back({"ASSISTANT: ", false});
-      out.push_back({m.text + "</s>", true});
+      // The reply's leading space is its own: the boundary then falls where the tokenizer
+      // splits anyway (SentencePiece glues a space to the word after it).
+      out.push_back({"ASSISTANT:", false});
+      out.push_back({" " + m.text + "</s>", true});
     }
   }
   if (prompt) out.push_back({"ASSISTANT:", false});
@@ -77,6 +81,28 @@ std::vector<ChatSegment> render_chat(ChatFormat format, const std::vector<ChatMe
   check_roles(messages);
   return format == ChatFormat::llava15 ? render_llava(messages, add_generation_prompt)
                                        : render_llama3(messages, add_generation_prompt);
+}
+
+TokenizedChat tokenize_chat(const Tokenizer& tokenizer, const std::vector<ChatSegment>& segments,
+                            bool add_special) {
+  std::string text;
+  std::vector<size_t> ends;
+  for (const auto& s : segments) ends.push_back((text += s.text).size());
+  TokenizedChat out;
+  out.ids = tokenizer.encode(text, add_special);
+  out.labels.assign(out.ids.size(), kIgnoreLabel);
+  size_t begin_token = 0;
+  for (size_t k = 0; k < segments.size(); ++k) {
+    const size_t end_token =
+        k + 1 == segments.size()
+            ? out.ids.size()
+            : std::min(out.ids.size(),
+                       tokenizer.encode(text.substr(0, ends[k]), add_special).size());
+    if (segments[k].trainable)
+      for (size_t t = begin_token; t < end_token; ++t) out.labels[t] = out.ids[t];
+    begin_token = std::max(begin_token, end_token);
+  }
+  return out;
 }
 
 std::string chat_text(const std::vector<ChatSegment>& segments) {

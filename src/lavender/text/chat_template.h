@@ -2,15 +2,18 @@
 // which text the training loss may learn (the assistant's replies and the token ending each
 // reply), so a collator can mask everything else with -100 as the authors' collator does.
 //
-//   llava-1.5       [system " "]"USER: " "<image>\n"×images text " ASSISTANT: " reply "</s>" ...
+//   llava-1.5       [system " "]"USER: " "<image>\n"×images text " ASSISTANT:" " " reply "</s>" ...
 //                   generation prompt: "... ASSISTANT:"
 //   llama-3-vision  "<|begin_of_text|>" then per message
 //                   "<|start_header_id|>" role "<|end_header_id|>\n\n" "<|image|>"×images text
 //                   "<|eot_id|>"; generation prompt: the assistant header.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
+
+#include "lavender/text/tokenizer.h"
 
 namespace lavender::text {
 
@@ -37,6 +40,20 @@ std::vector<ChatSegment> render_chat(ChatFormat format, const std::vector<ChatMe
                                      bool add_generation_prompt);
 // The segments joined.
 std::string chat_text(const std::vector<ChatSegment>& segments);
+
+constexpr int64_t kIgnoreLabel = -100;
+
+struct TokenizedChat {
+  std::vector<int64_t> ids;
+  std::vector<int64_t> labels;  // the id where the loss learns it, kIgnoreLabel elsewhere
+};
+
+// Tokenizes the whole conversation at once (so tokens merge across segment boundaries as they
+// would at inference) and labels the tokens of trainable segments. A segment's token range ends
+// where the tokenization of the text up to its end does. `add_special`: the tokenizer's own
+// sequence tokens (BOS for Llama 2's SentencePiece; the Llama 3 format writes its BOS itself).
+TokenizedChat tokenize_chat(const Tokenizer& tokenizer, const std::vector<ChatSegment>& segments,
+                            bool add_special);
 
 // The placeholder the format writes for one image ("<image>" or "<|image|>").
 const char* image_placeholder(ChatFormat format);
