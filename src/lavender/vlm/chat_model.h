@@ -1,0 +1,78 @@
+// A VLM as a user meets it: a Hugging Face folder (config.json, weights, tokenizer,
+// preprocessor_config.json) loaded as whichever family it is (LLaVA-1.5 or Llama 3.2 Vision),
+// that answers a prompt about an image and shows where its text looked in the image.
+// This is what `lavender generate` calls; the pieces (tokenizer, processor, chat format, model)
+// stay reachable for training code.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lavender/io/image.h"
+#include "lavender/text/chat_template.h"
+#include "lavender/text/tokenizer.h"
+#include "lavender/text/words.h"
+#include "lavender/vlm/generate.h"
+
+namespace lavender::vlm {
+
+struct ChatReply {
+  std::vector<int64_t> prompt_ids;  // as the tokenizer wrote the prompt (one image token)
+  std::vector<int64_t> reply_ids;   // generated, without the end-of-turn token
+  std::string text;                 // the reply, decoded
+};
+
+// Attention of every token of `ids` to the image, teacher-forced in one forward.
+struct TokenAttention {
+  std::vector<int64_t> ids;
+  at::Tensor maps;               // [layers, heads, T, S, S]; zero rows for tokens before the image
+  std::vector<int64_t> layers;   // the decoder layers, in order
+  text::WordSegmentation words;  // over ids (image and special tokens belong to no word)
+  io::Image view;                // the image region the maps cover, as the model saw it
+};
+
+class ChatModel {
+ public:
+  virtual ~ChatModel() = default;
+  // Throws lavender::Error naming the folder and what is missing or unsupported.
+  static std::unique_ptr<ChatModel> load(const std::string& folder);
+
+  const text::Tokenizer& tokenizer() const { return *tokenizer_; }
+  text::ChatFormat format() const { return format_; }
+  // The prompt for one user turn with `image` before `prompt`, ready for the reply.
+  std::vector<int64_t> prompt_ids(const std::string& prompt) const;
+
+  ChatReply generate(const io::Image& image, const std::string& prompt, GenerationOptions options);
+  // `layers` empty: the model's default (LLaVA: every decoder layer; mllama: its
+  // cross-attention layers). Negative indices count from the end.
+  TokenAttention attention(const io::Image& image, const std::vector<int64_t>& ids,
+                           std::vector<int64_t> layers, int64_t size = 32);
+
+ protected:
+  ChatModel(std::unique_ptr<text::Tokenizer> tokenizer, text::ChatFormat format,
+            GenerationDefaults defaults)
+      : tokenizer_(std::move(tokenizer)), format_(format), defaults_(std::move(defaults)) {}
+  virtual at::Tensor generate_ids(const io::Image& image, const at::Tensor& ids,
+                                  const GenerationOptions& options) = 0;
+  // [layers, heads, T, S, S] for the given decoder layers.
+  virtual at::Tensor attention_maps(const io::Image& image, const at::Tensor& ids,
+                                    const std::vector<int64_t>& layers, int64_t size) = 0;
+  virtual std::vector<int64_t> default_layers() const = 0;
+  virtual int64_t num_layers() const = 0;
+  virtual io::Image view(const io::Image& image) const = 0;
+  virtual int64_t image_token() const = 0;
+
+  std::unique_ptr<text::Tokenizer> tokenizer_;
+  text::ChatFormat format_;
+  GenerationDefaults defaults_;
+};
+
+// Mean over layers and heads of the maps of each requested word's tokens (every occurrence),
+// min-max normalised: one [S, S] map per word. Throws when a word is not in the text.
+std::vector<at::Tensor> word_attention(const TokenAttention& attention,
+                                       const std::vector<std::string>& words);
+
+}  // namespace lavender::vlm

@@ -1,0 +1,74 @@
+#include "lavender/vlm/chat_model.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "cli/run_cli.h"
+#include "lavender/util/error.h"
+#include "test_paths.h"
+#include "vlm/tiny_vlm_folder.h"
+
+namespace lavender::vlm {
+namespace {
+
+class ChatModelTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ChatModelTest, AnswersAndShowsWhereWordsLooked) {
+  test::TempDir dir;
+  auto model = ChatModel::load(test::write_tiny_vlm_folder(dir.file("model"), GetParam()));
+  const io::Image image = test::two_colour_image();
+  GenerationOptions o;
+  o.max_new_tokens = 6;
+  auto reply = model->generate(image, "Is the red dish left?", o);
+  EXPECT_LE(reply.reply_ids.size(), 6u);
+  EXPECT_EQ(reply.text, model->tokenizer().decode(reply.reply_ids));
+
+  std::vector<int64_t> ids = reply.prompt_ids;
+  ids.insert(ids.end(), reply.reply_ids.begin(), reply.reply_ids.end());
+  auto attention = model->attention(image, ids, {}, 16);
+  const auto t = static_cast<int64_t>(ids.size());
+  ASSERT_EQ(attention.maps.dim(), 5);
+  EXPECT_EQ(attention.maps.size(2), t);
+  EXPECT_EQ(attention.maps.size(3), 16);
+  EXPECT_GT(attention.view.width, 0);
+  // The first token comes before the image and sees none of it; the last one attends to it.
+  EXPECT_EQ(attention.maps.select(2, 0).abs().sum().item<float>(), 0.0f);
+  EXPECT_GT(attention.maps.select(2, t - 1).sum().item<float>(), 0.0f);
+  auto maps = word_attention(attention, {"red", "DISH"});
+  ASSERT_EQ(maps.size(), 2u);
+  EXPECT_NEAR(maps[0].max().item<float>(), 1.0f, 1e-5);
+  EXPECT_THROW(word_attention(attention, {"green"}), Error);
+  EXPECT_THROW(model->attention(image, ids, {99}, 16), Error);
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, ChatModelTest, ::testing::Values("llava", "mllama"));
+
+TEST(ChatModel, PromptsFollowTheFamilysChatFormat) {
+  test::TempDir dir;
+  auto llava = ChatModel::load(test::write_tiny_vlm_folder(dir.file("llava"), "llava"));
+  EXPECT_EQ(llava->tokenizer().decode(llava->prompt_ids("Hi?")), "USER: <image>\nHi? ASSISTANT:");
+  auto mllama = ChatModel::load(test::write_tiny_vlm_folder(dir.file("mllama"), "mllama"));
+  EXPECT_EQ(mllama->tokenizer().decode(mllama->prompt_ids("Hi?")),
+            "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n<|image|>Hi?<|eot_id|>"
+            "<|start_header_id|>assistant<|end_header_id|>\n\n");
+  EXPECT_THROW(ChatModel::load(test::fixture_dir("sd_tiny") + "/unet"), Error);
+}
+
+TEST(ChatModel, GenerateCommandWritesTheAttentionFigure) {
+  test::TempDir dir;
+  const std::string model = test::write_tiny_vlm_folder(dir.file("model"), "mllama");
+  io::write_png(dir.file("img.png"), test::two_colour_image());
+  auto r = test::run_cli("generate --model " + model + " --image " + dir.file("img.png") +
+                         " --prompt 'a red dish' --max-new-tokens 4 --show-attention red,dish"
+                         " --out " +
+                         dir.file("fig.png"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(io::read_image(dir.file("fig.png")).width, 8 + 3 * (192 + 8));
+  r = test::run_cli("generate --model " + model + " --image " + dir.file("img.png") +
+                    " --prompt hi --show-attention red");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.output.find("--out"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace lavender::vlm
