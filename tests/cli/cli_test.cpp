@@ -7,29 +7,15 @@
 #include <cstdio>
 #include <fstream>
 
+#include "cli/run_cli.h"
 #include "lavender/io/safetensors.h"
 #include "test_paths.h"
 
 namespace lavender {
 namespace {
 
-struct CliRun {
-  int code;
-  std::string output;  // stdout and stderr together
-};
-
-CliRun run_cli(const std::string& args) {
-  std::string cmd = std::string(LAVENDER_CLI_PATH) + " " + args + " 2>&1";
-  CliRun r{-1, ""};
-  std::FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (!pipe) return r;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
-  int status = ::pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using test::CliRun;
+using test::run_cli;
 
 TEST(Cli, InfoReportsTorchThreadsAndBlas) {
   CliRun r = run_cli("--threads 1 info --no-bench");

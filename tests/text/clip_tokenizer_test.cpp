@@ -9,6 +9,7 @@
 #include "lavender/text/gzip_file.h"
 #include "lavender/text/unicode.h"
 #include "lavender/util/error.h"
+#include "test_jsonl.h"
 #include "test_paths.h"
 
 namespace lavender::text {
@@ -31,13 +32,7 @@ void write_file(const std::string& path, const std::string& content) {
   out << content;
 }
 
-std::vector<nlohmann::json> read_jsonl(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<nlohmann::json> rows;
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) rows.push_back(nlohmann::json::parse(line));
-  return rows;
-}
+using test::read_jsonl;
 
 std::vector<std::string> sample_texts() {
   std::vector<std::string> texts;

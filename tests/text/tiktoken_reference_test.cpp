@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lavender/text/byte_bpe.h"
+#include "test_jsonl.h"
 #include "test_paths.h"
 
 namespace lavender::text {
@@ -25,13 +26,7 @@ std::string llama3_path() {
   return test::shared_dir() + "/data/llama3/tokenizer.json";
 }
 
-std::vector<nlohmann::json> read_jsonl(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<nlohmann::json> rows;
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) rows.push_back(nlohmann::json::parse(line));
-  return rows;
-}
+using test::read_jsonl;
 
 // Runs reference.mjs once for the whole suite; "" when node or the npm packages are missing.
 class TiktokenReference : public ::testing::Test {

@@ -119,3 +119,20 @@ TEST(AtomicFile, UnwritableDirectoryIsAClearError) {
 
 }  // namespace
 }  // namespace lavender
+
+namespace lavender {
+namespace {
+
+TEST(Args, CommaSeparatedLists) {
+  ArgParser p("x", "test");
+  p.option("words", "w").option("layers", "l").option("none", "n");
+  ASSERT_TRUE(p.parse({"--words", "red,,dish", "--layers=-1,3"}));
+  EXPECT_EQ(p.get_list("words"), (std::vector<std::string>{"red", "dish"}));
+  EXPECT_EQ(p.get_int_list("layers"), (std::vector<int64_t>{-1, 3}));
+  EXPECT_TRUE(p.get_list("none").empty());
+  ASSERT_TRUE(p.parse({"--layers", "1,x"}));
+  EXPECT_THROW(p.get_int_list("layers"), Error);
+}
+
+}  // namespace
+}  // namespace lavender

@@ -1,5 +1,4 @@
 #include <cstdio>
-#include <sstream>
 
 #include "commands.h"
 #include "lavender/eval/word_map_figure.h"
@@ -10,15 +9,6 @@
 
 namespace lavender::cli {
 namespace {
-
-template <typename T, typename Parse>
-std::vector<T> split_list(const std::string& text, Parse parse) {
-  std::vector<T> out;
-  std::istringstream in(text);
-  for (std::string item; std::getline(in, item, ',');)
-    if (!item.empty()) out.push_back(parse(item));
-  return out;
-}
 
 vlm::GenerationOptions generation_options(const ArgParser& p) {
   vlm::GenerationOptions o;
@@ -37,10 +27,8 @@ void write_attention_figure(vlm::ChatModel& model, const io::Image& image,
                             const vlm::ChatReply& reply, const ArgParser& p) {
   std::vector<int64_t> ids = reply.prompt_ids;
   ids.insert(ids.end(), reply.reply_ids.begin(), reply.reply_ids.end());
-  auto layers = split_list<int64_t>(
-      p.get("layers"), [](const std::string& s) { return static_cast<int64_t>(std::stoll(s)); });
-  auto words =
-      split_list<std::string>(p.get("show-attention"), [](const std::string& s) { return s; });
+  auto layers = p.get_int_list("layers");
+  auto words = p.get_list("show-attention");
   auto attention = model.attention(image, ids, layers, p.get_int("map-size"));
   auto maps = vlm::word_attention(attention, words);
   std::vector<eval::WordMap> panels;

@@ -1,5 +1,4 @@
 #include <cstdio>
-#include <sstream>
 
 #include "commands.h"
 #include "lavender/eval/store_figure.h"
@@ -8,17 +7,6 @@
 #include "lavender/util/log.h"
 
 namespace lavender::cli {
-namespace {
-
-std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string item; std::getline(in, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
-}  // namespace
 
 int run_show_maps(const Args& args) {
   ArgParser parser("show-maps",
@@ -40,7 +28,7 @@ int run_show_maps(const Args& args) {
       throw Error(std::string("show-maps: --") + required + " is required");
   eval::StoreFigureOptions o;
   o.images = parser.get("images");
-  o.words = split_commas(parser.get("words"));
+  o.words = parser.get_list("words");
   o.figure.panel = static_cast<int>(parser.get_int("panel"));
   o.figure.columns = static_cast<int>(parser.get_int("columns"));
   auto figure = eval::store_figure(parser.get("store"), parser.get("image"), o);

@@ -88,6 +88,31 @@ int64_t ArgParser::get_int(const std::string& name) const {
   throw Error("--" + name + ": \"" + v + "\" is not an integer");
 }
 
+std::vector<std::string> ArgParser::get_list(const std::string& name) const {
+  std::vector<std::string> items;
+  std::istringstream in(get(name));
+  for (std::string item; std::getline(in, item, ',');)
+    if (!item.empty()) items.push_back(item);
+  return items;
+}
+
+std::vector<int64_t> ArgParser::get_int_list(const std::string& name) const {
+  std::vector<int64_t> out;
+  for (const auto& item : get_list(name)) {
+    try {
+      size_t used = 0;
+      const int64_t n = std::stoll(item, &used);
+      if (used == item.size()) {
+        out.push_back(n);
+        continue;
+      }
+    } catch (const std::exception&) {
+    }
+    throw Error("--" + name + ": \"" + item + "\" is not an integer");
+  }
+  return out;
+}
+
 double ArgParser::get_double(const std::string& name) const {
   std::string v = get(name);
   try {

@@ -29,6 +29,9 @@ class ArgParser {
   std::string get(const std::string& name) const;
   int64_t get_int(const std::string& name) const;
   double get_double(const std::string& name) const;
+  // A comma-separated value as its items (empty items dropped; empty value: none).
+  std::vector<std::string> get_list(const std::string& name) const;
+  std::vector<int64_t> get_int_list(const std::string& name) const;
   const std::vector<std::string>& positionals() const { return positional_values_; }
 
   std::string usage() const;

@@ -32,6 +32,11 @@ at::Tensor position_ids_from_mask(const at::Tensor& padding_mask) {
   return (m.cumsum(-1) - 1).masked_fill(m == 0, 1);
 }
 
+at::Tensor default_position_ids(int64_t batch, int64_t past, int64_t t,
+                                const at::TensorOptions& options) {
+  return torch::arange(past, past + t, options.dtype(torch::kLong)).unsqueeze(0).expand({batch, t});
+}
+
 LlamaAttentionImpl::LlamaAttentionImpl(const io::config::LlamaConfig& c)
     : heads_(c.num_attention_heads),
       kv_heads_(c.num_key_value_heads),
@@ -98,11 +103,9 @@ at::Tensor LlamaModelImpl::forward(const at::Tensor& inputs_embeds, const LlamaF
   const int64_t b = inputs_embeds.size(0), t = inputs_embeds.size(1);
   const int64_t past = o.cache ? o.cache->length() : 0;
 
-  at::Tensor position_ids = o.position_ids;
-  if (!position_ids.defined())
-    position_ids = torch::arange(past, past + t, inputs_embeds.options().dtype(torch::kLong))
-                       .unsqueeze(0)
-                       .expand({b, t});
+  at::Tensor position_ids = o.position_ids.defined()
+                                ? o.position_ids
+                                : default_position_ids(b, past, t, inputs_embeds.options());
   if (position_ids.dim() != 2 || position_ids.size(1) != t)
     throw Error("Llama: position_ids must be [batch, " + std::to_string(t) + "]");
   auto [cos, sin] = rotary_.cos_sin(position_ids, inputs_embeds.scalar_type());

@@ -34,6 +34,11 @@ at::Tensor causal_padding_mask(const at::Tensor& padding_mask, int64_t tq, int64
 // row's first real token at 0; for right padding it equals arange.
 at::Tensor position_ids_from_mask(const at::Tensor& padding_mask);
 
+// Position ids [B, T] for T new tokens after `past` cached ones when the caller gives none:
+// past + arange(T), as transformers' forward does.
+at::Tensor default_position_ids(int64_t batch, int64_t past, int64_t t,
+                                const at::TensorOptions& options);
+
 class LlamaAttentionImpl : public torch::nn::Module {
  public:
   explicit LlamaAttentionImpl(const io::config::LlamaConfig& c);

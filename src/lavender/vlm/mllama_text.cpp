@@ -154,11 +154,9 @@ at::Tensor MllamaTextModelImpl::forward(const at::Tensor& inputs_embeds,
                 ")");
   const int64_t b = inputs_embeds.size(0), t = inputs_embeds.size(1);
   const int64_t past = o.cache ? o.cache->length() : 0;
-  at::Tensor position_ids = o.position_ids;
-  if (!position_ids.defined())
-    position_ids = torch::arange(past, past + t, inputs_embeds.options().dtype(torch::kLong))
-                       .unsqueeze(0)
-                       .expand({b, t});
+  at::Tensor position_ids = o.position_ids.defined()
+                                ? o.position_ids
+                                : default_position_ids(b, past, t, inputs_embeds.options());
   auto [cos, sin] = rotary_.cos_sin(position_ids, inputs_embeds.scalar_type());
   at::Tensor mask = causal_padding_mask(o.attention_mask, t, past + t, inputs_embeds.options());
   const bool images = o.image_states.defined() || (o.cache && o.cache->has_image_kv());
