@@ -29,6 +29,19 @@ int64_t resolve_end(int64_t end, int64_t size) {
 
 }  // namespace
 
+double lowest_finite(at::ScalarType dtype) {
+  switch (dtype) {
+    case at::kHalf:
+      return -65504.0;
+    case at::kBFloat16:
+      return -3.3895313892515355e38;
+    case at::kDouble:
+      return std::numeric_limits<double>::lowest();
+    default:
+      return std::numeric_limits<float>::lowest();
+  }
+}
+
 at::Tensor causal_mask(int64_t tq, int64_t tk, const at::TensorOptions& options) {
   // Query i (of the last tq positions) may see keys up to tk - tq + i.
   at::Tensor allowed = at::ones({tq, tk}, options.dtype(at::kBool)).tril(tk - tq);

@@ -26,6 +26,10 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
                      const at::Tensor& mask, bool causal, double scale,
                      AttentionCapture* capture = nullptr);
 
+// The most negative finite value of `dtype` (torch.finfo(dtype).min), what transformers' eager
+// masks use so that a row with nothing to attend to stays finite instead of becoming NaN.
+double lowest_finite(at::ScalarType dtype);
+
 // An additive causal mask [Tq, Tk] (0 on and below the shifted diagonal, -inf above).
 at::Tensor causal_mask(int64_t tq, int64_t tk, const at::TensorOptions& options);
 

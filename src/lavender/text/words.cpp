@@ -78,9 +78,10 @@ WordSegmentation segment_words(const Tokenizer& tokenizer, const std::vector<int
   std::vector<bool> skip;
   for (int64_t id : ids) {
     surfaces.push_back(token_surface(tokenizer, id));
-    skip.push_back(is_special_spelling(tokenizer.id_to_token(id)) &&
-                   tokenizer.encode(tokenizer.id_to_token(id), false).size() == 1 &&
-                   tokenizer.encode(tokenizer.id_to_token(id), false)[0] == id);
+    // A special token is one whose spelling encodes back to exactly itself ("<0x41>" does not).
+    const std::string spelling = tokenizer.id_to_token(id);
+    skip.push_back(is_special_spelling(spelling) &&
+                   tokenizer.encode(spelling, false) == std::vector<int64_t>{id});
   }
   return segment_words(surfaces, skip);
 }

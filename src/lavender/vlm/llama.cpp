@@ -3,7 +3,6 @@
 #include <torch/torch.h>
 
 #include <cmath>
-#include <limits>
 
 #include "lavender/util/error.h"
 
@@ -21,10 +20,9 @@ at::Tensor causal_padding_mask(const at::Tensor& padding_mask, int64_t tq, int64
                   std::to_string(padding_mask.dim()) + " dims");
     allowed = allowed & (padding_mask.to(options.device()) != 0).view({-1, 1, 1, tk});
   }
-  const double lowest = options.dtype() == torch::kDouble
-                            ? std::numeric_limits<double>::lowest()
-                            : static_cast<double>(std::numeric_limits<float>::lowest());
-  return torch::zeros(allowed.sizes(), options).masked_fill(allowed.logical_not(), lowest);
+  return torch::zeros(allowed.sizes(), options)
+      .masked_fill(allowed.logical_not(),
+                   nn::lowest_finite(c10::typeMetaToScalarType(options.dtype())));
 }
 
 at::Tensor position_ids_from_mask(const at::Tensor& padding_mask) {

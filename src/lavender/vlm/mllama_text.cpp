@@ -4,26 +4,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
 #include "lavender/util/error.h"
 #include "lavender/vlm/llama.h"
 
 namespace lavender::vlm {
 namespace {
-
-double lowest_of(at::ScalarType dtype) {
-  switch (dtype) {
-    case at::kHalf:
-      return -65504.0;
-    case at::kBFloat16:
-      return -3.3895313892515355e38;
-    case at::kDouble:
-      return std::numeric_limits<double>::lowest();
-    default:
-      return std::numeric_limits<float>::lowest();
-  }
-}
 
 torch::nn::Linear linear(int64_t in, int64_t out) {
   return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false));
@@ -59,7 +45,7 @@ std::pair<at::Tensor, at::Tensor> prepare_cross_attention_mask(const at::Tensor&
   const int64_t b = tile_mask.size(0), t = tile_mask.size(1);
   at::Tensor allowed = tile_mask.repeat_interleave(patches_per_tile, 3).reshape({b, 1, t, -1}) != 0;
   at::Tensor mask = torch::zeros(allowed.sizes(), tile_mask.options().dtype(dtype))
-                        .masked_fill(allowed.logical_not(), lowest_of(dtype));
+                        .masked_fill(allowed.logical_not(), nn::lowest_finite(dtype));
   at::Tensor row = allowed.any(-1, /*keepdim=*/true).to(dtype);
   return {mask * row, row};
 }

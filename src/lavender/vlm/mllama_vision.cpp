@@ -3,7 +3,6 @@
 #include <torch/torch.h>
 
 #include <cmath>
-#include <limits>
 
 #include "lavender/util/error.h"
 
@@ -130,7 +129,7 @@ at::Tensor tile_attention_mask(const at::Tensor& aspect_ratio_mask, int64_t patc
   if (padded_patches > patches) keep.narrow(2, patches, padded_patches - patches).zero_();
   at::Tensor pad = (1 - keep).reshape({b, tiles * padded_patches, 1});
   // Outer product: a pair is masked only when both positions are padding (transformers' rule).
-  return (at::matmul(pad, pad.transpose(-1, -2)) * std::numeric_limits<float>::lowest())
+  return (at::matmul(pad, pad.transpose(-1, -2)) * nn::lowest_finite(dtype))
       .unsqueeze(1)
       .to(dtype);
 }
