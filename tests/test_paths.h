@@ -1,12 +1,11 @@
 // Where tests find shared data and scratch space.
 #pragma once
 
-#include <ftw.h>
-
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+
+#include "lavender/util/remove_tree.h"
 
 namespace lavender::test {
 
@@ -28,15 +27,8 @@ class TempDir {
         (std::filesystem::temp_directory_path() / "lavender-test-XXXXXX").string();
     path_ = ::mkdtemp(pattern.data()) ? pattern : "";
   }
-  // Not std::filesystem::remove_all: the LibTorch inside PyTorch 2.x wheels exports its own
-  // copy of that symbol, which crashes when it wins symbol resolution (seen with PyTorch 2.11).
   ~TempDir() {
-    if (path_.empty()) return;
-    auto remove_one = [](const char* p, const struct stat*, int, struct FTW*) {
-      std::remove(p);  // best effort: keep going past what cannot be removed
-      return 0;
-    };
-    ::nftw(path_.c_str(), remove_one, 16, FTW_DEPTH | FTW_PHYS);
+    if (!path_.empty()) remove_tree(path_);
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;

@@ -33,6 +33,8 @@ const Command kCommands[] = {
     {"show-maps", "draw a stored image with each word's map as a heat map (PNG)",
      lavender::cli::run_show_maps},
     {"tokenize", "print the token ids of each line of a JSONL file", lavender::cli::run_tokenize},
+    {"train", "fine-tune a VLM with the Lavender objective (or plain SFT with --lambda 0)",
+     lavender::cli::run_train},
 };
 
 void print_usage() {

@@ -238,17 +238,12 @@ DatasetReadResult read_dataset(const std::string& path, const std::string& image
   return parse_dataset(io::read_text_file(path), path, image_root, format);
 }
 
-namespace {
-
-// "<image>\nWhat is ..." → "What is ...": the placeholder is the VLM's, not words of the text.
 std::string without_image_tokens(std::string text) {
   for (const std::string token : {"<image>", "<|image|>"}) {
     for (size_t at; (at = text.find(token)) != std::string::npos;) text.erase(at, token.size());
   }
   return trim(text);
 }
-
-}  // namespace
 
 std::vector<ImageTextPair> image_text_pairs(const DatasetRecord& record, TextChoice choice) {
   std::vector<ImageTextPair> pairs;

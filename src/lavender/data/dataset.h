@@ -49,6 +49,9 @@ DatasetReadResult parse_dataset(const std::string& text, const std::string& path
                                 const std::string& image_root = "",
                                 DatasetFormat format = DatasetFormat::detect);
 
+// "<image>\nWhat is ..." → "What is ...": the placeholder is the VLM's, not words of the text.
+std::string without_image_tokens(std::string text);
+
 // Which text of a record the teacher draws maps for.
 enum class TextChoice { assistant, user, all_turns, caption };
 

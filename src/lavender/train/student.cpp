@@ -1,0 +1,138 @@
+#include "lavender/train/student.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "lavender/io/json_file.h"
+#include "lavender/io/map_store.h"
+#include "lavender/util/error.h"
+#include "lavender/vlm/hf_architecture.h"
+
+namespace lavender::train {
+
+std::unique_ptr<Student> make_llava_student(const std::string& folder);
+
+MatchScope parse_match_scope(const std::string& name) {
+  if (name == "reply") return MatchScope::reply;
+  if (name == "all") return MatchScope::all_text;
+  throw Error("unknown word-match scope \"" + name + "\" (reply, all)");
+}
+
+std::unique_ptr<Student> Student::load(const std::string& folder) {
+  const std::string config_path = folder + "/config.json";
+  const std::string arch = vlm::architecture_of(io::read_json_file(config_path));
+  if (arch == "LlavaForConditionalGeneration" || arch == "llava") return make_llava_student(folder);
+  throw Error(config_path + ": lavender train fine-tunes LlavaForConditionalGeneration; \"" +
+              arch + "\" is not supported yet");
+}
+
+void Student::check_align_layer(int64_t layer) const {
+  if (layer < 0 || layer >= num_layers())
+    throw Error("align layer " + std::to_string(layer) + " outside the model's " +
+                std::to_string(num_layers()) + " decoder layers");
+}
+
+std::vector<std::string> Student::companion_files() const {
+  std::vector<std::string> out;
+  for (const char* f : {"tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json",
+                        "merges.txt", "special_tokens_map.json", "added_tokens.json",
+                        "preprocessor_config.json", "processor_config.json",
+                        "generation_config.json", "chat_template.json", "chat_template.jinja"})
+    if (std::filesystem::exists(folder_ + "/" + f)) out.push_back(f);
+  return out;
+}
+
+PreparedExample Student::prepare(const TrainingSample& sample, const io::MapStoreReader* store,
+                                 const ExampleOptions& options) const {
+  PreparedExample ex;
+  ex.key = sample.key;
+  ex.origin = sample.origin;
+  const auto segments = text::render_chat(format_, sample.messages, false);
+  text::TokenizedChat chat =
+      text::tokenize_chat(*tokenizer_, segments, format_ == text::ChatFormat::llava15);
+  text::WordSegmentation words = text::segment_words(*tokenizer_, chat.ids);
+
+  // The image token becomes as many copies as the family needs; words and labels follow.
+  const int64_t copies = tokens_per_image();
+  std::vector<int> word_of_token;
+  std::vector<bool> in_scope;
+  bool after_image = false;
+  for (size_t t = 0; t < chat.ids.size(); ++t) {
+    const bool image = chat.ids[t] == image_token();
+    const int64_t n = image ? copies : 1;
+    for (int64_t k = 0; k < n; ++k) {
+      ex.ids.push_back(chat.ids[t]);
+      ex.labels.push_back(image ? text::kIgnoreLabel : chat.labels[t]);
+      word_of_token.push_back(image ? -1 : words.word_of_token[t]);
+      in_scope.push_back(options.scope == MatchScope::all_text
+                             ? after_image && !image
+                             : chat.labels[t] != text::kIgnoreLabel);
+    }
+    after_image = after_image || image;
+  }
+  if (!after_image) throw Error(sample.origin + ": the chat has no image token");
+  if (static_cast<int64_t>(ex.ids.size()) > options.max_tokens) {
+    const size_t n = static_cast<size_t>(options.max_tokens);
+    ex.ids.resize(n), ex.labels.resize(n), word_of_token.resize(n), in_scope.resize(n);
+  }
+  if (std::all_of(ex.labels.begin(), ex.labels.end(),
+                  [](int64_t l) { return l == text::kIgnoreLabel; }))
+    throw Error(sample.origin + ": no reply token left to learn within " +
+                std::to_string(options.max_tokens) + " tokens");
+  words.word_of_token = std::move(word_of_token);
+
+  if (store && store->contains(sample.key)) {
+    const io::MapEntry& entry = store->entry(sample.key);
+    ex.has_maps = true;
+    ex.matches = align::match_words(words, in_scope, entry.words, options.filter);
+    if (!ex.matches.empty())
+      ex.teacher = matched_teacher_maps(store->maps(sample.key), ex.matches, options.map_size);
+  }
+  ex.image_inputs = prepare_image(io::read_image(sample.image), ex.view);
+  return ex;
+}
+
+at::Tensor matched_teacher_maps(const at::Tensor& maps, const std::vector<align::WordMatch>& m,
+                                int64_t size) {
+  at::Tensor all = maps.to(torch::kFloat);
+  if (all.size(-1) != size || all.size(-2) != size)
+    all = torch::nn::functional::interpolate(
+              all.unsqueeze(1), torch::nn::functional::InterpolateFuncOptions()
+                                    .size(std::vector<int64_t>{size, size})
+                                    .mode(torch::kBilinear)
+                                    .align_corners(false))
+              .squeeze(1);
+  std::vector<at::Tensor> out;
+  for (const auto& match : m) {
+    std::vector<int64_t> idx(match.teacher_words.begin(), match.teacher_words.end());
+    for (int64_t i : idx)
+      if (i < 0 || i >= all.size(0))
+        throw Error("teacher maps: word index " + std::to_string(i) + " outside the stored " +
+                    std::to_string(all.size(0)) + " maps");
+    out.push_back(all.index_select(0, torch::tensor(idx, torch::kLong)).mean(0));
+  }
+  return torch::stack(out);
+}
+
+void word_averaging(const std::vector<const PreparedExample*>& batch, int64_t row_begin,
+                    int64_t rows, int64_t words, at::Tensor& averaging, at::Tensor& valid) {
+  const int64_t b = static_cast<int64_t>(batch.size());
+  averaging = torch::zeros({b, words, rows});
+  valid = torch::zeros({b, words}, torch::kBool);
+  auto a = averaging.accessor<float, 3>();
+  auto v = valid.accessor<bool, 2>();
+  for (int64_t i = 0; i < b; ++i) {
+    const auto& matches = batch[static_cast<size_t>(i)]->matches;
+    for (size_t w = 0; w < matches.size(); ++w) {
+      std::vector<int64_t> r;
+      for (int t : matches[w].student_tokens)
+        if (t >= row_begin && t - row_begin < rows) r.push_back(t - row_begin);
+      for (int64_t row : r) a[i][static_cast<int64_t>(w)][row] = 1.0f / static_cast<float>(r.size());
+      v[i][static_cast<int64_t>(w)] = !r.empty();
+    }
+  }
+}
+
+}  // namespace lavender::train

@@ -1,0 +1,113 @@
+// The VLM being fine-tuned, as the trainer drives it: a sample becomes a prepared example
+// (teacher-forced token ids with the reply labelled, the image as the model's inputs, the words
+// matched with the teacher's), examples are collated into a batch, and one forward gives the
+// text loss and, when asked, the per-word attention maps of the chosen layers, with gradients.
+//
+// The model families differ only in how an image enters the sequence and where its attention is
+// read (LLaVA: image tokens in the sequence, self-attention rows; mllama: cross-attention to
+// tiles), so each family implements prepare_image / forward, and the rest is shared here.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <torch/nn/module.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lavender/align/word_match.h"
+#include "lavender/io/image.h"
+#include "lavender/text/chat_template.h"
+#include "lavender/text/tokenizer.h"
+#include "lavender/train/training_data.h"
+
+namespace lavender::io {
+class MapStoreReader;
+}
+
+namespace lavender::train {
+
+// Which tokens' attention is aligned with the teacher's words.
+enum class MatchScope { reply, all_text };
+MatchScope parse_match_scope(const std::string& name);  // "reply" | "all"
+
+struct ExampleOptions {
+  MatchScope scope = MatchScope::reply;
+  align::WordFilter filter;
+  int64_t map_size = 32;
+  int64_t max_tokens = 2048;  // longer sequences are cut (the labels with them)
+};
+
+struct PreparedExample {
+  std::string key, origin;
+  std::vector<int64_t> ids, labels;      // the model's sequence (LLaVA: image tokens expanded)
+  std::vector<align::WordMatch> matches;  // student_tokens are positions in ids
+  at::Tensor teacher;                     // [matches, S, S] fp32; undefined without maps
+  std::vector<at::Tensor> image_inputs;   // the family's image tensors (CPU)
+  io::Image view;                         // the image as the model saw it (figures)
+  bool has_maps = false;                  // the teacher store held this key
+};
+
+struct StudentOutput {
+  at::Tensor text_loss;  // scalar mean next-token loss over labelled tokens
+  int64_t label_tokens = 0;
+  at::Tensor word_maps;  // [B, L, H, W, S, S] (W = most matched words in a sample); or undefined
+  at::Tensor teacher;    // [B, W, S, S]
+  at::Tensor valid;      // [B, W] bool
+};
+
+class Student {
+ public:
+  virtual ~Student() = default;
+  // A Hugging Face folder (LLaVA-1.5 or Llama 3.2 Vision). Throws naming the folder.
+  static std::unique_ptr<Student> load(const std::string& folder);
+
+  const std::string& folder() const { return folder_; }
+  const text::Tokenizer& tokenizer() const { return *tokenizer_; }
+  text::ChatFormat format() const { return format_; }
+  virtual torch::nn::Module& module() = 0;
+  virtual int64_t heads() const = 0;      // attention heads of the aligned layers
+  virtual int64_t num_layers() const = 0;  // decoder layers
+  // The layers aligned by default: LLaVA every decoder layer, mllama its cross-attention layers.
+  virtual std::vector<int64_t> default_align_layers() const = 0;
+  // Layers the family can align (mllama: cross-attention layers only). Throws naming the layer.
+  virtual void check_align_layer(int64_t layer) const;
+
+  // Tokenizes, expands the image, matches words with the teacher's entry for the sample's key
+  // (when `store` has it) and decodes the image. Throws lavender::Error naming the sample's
+  // origin for what cannot be used (unreadable image, nothing left to learn after truncation).
+  PreparedExample prepare(const TrainingSample& sample, const io::MapStoreReader* store,
+                          const ExampleOptions& options) const;
+
+  // `layers` empty: no attention maps are computed (plain SFT).
+  virtual StudentOutput forward(const std::vector<const PreparedExample*>& batch,
+                                const std::vector<int64_t>& layers, int64_t map_size,
+                                const at::Device& device) = 0;
+
+  // The family's config.json contents for saving, and the tokenizer/processor files to copy.
+  virtual std::vector<std::string> companion_files() const;
+
+ protected:
+  Student(std::string folder, std::unique_ptr<text::Tokenizer> tokenizer, text::ChatFormat format)
+      : folder_(std::move(folder)), tokenizer_(std::move(tokenizer)), format_(format) {}
+  virtual int64_t image_token() const = 0;
+  virtual int64_t tokens_per_image() const = 0;  // copies of the image token in the sequence
+  virtual std::vector<at::Tensor> prepare_image(const io::Image& image, io::Image& view) const = 0;
+
+  std::string folder_;
+  std::unique_ptr<text::Tokenizer> tokenizer_;
+  text::ChatFormat format_;
+};
+
+// Teacher maps [words, S', S'] (any float dtype) → the matches' maps [matches, S, S] fp32: each
+// match averages its teacher words' maps, resized bilinearly when S' ≠ S.
+at::Tensor matched_teacher_maps(const at::Tensor& maps, const std::vector<align::WordMatch>& m,
+                                int64_t size);
+
+// Row weights [B, W, R] that average each match's token rows: rows are query positions
+// row_begin .. row_begin + R - 1; tokens before row_begin cannot see the image and are left out.
+// `valid` [B, W] says which matches have a row.
+void word_averaging(const std::vector<const PreparedExample*>& batch, int64_t row_begin,
+                    int64_t rows, int64_t words, at::Tensor& averaging, at::Tensor& valid);
+
+}  // namespace lavender::train

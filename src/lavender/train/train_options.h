@@ -1,0 +1,78 @@
+// Every setting of a training run, with one table of option names, defaults and help that both
+// the command line (`lavender train --name value`) and a `--config file.json` ({"name": value})
+// fill, so the two forms cannot drift apart and `--help` lists everything with its default.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "lavender/train/schedule.h"
+
+namespace lavender::train {
+
+struct TrainOptions {
+  // --- data and model
+  std::string model, data, images, maps, out;
+  std::string data_format = "detect";
+  std::string caption_prompt = "Describe the image in a single sentence as a caption.";
+  int64_t max_tokens = 2048;
+  bool shuffle = true;
+  // --- the run
+  int64_t max_steps = 1000;
+  int64_t batch_size = 1;   // per process and micro-batch
+  int64_t grad_accum = 1;   // micro-batches per optimizer step
+  uint64_t seed = 0;
+  bool resume = false;
+  std::string device = "cpu";
+  std::string dtype = "fp32";  // weights' dtype; bf16 autocast on CUDA is `autocast`
+  bool autocast = false;
+  int64_t threads = 0;  // 0: every core
+  // --- the Lavender objective
+  LambdaSchedule lambda;
+  TextWeightSchedule text_weight;
+  std::string aggregation = "heads-mean";
+  std::string aligner = "sim";
+  int64_t aligner_hidden = 32;
+  std::string aligner_norm = "instance";
+  std::string aligner_activation = "relu6";
+  std::vector<int64_t> align_layers;  // empty: the family's default
+  int64_t map_size = 32;
+  std::string match_scope = "reply";
+  std::string word_filter = "all";
+  std::string pos_lexicon;
+  // --- optimisation
+  LrSchedule lr;
+  double aligner_lr = 0;  // 0: the same as lr
+  double weight_decay = 0.0;
+  double adam_beta1 = 0.9, adam_beta2 = 0.999, adam_eps = 1e-8;
+  double max_grad_norm = 1.0;  // 0: no clipping
+  std::vector<std::string> freeze{"^model\\.vision_tower\\."};  // regexes over parameter names
+  // --- bookkeeping
+  int64_t save_every = 500;
+  int64_t keep_checkpoints = 2;
+  int64_t log_every = 1;
+  int64_t max_bad_steps = 10;  // non-finite steps in a row before the run stops
+};
+
+struct OptionSpec {
+  std::string name;  // without dashes
+  std::string help;
+  bool is_flag = false;
+  std::function<std::string(const TrainOptions&)> get;          // the value as text
+  std::function<void(TrainOptions&, const std::string&)> set;  // throws for a bad value
+};
+const std::vector<OptionSpec>& train_option_specs();
+
+// Applies a config file's object ({"name": value}, names as on the command line); unknown names
+// and bad values are lavender::Error naming the file and the key.
+void apply_config(TrainOptions& options, const nlohmann::json& config, const std::string& path);
+// The options as such an object (written into the run's folder so a run can be repeated).
+nlohmann::json options_json(const TrainOptions& options);
+// Throws naming what is missing or contradictory.
+void validate(const TrainOptions& options);
+
+}  // namespace lavender::train

@@ -1,0 +1,63 @@
+// A complete small training setup on disk: the tiny LLaVA fixture as a Hugging Face folder,
+// two-colour images, a conversation dataset whose replies name the colours, and a teacher map
+// store whose maps light up the half of the image each colour word names.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <fstream>
+#include <string>
+
+#include "lavender/io/map_store.h"
+#include "test_paths.h"
+#include "vlm/tiny_vlm_folder.h"
+
+namespace lavender::test {
+
+struct TinyTrainingRun {
+  std::string model, data, images, maps;
+};
+
+inline TinyTrainingRun write_tiny_training_run(const std::string& dir, int samples = 6) {
+  TinyTrainingRun r;
+  r.model = write_tiny_vlm_folder(dir + "/model", "llava");
+  r.images = dir + "/images";
+  r.data = dir + "/data.jsonl";
+  r.maps = dir + "/maps";
+  std::filesystem::create_directories(r.images);
+  io::write_png(r.images + "/two.png", two_colour_image());
+  std::ofstream data(r.data);
+  io::MapStoreWriter store(r.maps, {{"map_size", 16}, {"recipe", "test"}});
+  at::Tensor left = torch::zeros({16, 16}), right = torch::zeros({16, 16});
+  left.narrow(1, 0, 8).fill_(1);
+  right.narrow(1, 8, 8).fill_(1);
+  for (int i = 0; i < samples; ++i) {
+    const std::string id = "s" + std::to_string(i);
+    const bool swap = i % 2 == 1;
+    const std::string reply = swap ? "blue right, red left" : "red left, blue right";
+    data << nlohmann::json{{"id", id},
+                           {"image", "two.png"},
+                           {"conversations",
+                            {{{"from", "human"}, {"value", "<image>\nWhere are the colours?"}},
+                             {{"from", "gpt"}, {"value", reply}}}}}
+                .dump()
+         << "\n";
+    io::MapEntry e;
+    e.key = id;
+    e.image = "two.png";
+    e.text = reply;
+    e.words = swap ? std::vector<std::string>{"blue", "right", "red", "left"}
+                   : std::vector<std::string>{"red", "left", "blue", "right"};
+    e.token_spans.assign(4, {0, 1});
+    at::Tensor maps = swap ? torch::stack({right, right, left, left})
+                           : torch::stack({left, left, right, right});
+    store.add(e, maps);
+  }
+  // A record without an image file: counted and skipped, never fatal.
+  data << R"({"id": "broken", "image": "missing.png", "conversations": [{"from": "human", "value": "<image>\nhi"}, {"from": "gpt", "value": "red"}]})"
+       << "\n";
+  store.flush();
+  return r;
+}
+
+}  // namespace lavender::test

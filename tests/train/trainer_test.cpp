@@ -1,0 +1,147 @@
+#include "lavender/train/trainer.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "lavender/util/error.h"
+#include "lavender/vlm/llava.h"
+#include "test_jsonl.h"
+#include "train/tiny_training_run.h"
+
+namespace lavender::train {
+namespace {
+
+std::map<std::string, at::Tensor> parameters(const vlm::LlavaForConditionalGeneration& m) {
+  std::map<std::string, at::Tensor> out;
+  for (const auto& p : m->named_parameters()) out[p.key()] = p.value();
+  return out;
+}
+
+TrainOptions tiny_options(const test::TinyTrainingRun& run, const std::string& out) {
+  TrainOptions o;
+  o.model = run.model;
+  o.data = run.data;
+  o.images = run.images;
+  o.maps = run.maps;
+  o.out = out;
+  o.max_steps = 6;
+  o.batch_size = 2;
+  o.grad_accum = 2;
+  o.lr.lr = 1e-3;
+  o.lr.warmup_steps = 2;
+  o.map_size = 16;
+  o.save_every = 2;
+  o.threads = 1;
+  o.seed = 7;
+  o.freeze = {};  // the tiny vision tower trains too, so every path gets gradients
+  return o;
+}
+
+TEST(Trainer, LavenderStepsAlignWordsAndWriteAModelThatLoads) {
+  test::TempDir dir;
+  auto run = test::write_tiny_training_run(dir.path());
+  Trainer trainer(tiny_options(run, dir.file("out")));
+  TrainSummary s = trainer.run();
+  EXPECT_EQ(s.steps, 6);
+  ASSERT_EQ(s.history.size(), 6u);
+  EXPECT_GT(s.bad_samples, 0);  // the record with the missing image
+  for (const auto& r : s.history) {
+    EXPECT_FALSE(r.skipped);
+    EXPECT_GT(r.words, 0);
+    EXPECT_GT(r.attention, 0);
+    EXPECT_NEAR(r.total, r.text + r.lambda * r.attention, 1e-4 * r.total);
+  }
+  EXPECT_DOUBLE_EQ(s.history[0].lr, 0.0);  // warm-up starts at 0
+  EXPECT_GT(s.history[2].lr, s.history[5].lr);
+  // The attention loss falls as the Aligner and the model learn.
+  EXPECT_LT(s.history[5].attention, s.history[1].attention);
+  auto metrics = test::read_jsonl(dir.file("out/metrics.jsonl"));
+  ASSERT_EQ(metrics.size(), 6u);
+  EXPECT_EQ(metrics[5]["step"], 6);
+  // The saved model is a Hugging Face folder that loads, with trained weights.
+  auto before = parameters(vlm::load_llava(run.model));
+  auto after = parameters(vlm::load_llava(s.model_dir));
+  const std::string name = "model.language_model.layers.0.self_attn.q_proj.weight";
+  EXPECT_FALSE(torch::equal(before.at(name), after.at(name)));
+  EXPECT_TRUE(std::filesystem::exists(s.model_dir + "/tokenizer.json"));
+  EXPECT_TRUE(std::filesystem::exists(dir.file("out/aligner.safetensors")));
+}
+
+TEST(Trainer, PlainSftWithLambdaZeroNeedsNoMaps) {
+  test::TempDir dir;
+  auto run = test::write_tiny_training_run(dir.path());
+  TrainOptions o = tiny_options(run, dir.file("out"));
+  o.lambda.lambda = 0;
+  o.maps.clear();
+  o.max_steps = 2;
+  TrainSummary s = Trainer(o).run();
+  ASSERT_EQ(s.history.size(), 2u);
+  EXPECT_EQ(s.history[1].attention, 0.0);
+  EXPECT_EQ(s.history[1].words, 0);
+  EXPECT_DOUBLE_EQ(s.history[1].total, s.history[1].text);
+}
+
+TEST(Trainer, AnInterruptedRunResumesExactly) {
+  test::TempDir dir;
+  auto run = test::write_tiny_training_run(dir.path());
+  TrainOptions o = tiny_options(run, dir.file("whole"));
+  o.aligner_norm = "batch";  // running statistics must survive the checkpoint too
+  TrainSummary whole = Trainer(o).run();
+
+  o.out = dir.file("split");
+  Trainer first(o);
+  first.set_stop_check([](const StepRecord& r) { return r.step == 3; });
+  TrainSummary a = first.run();
+  EXPECT_TRUE(a.interrupted);
+  EXPECT_EQ(a.steps, 3);
+  o.resume = true;
+  TrainSummary b = Trainer(o).run();
+  EXPECT_EQ(b.start_step, 3);
+  ASSERT_EQ(a.history.size() + b.history.size(), whole.history.size());
+  for (size_t i = 0; i < whole.history.size(); ++i) {
+    const StepRecord& r = i < a.history.size() ? a.history[i] : b.history[i - a.history.size()];
+    EXPECT_EQ(r.step, whole.history[i].step);
+    EXPECT_DOUBLE_EQ(r.total, whole.history[i].total) << "step " << r.step;
+    EXPECT_DOUBLE_EQ(r.attention, whole.history[i].attention) << "step " << r.step;
+    EXPECT_DOUBLE_EQ(r.grad_norm, whole.history[i].grad_norm) << "step " << r.step;
+  }
+}
+
+TEST(Trainer, FrozenVisionTowerStaysPut) {
+  test::TempDir dir;
+  auto run = test::write_tiny_training_run(dir.path());
+  TrainOptions o = tiny_options(run, dir.file("out"));
+  o.freeze = TrainOptions{}.freeze;  // the default: the vision tower is frozen
+  o.max_steps = 2;
+  TrainSummary s = Trainer(o).run();
+  auto before = parameters(vlm::load_llava(run.model));
+  auto after = parameters(vlm::load_llava(s.model_dir));
+  int compared = 0;
+  for (const auto& [name, value] : after) {
+    if (name.rfind("model.vision_tower.", 0) == 0) {
+      EXPECT_TRUE(torch::equal(before.at(name), value)) << name;
+      ++compared;
+    } else if (name.find("q_proj.weight") != std::string::npos) {
+      EXPECT_FALSE(torch::equal(before.at(name), value)) << name;
+    }
+  }
+  EXPECT_GT(compared, 0);
+}
+
+TEST(Trainer, ClearErrors) {
+  test::TempDir dir;
+  auto run = test::write_tiny_training_run(dir.path());
+  TrainOptions o = tiny_options(run, dir.file("out"));
+  o.freeze = {".*"};
+  EXPECT_THROW(Trainer(o).run(), Error);
+  o = tiny_options(run, dir.file("out"));
+  o.align_layers = {99};
+  EXPECT_THROW(Trainer(o).run(), Error);
+  o = tiny_options(run, dir.file("out"));
+  o.freeze = {"("};
+  EXPECT_THROW(Trainer(o).run(), Error);
+}
+
+}  // namespace
+}  // namespace lavender::train
