@@ -9,35 +9,16 @@
 #include <string>
 
 #include "lavender/io/image.h"
-#include "lavender/text/clip_tokenizer.h"
-#include "lavender/text/split_pattern.h"
+#include "lavender/text/byte_tokenizer_json.h"
 #include "test_paths.h"
 
 namespace lavender::test {
 
+// Ids 256..293 exist only so that any id the random models emit decodes.
 inline nlohmann::json tiny_vlm_tokenizer() {
-  nlohmann::json vocab = nlohmann::json::object();
-  for (int b = 0; b < 256; ++b) vocab[text::byte_alphabet()[b]] = b;
-  // Ids 256..293 exist only so that any id the random models emit decodes.
-  for (int i = 256; i < 294; ++i) vocab["~" + std::to_string(i)] = i;
-  const char* specials[] = {"<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>",
-                            "<|eot_id|>",        "<|image|>",           "<image>"};
-  nlohmann::json added = nlohmann::json::array();
-  for (int i = 0; i < 6; ++i)
-    added.push_back({{"id", 294 + i}, {"content", specials[i]}, {"special", true}});
-  return {{"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", nlohmann::json::array()}}},
-          {"normalizer", nullptr},
-          {"pre_tokenizer",
-           {{"type", "Sequence"},
-            {"pretokenizers",
-             {{{"type", "Split"},
-               {"pattern", {{"Regex", text::split_pattern_regex(text::SplitPattern::kLlama3)}}},
-               {"behavior", "Isolated"},
-               {"invert", false}},
-              {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}}},
-          {"added_tokens", added},
-          {"post_processor", nullptr},
-          {"decoder", {{"type", "ByteLevel"}}}};
+  return text::byte_level_tokenizer_json(
+      300, {"<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>",
+            "<|image|>", "<image>"});
 }
 
 inline nlohmann::json tiny_preprocessor(const std::string& fixture) {

@@ -1,0 +1,19 @@
+// A byte-level BPE tokenizer.json without merges: every byte is its own token (ids 0–255), the
+// given special tokens take the highest ids, and filler entries pad the vocabulary to the
+// model's size so that any id a model emits decodes. Models trained from scratch (the shapes
+// world, benchmarks, tests) use it; it splits text as Llama 3 does, so word segmentation and
+// chat templates behave as with a real tokenizer.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace lavender::text {
+
+// Throws lavender::Error when vocab_size cannot hold the 256 bytes and the specials.
+nlohmann::json byte_level_tokenizer_json(int64_t vocab_size,
+                                         const std::vector<std::string>& special_tokens);
+
+}  // namespace lavender::text
