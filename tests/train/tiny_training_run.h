@@ -1,4 +1,4 @@
-// A complete small training setup on disk: the tiny LLaVA fixture as a Hugging Face folder,
+// A complete small training setup on disk: a tiny fixture (LLaVA or mllama) as a Hugging Face folder,
 // two-colour images, a conversation dataset whose replies name the colours, and a teacher map
 // store whose maps light up the half of the image each colour word names.
 #pragma once
@@ -18,9 +18,10 @@ struct TinyTrainingRun {
   std::string model, data, images, maps;
 };
 
-inline TinyTrainingRun write_tiny_training_run(const std::string& dir, int samples = 6) {
+inline TinyTrainingRun write_tiny_training_run(const std::string& dir, int samples = 6,
+                                               const std::string& fixture = "llava") {
   TinyTrainingRun r;
-  r.model = write_tiny_vlm_folder(dir + "/model", "llava");
+  r.model = write_tiny_vlm_folder(dir + "/model", fixture);
   r.images = dir + "/images";
   r.data = dir + "/data.jsonl";
   r.maps = dir + "/maps";

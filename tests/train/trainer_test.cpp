@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "lavender/util/error.h"
 #include "lavender/vlm/llava.h"
+#include "lavender/vlm/mllama.h"
 #include "test_jsonl.h"
 #include "train/tiny_training_run.h"
 
@@ -127,6 +129,24 @@ TEST(Trainer, FrozenVisionTowerStaysPut) {
     }
   }
   EXPECT_GT(compared, 0);
+}
+
+TEST(Trainer, MllamaAlignsItsCrossAttentionLayers) {
+  test::TempDir dir;
+  auto run = test::write_tiny_training_run(dir.path(), 4, "mllama");
+  TrainOptions o = tiny_options(run, dir.file("out"));
+  o.max_steps = 3;
+  TrainSummary s = Trainer(o).run();
+  ASSERT_EQ(s.history.size(), 3u);
+  for (const auto& r : s.history) {
+    EXPECT_GT(r.words, 0);
+    EXPECT_GT(r.attention, 0);
+    EXPECT_TRUE(std::isfinite(r.total));
+  }
+  EXPECT_NO_THROW(vlm::load_mllama(s.model_dir));
+  o.align_layers = {0};  // a self-attention layer of the fixture
+  o.out = dir.file("again");
+  EXPECT_THROW(Trainer(o).run(), Error);
 }
 
 TEST(Trainer, ClearErrors) {

@@ -39,33 +39,21 @@ class LlavaStudent : public Student {
   StudentOutput forward(const std::vector<const PreparedExample*>& batch,
                         const std::vector<int64_t>& layers, int64_t map_size,
                         const at::Device& device) override {
-    const int64_t b = static_cast<int64_t>(batch.size());
-    int64_t t = 0, words = 0;
-    for (const auto* ex : batch) {
-      t = std::max<int64_t>(t, static_cast<int64_t>(ex->ids.size()));
-      words = std::max<int64_t>(words, static_cast<int64_t>(ex->matches.size()));
-    }
-    // Right padding: real tokens keep positions 0.., as transformers' training collators do.
-    at::Tensor ids = torch::full({b, t}, pad_id_, torch::kLong);
-    at::Tensor labels = torch::full({b, t}, text::kIgnoreLabel, torch::kLong);
-    at::Tensor mask = torch::zeros({b, t}, torch::kLong);
+    int64_t words = 0;
     std::vector<at::Tensor> pixels;
-    StudentOutput out;
-    for (int64_t i = 0; i < b; ++i) {
-      const auto& ex = *batch[static_cast<size_t>(i)];
-      const int64_t n = static_cast<int64_t>(ex.ids.size());
-      ids[i].narrow(0, 0, n).copy_(torch::tensor(ex.ids, torch::kLong));
-      labels[i].narrow(0, 0, n).copy_(torch::tensor(ex.labels, torch::kLong));
-      mask[i].narrow(0, 0, n).fill_(1);
-      pixels.push_back(ex.image_inputs.at(0));
-      for (size_t k = 1; k < ex.labels.size(); ++k)
-        out.label_tokens += ex.labels[k] != text::kIgnoreLabel;
+    for (const auto* ex : batch) {
+      words = std::max<int64_t>(words, static_cast<int64_t>(ex->matches.size()));
+      pixels.push_back(ex->image_inputs.at(0));
     }
+    PaddedText text = pad_text(batch, pad_id_);
+    const int64_t t = text.ids.size(1);
+    StudentOutput out;
+    out.label_tokens = text.label_tokens;
     vlm::LlavaInputs in;
-    in.input_ids = ids.to(device);
-    in.labels = labels.to(device);
-    in.attention_mask = mask.to(device);
-    in.pixel_values = torch::stack(pixels).to(device, first_float_dtype());
+    in.input_ids = text.ids.to(device);
+    in.labels = text.labels.to(device);
+    in.attention_mask = text.mask.to(device);
+    in.pixel_values = torch::stack(pixels).to(device, float_dtype());
     vlm::LlavaCapture capture;
     capture.layers = layers;
     vlm::LlavaOutput o = model_->forward(in, layers.empty() ? nullptr : &capture);
@@ -83,13 +71,7 @@ class LlavaStudent : public Student {
     }
     out.word_maps = torch::stack(per_layer, 1);
     out.valid = valid.to(device);
-    out.teacher = torch::zeros({b, words, map_size, map_size});
-    for (int64_t i = 0; i < b; ++i) {
-      const auto& ex = *batch[static_cast<size_t>(i)];
-      if (ex.teacher.defined())
-        out.teacher[i].narrow(0, 0, ex.teacher.size(0)).copy_(ex.teacher);
-    }
-    out.teacher = out.teacher.to(device);
+    out.teacher = stacked_teacher(batch, words, map_size).to(device);
     return out;
   }
 
@@ -102,12 +84,6 @@ class LlavaStudent : public Student {
   }
 
  private:
-  at::ScalarType first_float_dtype() {
-    for (const auto& p : model_->parameters())
-      if (p.is_floating_point()) return p.scalar_type();
-    return torch::kFloat;
-  }
-
   vlm::LlavaForConditionalGeneration model_;
   vlm::ClipImageProcessor processor_;
   int64_t pad_id_ = 0;

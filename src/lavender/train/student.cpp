@@ -13,6 +13,7 @@
 namespace lavender::train {
 
 std::unique_ptr<Student> make_llava_student(const std::string& folder);
+std::unique_ptr<Student> make_mllama_student(const std::string& folder);
 
 MatchScope parse_match_scope(const std::string& name) {
   if (name == "reply") return MatchScope::reply;
@@ -24,8 +25,11 @@ std::unique_ptr<Student> Student::load(const std::string& folder) {
   const std::string config_path = folder + "/config.json";
   const std::string arch = vlm::architecture_of(io::read_json_file(config_path));
   if (arch == "LlavaForConditionalGeneration" || arch == "llava") return make_llava_student(folder);
-  throw Error(config_path + ": lavender train fine-tunes LlavaForConditionalGeneration; \"" +
-              arch + "\" is not supported yet");
+  if (arch == "MllamaForConditionalGeneration" || arch == "mllama")
+    return make_mllama_student(folder);
+  throw Error(config_path + ": unsupported architecture \"" + arch +
+              "\" (lavender trains LlavaForConditionalGeneration and "
+              "MllamaForConditionalGeneration)");
 }
 
 void Student::check_align_layer(int64_t layer) const {
@@ -114,6 +118,41 @@ at::Tensor matched_teacher_maps(const at::Tensor& maps, const std::vector<align:
     out.push_back(all.index_select(0, torch::tensor(idx, torch::kLong)).mean(0));
   }
   return torch::stack(out);
+}
+
+at::ScalarType Student::float_dtype() {
+  for (const auto& p : module().parameters())
+    if (p.is_floating_point()) return p.scalar_type();
+  return torch::kFloat;
+}
+
+PaddedText pad_text(const std::vector<const PreparedExample*>& batch, int64_t pad_id) {
+  const int64_t b = static_cast<int64_t>(batch.size());
+  int64_t t = 0;
+  for (const auto* ex : batch) t = std::max<int64_t>(t, static_cast<int64_t>(ex->ids.size()));
+  PaddedText out;
+  out.ids = torch::full({b, t}, pad_id, torch::kLong);
+  out.labels = torch::full({b, t}, text::kIgnoreLabel, torch::kLong);
+  out.mask = torch::zeros({b, t}, torch::kLong);
+  for (int64_t i = 0; i < b; ++i) {
+    const auto& ex = *batch[static_cast<size_t>(i)];
+    const int64_t n = static_cast<int64_t>(ex.ids.size());
+    out.ids[i].narrow(0, 0, n).copy_(torch::tensor(ex.ids, torch::kLong));
+    out.labels[i].narrow(0, 0, n).copy_(torch::tensor(ex.labels, torch::kLong));
+    out.mask[i].narrow(0, 0, n).fill_(1);
+    for (size_t k = 1; k < ex.labels.size(); ++k)
+      out.label_tokens += ex.labels[k] != text::kIgnoreLabel;
+  }
+  return out;
+}
+
+at::Tensor stacked_teacher(const std::vector<const PreparedExample*>& batch, int64_t words,
+                           int64_t size) {
+  at::Tensor out = torch::zeros({static_cast<int64_t>(batch.size()), words, size, size});
+  for (size_t i = 0; i < batch.size(); ++i)
+    if (batch[i]->teacher.defined())
+      out[static_cast<int64_t>(i)].narrow(0, 0, batch[i]->teacher.size(0)).copy_(batch[i]->teacher);
+  return out;
 }
 
 void word_averaging(const std::vector<const PreparedExample*>& batch, int64_t row_begin,

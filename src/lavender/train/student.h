@@ -84,7 +84,8 @@ class Student {
                                 const std::vector<int64_t>& layers, int64_t map_size,
                                 const at::Device& device) = 0;
 
-  // The family's config.json contents for saving, and the tokenizer/processor files to copy.
+  // The files of the source folder a saved model folder carries along (tokenizer, processor and
+  // generation settings), so the saved folder is complete.
   virtual std::vector<std::string> companion_files() const;
 
  protected:
@@ -93,6 +94,8 @@ class Student {
   virtual int64_t image_token() const = 0;
   virtual int64_t tokens_per_image() const = 0;  // copies of the image token in the sequence
   virtual std::vector<at::Tensor> prepare_image(const io::Image& image, io::Image& view) const = 0;
+  // The dtype of the model's floating-point weights (images are cast to it).
+  at::ScalarType float_dtype();
 
   std::string folder_;
   std::unique_ptr<text::Tokenizer> tokenizer_;
@@ -103,6 +106,18 @@ class Student {
 // match averages its teacher words' maps, resized bilinearly when S' ≠ S.
 at::Tensor matched_teacher_maps(const at::Tensor& maps, const std::vector<align::WordMatch>& m,
                                 int64_t size);
+
+// A batch's token sequences right-padded to the longest (real tokens keep positions 0.., as
+// transformers' training collators do): ids [B, T] (pad_id), labels [B, T] (-100), mask [B, T].
+struct PaddedText {
+  at::Tensor ids, labels, mask;
+  int64_t label_tokens = 0;  // labelled tokens the loss predicts (all but a first position)
+};
+PaddedText pad_text(const std::vector<const PreparedExample*>& batch, int64_t pad_id);
+
+// The matches' teacher maps of a batch, zero-padded to `words`: [B, words, S, S] fp32 on the CPU.
+at::Tensor stacked_teacher(const std::vector<const PreparedExample*>& batch, int64_t words,
+                           int64_t size);
 
 // Row weights [B, W, R] that average each match's token rows: rows are query positions
 // row_begin .. row_begin + R - 1; tokens before row_begin cannot see the image and are left out.
