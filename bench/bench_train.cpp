@@ -7,7 +7,8 @@
 // ≤ 1.15), peak resident memory of each (VmHWM, reset between runs; goal ≤ 1.10), and achieved
 // FLOP/s (≈ 6 × parameters × tokens per step) as a fraction of the measured fp32 matmul peak.
 // Environment: LAVENDER_BENCH_STEPS (default 6), LAVENDER_BENCH_BATCH (default 2),
-// LAVENDER_BENCH_LAYERS (aligned layers, comma-separated; default all).
+// LAVENDER_BENCH_LAYERS (aligned layers, comma-separated; default all),
+// LAVENDER_BENCH_CHECKPOINTING=1 (both runs recompute decoder activations in backward).
 #include <torch/torch.h>
 
 #include <cstdio>
@@ -152,6 +153,8 @@ RunResult run(const std::string& dir, double lambda, int64_t steps, int64_t batc
   o.lr.lr = 1e-5;
   o.save_every = 1000000;  // the final save only, outside the timed steps
   o.align_layers = layers;
+  o.gradient_checkpointing = std::getenv("LAVENDER_BENCH_CHECKPOINTING") != nullptr &&
+                             std::string(std::getenv("LAVENDER_BENCH_CHECKPOINTING")) == "1";
   std::ofstream("/proc/self/clear_refs") << "5";  // resets VmHWM
   train::TrainSummary s = train::Trainer(o).run();
   RunResult r;

@@ -26,6 +26,9 @@ class LlavaStudent : public Student {
   }
 
   torch::nn::Module& module() override { return *model_; }
+  void set_gradient_checkpointing(bool on) override {
+    model_->model->language_model->set_gradient_checkpointing(on);
+  }
   int64_t heads() const override { return model_->config().text_config.num_attention_heads; }
   int64_t num_layers() const override {
     return static_cast<int64_t>(model_->model->language_model->num_layers());

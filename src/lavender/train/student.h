@@ -72,6 +72,8 @@ class Student {
   virtual std::vector<int64_t> default_align_layers() const = 0;
   // Layers the family can align (mllama: cross-attention layers only). Throws naming the layer.
   virtual void check_align_layer(int64_t layer) const;
+  // Recompute the decoder layers' activations in backward instead of keeping them.
+  virtual void set_gradient_checkpointing(bool on) = 0;
 
   // Tokenizes, expands the image, matches words with the teacher's entry for the sample's key
   // (when `store` has it) and decodes the image. Throws lavender::Error naming the sample's

@@ -30,6 +30,7 @@ struct TrainOptions {
   std::string device = "cpu";
   std::string dtype = "fp32";  // weights' dtype; bf16 autocast on CUDA is `autocast`
   bool autocast = false;
+  bool gradient_checkpointing = false;
   int64_t threads = 0;  // 0: every core
   // --- the Lavender objective
   LambdaSchedule lambda;

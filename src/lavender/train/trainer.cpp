@@ -100,6 +100,7 @@ TrainSummary Trainer::run() {
   torch::nn::Module& model = s.student->module();
   model.to(s.device, dtype);
   model.train();
+  s.student->set_gradient_checkpointing(o.gradient_checkpointing);
   std::vector<std::regex> frozen;
   for (const auto& pattern : o.freeze) {
     try {

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "lavender/nn/checkpoint.h"
 #include "lavender/util/error.h"
 
 namespace lavender::vlm {
@@ -110,10 +111,20 @@ at::Tensor LlamaModelImpl::forward(const at::Tensor& inputs_embeds, const LlamaF
   at::Tensor mask = causal_padding_mask(o.attention_mask, t, past + t, inputs_embeds.options());
 
   at::Tensor h = inputs_embeds;
+  const bool recompute = gradient_checkpointing_ && is_training() && !o.cache;
   for (size_t i = 0; i < layers->size(); ++i) {
-    h = layers[i]->as<LlamaDecoderLayer>()->forward(h, cos, sin, mask,
-                                                    o.cache ? &o.cache->layer(i) : nullptr,
-                                                    o.captures.empty() ? nullptr : o.captures[i]);
+    auto layer = layers[i]->as<LlamaDecoderLayer>();
+    nn::AttentionCapture* capture = o.captures.empty() ? nullptr : o.captures[i];
+    if (!recompute) {
+      h = layer->forward(h, cos, sin, mask, o.cache ? &o.cache->layer(i) : nullptr, capture);
+      continue;
+    }
+    h = nn::checkpoint_layer(
+        [layer, cos = cos, sin = sin, mask](const std::vector<at::Tensor>& in,
+                                            nn::AttentionCapture* slot) {
+          return layer->forward(in[0], cos, sin, mask, nullptr, slot);
+        },
+        {h}, capture);
   }
   return norm(h);
 }

@@ -90,6 +90,9 @@ class LlamaModelImpl : public torch::nn::Module {
   KvCache make_cache() const { return KvCache(layers->size()); }
   const io::config::LlamaConfig& config() const { return config_; }
   const nn::RotaryEmbedding& rotary() const { return rotary_; }
+  // In training mode, recompute each decoder layer's activations during backward instead of
+  // keeping them (nn/checkpoint.h). Off by default.
+  void set_gradient_checkpointing(bool on) { gradient_checkpointing_ = on; }
 
   torch::nn::Embedding embed_tokens{nullptr};
   torch::nn::ModuleList layers{nullptr};
@@ -98,6 +101,7 @@ class LlamaModelImpl : public torch::nn::Module {
  private:
   io::config::LlamaConfig config_;
   nn::RotaryEmbedding rotary_;
+  bool gradient_checkpointing_ = false;
 };
 TORCH_MODULE(LlamaModel);
 

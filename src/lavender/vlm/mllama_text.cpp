@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "lavender/nn/checkpoint.h"
 #include "lavender/util/error.h"
 #include "lavender/vlm/llama.h"
 
@@ -150,16 +151,34 @@ at::Tensor MllamaTextModelImpl::forward(const at::Tensor& inputs_embeds,
     throw Error("mllama text: image features need a cross-attention mask");
 
   at::Tensor h = inputs_embeds;
+  const bool recompute = gradient_checkpointing_ && is_training() && !o.cache;
   for (size_t i = 0; i < layers->size(); ++i) {
     nn::AttentionCapture* capture = o.captures.empty() ? nullptr : o.captures[i];
     if (is_cross_attention_layer(i)) {
       if (!images) continue;
-      h = layers[i]->as<MllamaCrossAttentionDecoderLayer>()->forward(
-          h, o.image_states, o.cross_mask.to(h.scalar_type()), o.row_mask.to(h.scalar_type()),
-          o.cache ? &o.cache->cross[i] : nullptr, capture);
+      auto layer = layers[i]->as<MllamaCrossAttentionDecoderLayer>();
+      at::Tensor cross = o.cross_mask.to(h.scalar_type()), rows = o.row_mask.to(h.scalar_type());
+      if (recompute)
+        h = nn::checkpoint_layer(
+            [layer, cross, rows](const std::vector<at::Tensor>& in, nn::AttentionCapture* slot) {
+              return layer->forward(in[0], in[1], cross, rows, nullptr, slot);
+            },
+            {h, o.image_states}, capture);
+      else
+        h = layer->forward(h, o.image_states, cross, rows, o.cache ? &o.cache->cross[i] : nullptr,
+                           capture);
     } else {
-      h = layers[i]->as<LlamaDecoderLayer>()->forward(
-          h, cos, sin, mask, o.cache ? &o.cache->self.layer(i) : nullptr, capture);
+      auto layer = layers[i]->as<LlamaDecoderLayer>();
+      if (recompute)
+        h = nn::checkpoint_layer(
+            [layer, cos = cos, sin = sin, mask](const std::vector<at::Tensor>& in,
+                                                nn::AttentionCapture* slot) {
+              return layer->forward(in[0], cos, sin, mask, nullptr, slot);
+            },
+            {h}, capture);
+      else
+        h = layer->forward(h, cos, sin, mask, o.cache ? &o.cache->self.layer(i) : nullptr,
+                           capture);
     }
   }
   return norm(h);

@@ -100,6 +100,8 @@ class MllamaTextModelImpl : public torch::nn::Module {
   // layers are skipped when there are neither image states nor cached image k/v.
   at::Tensor forward(const at::Tensor& inputs_embeds, const MllamaTextOptions& options);
   bool is_cross_attention_layer(size_t i) const;
+  // In training mode, recompute each layer's activations during backward (nn/checkpoint.h).
+  void set_gradient_checkpointing(bool on) { gradient_checkpointing_ = on; }
   MllamaCache make_cache() const { return MllamaCache(layers->size()); }
   const io::config::MllamaTextConfig& config() const { return config_; }
 
@@ -110,6 +112,7 @@ class MllamaTextModelImpl : public torch::nn::Module {
  private:
   io::config::MllamaTextConfig config_;
   nn::RotaryEmbedding rotary_;
+  bool gradient_checkpointing_ = false;
 };
 TORCH_MODULE(MllamaTextModel);
 

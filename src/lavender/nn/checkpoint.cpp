@@ -1,0 +1,91 @@
+#include "lavender/nn/checkpoint.h"
+
+#include <ATen/core/ivalue.h>
+#include <torch/torch.h>
+
+#include <memory>
+
+namespace lavender::nn {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+struct CheckpointState : torch::CustomClassHolder {
+  CheckpointedFn fn;
+  at::Tensor rng_state;
+};
+
+class Checkpointed : public torch::autograd::Function<Checkpointed> {
+ public:
+  // `inputs` ends with a dummy that requires grad: parameters the piece uses are not inputs, and
+  // without one differentiable input autograd would not record this node at all.
+  static variable_list forward(AutogradContext* ctx, at::TensorList inputs,
+                               c10::intrusive_ptr<CheckpointState> state) {
+    state->rng_state = at::detail::getDefaultCPUGenerator().get_state();
+    variable_list real(inputs.begin(), inputs.end() - 1), outputs;
+    {
+      torch::NoGradGuard no_grad;
+      outputs = state->fn(real);
+    }
+    ctx->save_for_backward(real);
+    ctx->saved_data["state"] = c10::IValue::make_capsule(state);
+    return outputs;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+    auto state = c10::static_intrusive_pointer_cast<CheckpointState>(
+        ctx->saved_data["state"].toCapsule());
+    variable_list inputs;
+    for (const auto& saved : ctx->get_saved_variables())
+      inputs.push_back(saved.defined() ? saved.detach().requires_grad_(saved.requires_grad())
+                                       : saved);
+    at::Generator generator = at::detail::getDefaultCPUGenerator();
+    const at::Tensor now = generator.get_state();
+    generator.set_state(state->rng_state);
+    variable_list outputs;
+    {
+      torch::AutoGradMode enable(true);
+      outputs = state->fn(inputs);
+    }
+    generator.set_state(now);
+    variable_list roots, grads;
+    for (size_t i = 0; i < outputs.size(); ++i)
+      if (outputs[i].requires_grad() && grad_outputs[i].defined())
+        roots.push_back(outputs[i]), grads.push_back(grad_outputs[i]);
+    if (!roots.empty()) torch::autograd::backward(roots, grads);
+    variable_list out;
+    for (const auto& in : inputs)
+      out.push_back(in.defined() && in.requires_grad() ? in.grad() : at::Tensor());
+    out.emplace_back();  // the dummy
+    out.emplace_back();  // the state argument
+    return out;
+  }
+};
+
+}  // namespace
+
+std::vector<at::Tensor> checkpoint(const CheckpointedFn& fn, const std::vector<at::Tensor>& inputs) {
+  if (!torch::GradMode::is_enabled()) return fn(inputs);
+  auto state = c10::make_intrusive<CheckpointState>();
+  state->fn = fn;
+  std::vector<at::Tensor> with_dummy = inputs;
+  with_dummy.push_back(torch::empty({0}, torch::requires_grad()));
+  return Checkpointed::apply(at::TensorList(with_dummy), state);
+}
+
+at::Tensor checkpoint_layer(const CapturingLayerFn& layer, const std::vector<at::Tensor>& inputs,
+                            AttentionCapture* capture) {
+  const AttentionCapture request = capture ? *capture : AttentionCapture{};
+  auto outputs = checkpoint(
+      [layer, request, capture](const std::vector<at::Tensor>& in) {
+        AttentionCapture slot = request;
+        at::Tensor y = layer(in, capture ? &slot : nullptr);
+        return capture ? std::vector<at::Tensor>{y, slot.probs} : std::vector<at::Tensor>{y};
+      },
+      inputs);
+  if (capture) capture->probs = outputs[1];
+  return outputs[0];
+}
+
+}  // namespace lavender::nn

@@ -1,0 +1,34 @@
+// Gradient checkpointing: run a piece of the network without keeping its activations, and
+// recompute them during backward. Trades one extra forward of that piece for its activation
+// memory, which is what lets long sequences or big batches fit when fine-tuning.
+//
+// The CPU random generator's state is replayed for the recomputation, so dropout inside the
+// piece draws the same masks both times (CUDA generators are not replayed yet: pieces with
+// dropout on CUDA would draw new masks).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <functional>
+#include <vector>
+
+#include "lavender/nn/attention.h"
+
+namespace lavender::nn {
+
+using CheckpointedFn = std::function<std::vector<at::Tensor>(const std::vector<at::Tensor>&)>;
+
+// fn(inputs) → outputs (every output defined). Parameters fn uses get their gradients during
+// backward as if fn had run normally; inputs that require grad get theirs. Outside grad mode
+// this is just fn(inputs).
+std::vector<at::Tensor> checkpoint(const CheckpointedFn& fn, const std::vector<at::Tensor>& inputs);
+
+// A decoder layer's call layer(inputs, capture) → hidden, checkpointed. When `capture` asks for
+// attention, its probabilities leave the checkpointed call as a second output, so a loss on them
+// reaches the layer through the recomputation.
+using CapturingLayerFn =
+    std::function<at::Tensor(const std::vector<at::Tensor>&, AttentionCapture*)>;
+at::Tensor checkpoint_layer(const CapturingLayerFn& layer, const std::vector<at::Tensor>& inputs,
+                            AttentionCapture* capture);
+
+}  // namespace lavender::nn
