@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "lavender/io/safetensors.h"
 #include "lavender/util/error.h"
 #include "lavender/vlm/llava.h"
 #include "lavender/vlm/mllama.h"
@@ -127,6 +128,24 @@ TEST(Trainer, GradientCheckpointingGivesTheSameSteps) {
           << fixture << i;
     }
   }
+}
+
+TEST(Trainer, ParallelAttentionLearnsBesideThePretrainedOne) {
+  test::TempDir dir;
+  for (const char* fixture : {"llava", "mllama"}) {
+    auto run = test::write_tiny_training_run(dir.file(fixture), 4, fixture);
+    TrainOptions o = tiny_options(run, dir.file(std::string(fixture) + "-out"));
+    o.max_steps = 3;
+    o.parallel_attention = true;
+    TrainSummary s = Trainer(o).run();
+    for (const auto& r : s.history) EXPECT_GT(r.attention, 0) << fixture;
+    // The projections are saved apart from the model, which still loads as the architecture.
+    auto parallel = io::load_safetensors(dir.file(std::string(fixture) + "-out/parallel_attention.safetensors"));
+    EXPECT_EQ(parallel.size(), 2u) << fixture;  // one layer (1/5 of the aligned ones), q and k
+    for (const auto& [name, _] : parallel)
+      EXPECT_NE(name.find("parallel_attn."), std::string::npos) << name;
+  }
+  EXPECT_NO_THROW(vlm::load_llava(dir.file("llava-out/model")));
 }
 
 TEST(Trainer, FrozenVisionTowerStaysPut) {

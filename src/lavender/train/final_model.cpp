@@ -16,9 +16,15 @@ std::string save_final_model(Student& student, const align::AttentionAlignment& 
   const std::string dir = out + "/model", tmp = out + "/model.tmp";
   remove_tree(tmp);
   fs::create_directories(tmp);
-  std::vector<std::pair<std::string, at::Tensor>> weights;
-  for (const auto& p : student.module().named_parameters()) weights.emplace_back(p.key(), p.value().detach());
+  // Learned parallel projections are Lavender's, not the architecture's: transformers would
+  // not know them, so they go to a file of their own.
+  std::vector<std::pair<std::string, at::Tensor>> weights, parallel;
+  for (const auto& p : student.module().named_parameters())
+    (p.key().find("parallel_attn.") == std::string::npos ? weights : parallel)
+        .emplace_back(p.key(), p.value().detach());
   io::save_safetensors(tmp + "/model.safetensors", weights, {{"format", "pt"}});
+  if (!parallel.empty())
+    io::save_safetensors(out + "/parallel_attention.safetensors", parallel, {{"format", "pt"}});
   fs::copy_file(student.folder() + "/config.json", tmp + "/config.json");
   for (const auto& f : student.companion_files())
     fs::copy_file(student.folder() + "/" + f, tmp + "/" + f);

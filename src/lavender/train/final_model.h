@@ -1,7 +1,8 @@
 // What a finished run leaves for users: <out>/model, a Hugging Face folder (config.json, the
 // weights, the tokenizer and processor files of the source folder) that `lavender generate`,
 // `transformers` and the next run load directly, and <out>/aligner.safetensors (the Aligner,
-// which evaluation of attention alignment reuses).
+// which evaluation of attention alignment reuses), and with learned parallel attention
+// <out>/parallel_attention.safetensors.
 #pragma once
 
 #include <string>

@@ -26,6 +26,12 @@ class LlavaStudent : public Student {
   }
 
   torch::nn::Module& module() override { return *model_; }
+  void enable_parallel_attention(const std::vector<int64_t>& layers) override {
+    for (int64_t l : layers)
+      model_->model->language_model->layers[static_cast<size_t>(l)]
+          ->as<vlm::LlamaDecoderLayer>()
+          ->self_attn->enable_parallel_attention();
+  }
   void set_gradient_checkpointing(bool on) override {
     model_->model->language_model->set_gradient_checkpointing(on);
   }

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "lavender/io/json_file.h"
@@ -143,6 +144,15 @@ PaddedText pad_text(const std::vector<const PreparedExample*>& batch, int64_t pa
     for (size_t k = 1; k < ex.labels.size(); ++k)
       out.label_tokens += ex.labels[k] != text::kIgnoreLabel;
   }
+  return out;
+}
+
+std::vector<int64_t> evenly_spaced(const std::vector<int64_t>& layers, double fraction) {
+  const size_t n = layers.size();
+  if (n == 0) return {};
+  const size_t k = std::clamp<size_t>(static_cast<size_t>(std::lround(fraction * n)), 1, n);
+  std::vector<int64_t> out;
+  for (size_t i = 0; i < k; ++i) out.push_back(layers[(2 * i + 1) * n / (2 * k)]);
   return out;
 }
 

@@ -72,6 +72,10 @@ class Student {
   virtual std::vector<int64_t> default_align_layers() const = 0;
   // Layers the family can align (mllama: cross-attention layers only). Throws naming the layer.
   virtual void check_align_layer(int64_t layer) const;
+  // Learned parallel attention on these (aligned) layers: new W_Qd, W_Kd whose attention the
+  // captures return from then on (nn/parallel_attention.h). Their parameters are named
+  // `...parallel_attn.{q,k}.weight` in module().
+  virtual void enable_parallel_attention(const std::vector<int64_t>& layers) = 0;
   // Recompute the decoder layers' activations in backward instead of keeping them.
   virtual void set_gradient_checkpointing(bool on) = 0;
 
@@ -116,6 +120,10 @@ struct PaddedText {
   int64_t label_tokens = 0;  // labelled tokens the loss predicts (all but a first position)
 };
 PaddedText pad_text(const std::vector<const PreparedExample*>& batch, int64_t pad_id);
+
+// `fraction` of `layers` (at least one), evenly spaced: the paper finds parallel attention on
+// 1/5 of the layers enough. E.g. 10 layers, 0.2 → layers 2 and 7.
+std::vector<int64_t> evenly_spaced(const std::vector<int64_t>& layers, double fraction);
 
 // The matches' teacher maps of a batch, zero-padded to `words`: [B, words, S, S] fp32 on the CPU.
 at::Tensor stacked_teacher(const std::vector<const PreparedExample*>& batch, int64_t words,

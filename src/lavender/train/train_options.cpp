@@ -148,6 +148,13 @@ std::vector<OptionSpec> make_specs() {
          o.align_layers.clear();
          for (const auto& item : to_list(v)) o.align_layers.push_back(to_int("align-layers", item));
        }},
+      flag("parallel-attention",
+           "align learned parallel attention (new W_Qd, W_Kd) instead of the pretrained one",
+           &O::parallel_attention),
+      real("parallel-fraction",
+           "with --parallel-attention and no --align-layers: this fraction of the layers, evenly "
+           "spaced",
+           &O::parallel_fraction),
       integer("map-size", "side of the aligned maps", &O::map_size, 4),
       text("match-scope", "which tokens' attention is aligned: reply | all", &O::match_scope),
       text("word-filter", "all | content | nouns | adjectives | nouns-adjectives-verbs",

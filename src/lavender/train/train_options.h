@@ -41,6 +41,8 @@ struct TrainOptions {
   std::string aligner_norm = "instance";
   std::string aligner_activation = "relu6";
   std::vector<int64_t> align_layers;  // empty: the family's default
+  bool parallel_attention = false;
+  double parallel_fraction = 0.2;  // of the default layers, when align_layers is empty
   int64_t map_size = 32;
   std::string match_scope = "reply";
   std::string word_filter = "all";

@@ -98,6 +98,30 @@ TrainSummary Trainer::run() {
   // --- the student and what trains
   s.student = Student::load(o.model);
   torch::nn::Module& model = s.student->module();
+  // --- the objective
+  const bool aligning = o.lambda.lambda > 0;
+  if (aligning) {
+    s.layers = o.align_layers;
+    for (auto& l : s.layers) {
+      if (l < 0) l += s.student->num_layers();
+      s.student->check_align_layer(l);
+    }
+    if (s.layers.empty())
+      s.layers = o.parallel_attention
+                     ? evenly_spaced(s.student->default_align_layers(), o.parallel_fraction)
+                     : s.student->default_align_layers();
+    if (o.parallel_attention) s.student->enable_parallel_attention(s.layers);
+    align::AlignmentOptions a;
+    a.pooling = align::parse_head_layer_pooling(o.aggregation);
+    a.aligner.variant = o.aligner;
+    a.aligner.hidden = o.aligner_hidden;
+    a.aligner.norm = o.aligner_norm;
+    a.aligner.activation = o.aligner_activation;
+    a.map_size = o.map_size;
+    s.alignment = align::AttentionAlignment(a, s.student->heads());
+    s.alignment->to(s.device);
+    s.alignment->train();
+  }
   model.to(s.device, dtype);
   model.train();
   s.student->set_gradient_checkpointing(o.gradient_checkpointing);
@@ -121,25 +145,6 @@ TrainSummary Trainer::run() {
   if (decay.empty() && no_decay.empty())
     throw Error("--freeze leaves no parameter of " + o.model + " to train");
 
-  // --- the objective
-  const bool aligning = o.lambda.lambda > 0;
-  if (aligning) {
-    s.layers = o.align_layers.empty() ? s.student->default_align_layers() : o.align_layers;
-    for (auto& l : s.layers) {
-      if (l < 0) l += s.student->num_layers();
-      s.student->check_align_layer(l);
-    }
-    align::AlignmentOptions a;
-    a.pooling = align::parse_head_layer_pooling(o.aggregation);
-    a.aligner.variant = o.aligner;
-    a.aligner.hidden = o.aligner_hidden;
-    a.aligner.norm = o.aligner_norm;
-    a.aligner.activation = o.aligner_activation;
-    a.map_size = o.map_size;
-    s.alignment = align::AttentionAlignment(a, s.student->heads());
-    s.alignment->to(s.device);
-    s.alignment->train();
-  }
   s.example_options.scope = parse_match_scope(o.match_scope);
   s.example_options.filter = align::WordFilter(align::parse_word_filter(o.word_filter), o.pos_lexicon);
   s.example_options.map_size = o.map_size;

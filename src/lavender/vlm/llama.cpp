@@ -62,8 +62,21 @@ at::Tensor LlamaAttentionImpl::forward(const at::Tensor& x, const at::Tensor& co
   at::Tensor v = split(v_proj(x), kv_heads_);
   if (cache) std::tie(k, v) = cache->append(k, v);
   // The mask already holds the causal part (aligned to the cache), so no causal flag here.
-  at::Tensor out = nn::attention(q, k, v, mask, /*causal=*/false, scale_, capture);
+  const bool parallel = capture && parallel_attn;
+  at::Tensor out = nn::attention(q, k, v, mask, /*causal=*/false, scale_, parallel ? nullptr : capture);
+  if (parallel) {
+    if (cache) throw Error("Llama: parallel attention is a training feature (no KV cache)");
+    at::Tensor qd = nn::apply_rotary(split(parallel_attn->q(x), heads_), cos, sin);
+    at::Tensor kd = nn::apply_rotary(split(parallel_attn->k(x), heads_), cos, sin);
+    capture->probs = nn::parallel_block_probs(qd, kd, mask, scale_, *capture);
+  }
   return o_proj(out.transpose(1, 2).reshape({b, t, heads_ * head_dim_}));
+}
+
+void LlamaAttentionImpl::enable_parallel_attention() {
+  if (parallel_attn) return;
+  parallel_attn = register_module(
+      "parallel_attn", nn::ParallelProjections(q_proj, k_proj, heads_, kv_heads_, head_dim_));
 }
 
 LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const io::config::LlamaConfig& c) {

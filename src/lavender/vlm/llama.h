@@ -15,6 +15,7 @@
 
 #include "lavender/io/config/llama.h"
 #include "lavender/nn/attention.h"
+#include "lavender/nn/parallel_attention.h"
 #include "lavender/nn/llama_mlp.h"
 #include "lavender/nn/rms_norm.h"
 #include "lavender/nn/rope.h"
@@ -48,7 +49,12 @@ class LlamaAttentionImpl : public torch::nn::Module {
                      const at::Tensor& mask, LayerKvCache* cache = nullptr,
                      nn::AttentionCapture* capture = nullptr);
 
+  // Adds learned parallel projections (nn/parallel_attention.h): from then on a capture returns
+  // their attention instead of the pretrained one. Idempotent.
+  void enable_parallel_attention();
+
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  nn::ParallelProjections parallel_attn{nullptr};  // null unless enabled
 
  private:
   int64_t heads_, kv_heads_, head_dim_;

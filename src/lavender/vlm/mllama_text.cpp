@@ -81,9 +81,25 @@ at::Tensor MllamaCrossAttentionImpl::forward(const at::Tensor& x, const at::Tens
   } else {
     throw Error("mllama cross-attention: no image features and no cached ones");
   }
-  at::Tensor out = nn::attention(q, k, v, mask, /*causal=*/false,
-                                 1.0 / std::sqrt(static_cast<double>(head_dim_)), capture);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim_));
+  const bool parallel = capture && parallel_attn;
+  at::Tensor out = nn::attention(q, k, v, mask, /*causal=*/false, scale, parallel ? nullptr : capture);
+  if (parallel) {
+    if (!image_states.defined())
+      throw Error("mllama cross-attention: parallel attention needs the image features");
+    const int64_t s = image_states.size(1);
+    at::Tensor qd = q_norm(parallel_attn->q(x).view({b, t, heads_, head_dim_}).transpose(1, 2));
+    at::Tensor kd =
+        k_norm(parallel_attn->k(image_states).view({b, s, heads_, head_dim_}).transpose(1, 2));
+    capture->probs = nn::parallel_block_probs(qd, kd, mask, scale, *capture);
+  }
   return o_proj(out.transpose(1, 2).reshape({b, t, heads_ * head_dim_}));
+}
+
+void MllamaCrossAttentionImpl::enable_parallel_attention() {
+  if (parallel_attn) return;
+  parallel_attn = register_module(
+      "parallel_attn", nn::ParallelProjections(q_proj, k_proj, heads_, kv_heads_, head_dim_));
 }
 
 MllamaCrossAttentionDecoderLayerImpl::MllamaCrossAttentionDecoderLayerImpl(

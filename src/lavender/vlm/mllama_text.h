@@ -17,6 +17,7 @@
 
 #include "lavender/io/config/mllama.h"
 #include "lavender/nn/attention.h"
+#include "lavender/nn/parallel_attention.h"
 #include "lavender/nn/llama_mlp.h"
 #include "lavender/nn/rms_norm.h"
 #include "lavender/nn/rope.h"
@@ -49,8 +50,13 @@ class MllamaCrossAttentionImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x, const at::Tensor& image_states, const at::Tensor& mask,
                      CrossKv* kv = nullptr, nn::AttentionCapture* capture = nullptr);
 
+  // Adds learned parallel projections (nn/parallel_attention.h), normed like the pretrained
+  // ones: from then on a capture returns their attention. Idempotent.
+  void enable_parallel_attention();
+
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   nn::RmsNorm q_norm{nullptr}, k_norm{nullptr};
+  nn::ParallelProjections parallel_attn{nullptr};  // null unless enabled
 
  private:
   int64_t heads_, kv_heads_, head_dim_;
