@@ -187,6 +187,44 @@ TEST(Trainer, MllamaAlignsItsCrossAttentionLayers) {
   EXPECT_THROW(Trainer(o).run(), Error);
 }
 
+TEST(Trainer, NonFiniteStepsAreSkippedThenStopTheRunNamingTheLastGoodCheckpoint) {
+  test::TempDir dir;
+  auto run = test::write_tiny_training_run(dir.path());
+  TrainOptions o = tiny_options(run, dir.file("out"));
+  o.lr.lr = 1e30;  // the first step throws the weights to ~1e30: everything after overflows
+  o.lr.warmup_steps = 0;
+  o.max_grad_norm = 0;
+  o.save_every = 1;
+  o.max_bad_steps = 2;
+  o.max_steps = 10;
+  try {
+    Trainer(o).run();
+    FAIL() << "the run should stop";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("2 steps in a row had a non-finite loss"), std::string::npos) << m;
+    EXPECT_NE(m.find("step-000001"), std::string::npos) << m;  // from before the trouble
+  }
+}
+
+TEST(Trainer, AlignerWarmupHoldsTheStudentStill) {
+  test::TempDir dir;
+  auto run = test::write_tiny_training_run(dir.path());
+  TrainOptions o = tiny_options(run, dir.file("out"));
+  o.max_steps = 2;
+  o.text_weight.aligner_warmup_steps = 2;
+  TrainSummary s = Trainer(o).run();
+  for (const auto& r : s.history) {
+    EXPECT_EQ(r.text_weight, 0.0);
+    EXPECT_NEAR(r.total, r.lambda * r.attention, 1e-6);
+  }
+  auto before = parameters(vlm::load_llava(run.model));
+  auto after = parameters(vlm::load_llava(s.model_dir));
+  for (const auto& [name, value] : after) EXPECT_TRUE(torch::equal(before.at(name), value)) << name;
+  // The Aligner learned.
+  EXPECT_NE(s.history[0].attention, s.history[1].attention);
+}
+
 TEST(Trainer, ClearErrors) {
   test::TempDir dir;
   auto run = test::write_tiny_training_run(dir.path());

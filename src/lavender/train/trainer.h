@@ -46,7 +46,6 @@ class Trainer {
   TrainSummary run();
 
  private:
-  struct State;
   TrainOptions options_;
   std::function<bool(const StepRecord&)> stop_;
   std::function<void(const StepRecord&)> on_step_;
