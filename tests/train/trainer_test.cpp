@@ -225,6 +225,23 @@ TEST(Trainer, AlignerWarmupHoldsTheStudentStill) {
   EXPECT_NE(s.history[0].attention, s.history[1].attention);
 }
 
+TEST(Trainer, Bf16AutocastTrainsCloseToFp32) {
+  test::TempDir dir;
+  auto run = test::write_tiny_training_run(dir.path());
+  TrainOptions o = tiny_options(run, dir.file("fp32"));
+  o.max_steps = 2;
+  TrainSummary fp32 = Trainer(o).run();
+  o.autocast = true;
+  o.out = dir.file("bf16");
+  TrainSummary bf16 = Trainer(o).run();
+  for (size_t i = 0; i < fp32.history.size(); ++i) {
+    EXPECT_NE(fp32.history[i].total, bf16.history[i].total);  // autocast did something
+    EXPECT_NEAR(fp32.history[i].text, bf16.history[i].text, 0.05 * fp32.history[i].text);
+    EXPECT_NEAR(fp32.history[i].attention, bf16.history[i].attention,
+                0.1 * fp32.history[i].attention);
+  }
+}
+
 TEST(Trainer, ClearErrors) {
   test::TempDir dir;
   auto run = test::write_tiny_training_run(dir.path());

@@ -16,6 +16,7 @@
 
 #include "lavender/align/alignment_loss.h"
 #include "lavender/io/map_store.h"
+#include "lavender/runtime/autocast.h"
 #include "lavender/runtime/dtype.h"
 #include "lavender/train/final_model.h"
 #include "lavender/train/student.h"
@@ -155,6 +156,7 @@ class TrainingRun {
       // During the Aligner-only warm-up the student is held still: no graph through it.
       std::optional<torch::NoGradGuard> frozen_student;
       if (only_aligner) frozen_student.emplace();
+      runtime::AutocastScope autocast(o_.autocast, device_);
       out = student_->forward(ptrs, aligning() ? layers_ : std::vector<int64_t>{}, o_.map_size,
                               device_);
     }
