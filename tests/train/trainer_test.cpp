@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "lavender/io/authors_layout.h"
 #include "lavender/io/safetensors.h"
 #include "lavender/util/error.h"
 #include "lavender/vlm/llava.h"
@@ -240,6 +241,29 @@ TEST(Trainer, Bf16AutocastTrainsCloseToFp32) {
     EXPECT_NEAR(fp32.history[i].attention, bf16.history[i].attention,
                 0.1 * fp32.history[i].attention);
   }
+}
+
+TEST(Trainer, TheAuthorsJpegLayoutServesAsTeacherKeyedByImageFile) {
+  test::TempDir dir;
+  auto run = test::write_tiny_training_run(dir.path());
+  {
+    // The authors published one folder per image file: write one for two.png from a store.
+    io::MapStoreWriter store(dir.file("by-image"), {{"map_size", 16}, {"recipe", "test"}});
+    io::MapEntry e;
+    e.key = "two.png";
+    e.image = "two.png";
+    e.words = {"blue", "left", "red", "right"};
+    e.token_spans.assign(4, {0, 1});
+    store.add(e, torch::rand({4, 16, 16}));
+  }
+  io::export_authors_layout(io::MapStoreReader::open(dir.file("by-image")), dir.file("published"));
+  TrainOptions o = tiny_options(run, dir.file("out"));
+  o.maps = dir.file("published");
+  o.max_steps = 2;
+  TrainSummary s = Trainer(o).run();
+  EXPECT_EQ(s.samples_without_maps, 0);
+  for (const auto& r : s.history) EXPECT_GT(r.words, 0);
+  EXPECT_TRUE(io::MapStoreReader::open(dir.file("out/teacher-maps")).contains("two.png"));
 }
 
 TEST(Trainer, ClearErrors) {

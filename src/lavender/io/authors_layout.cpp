@@ -44,6 +44,15 @@ Image map_to_grey(const at::Tensor& map) {
 
 }  // namespace
 
+bool is_authors_layout(const std::string& root) {
+  std::error_code ec;
+  if (!fs::is_directory(root, ec)) return false;
+  for (const auto& e : fs::directory_iterator(root, ec))
+    if (e.is_directory() && fs::is_directory(e.path() / "lpm_attention" / e.path().filename().stem()))
+      return true;
+  return false;
+}
+
 AuthorsImportReport import_authors_layout(const std::string& root, MapStoreWriter& store,
                                           int64_t map_size) {
   if (!fs::is_directory(root)) throw Error(root + ": not a folder");

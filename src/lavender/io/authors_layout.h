@@ -23,6 +23,9 @@ struct AuthorsImportReport {
 AuthorsImportReport import_authors_layout(const std::string& root, MapStoreWriter& store,
                                           int64_t map_size);
 
+// True when `root` holds at least one <image>/lpm_attention/<stem>/ folder.
+bool is_authors_layout(const std::string& root);
+
 // Writes every entry of `store` in that layout (JPEG quality 95; words that are not safe file
 // names are skipped and counted). Returns the number of JPEG files written.
 size_t export_authors_layout(const MapStoreReader& store, const std::string& root,

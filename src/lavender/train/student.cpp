@@ -49,6 +49,12 @@ std::vector<std::string> Student::companion_files() const {
   return out;
 }
 
+std::string teacher_key(const TrainingSample& sample, const io::MapStoreReader& store) {
+  if (store.contains(sample.key)) return sample.key;
+  const std::string file = std::filesystem::path(sample.image).filename().string();
+  return store.contains(file) ? file : "";
+}
+
 PreparedExample Student::prepare(const TrainingSample& sample, const io::MapStoreReader* store,
                                  const ExampleOptions& options) const {
   PreparedExample ex;
@@ -88,12 +94,13 @@ PreparedExample Student::prepare(const TrainingSample& sample, const io::MapStor
                 std::to_string(options.max_tokens) + " tokens");
   words.word_of_token = std::move(word_of_token);
 
-  if (store && store->contains(sample.key)) {
-    const io::MapEntry& entry = store->entry(sample.key);
+  const std::string key = store ? teacher_key(sample, *store) : "";
+  if (!key.empty()) {
+    const io::MapEntry& entry = store->entry(key);
     ex.has_maps = true;
     ex.matches = align::match_words(words, in_scope, entry.words, options.filter);
     if (!ex.matches.empty())
-      ex.teacher = matched_teacher_maps(store->maps(sample.key), ex.matches, options.map_size);
+      ex.teacher = matched_teacher_maps(store->maps(key), ex.matches, options.map_size);
   }
   ex.image_inputs = prepare_image(io::read_image(sample.image), ex.view);
   return ex;

@@ -108,6 +108,10 @@ class Student {
   text::ChatFormat format_;
 };
 
+// The store's key for a sample's maps: the sample's own key (as lavender sd-attn writes it), else
+// its image file name (the authors' layout keys maps by image); "" when the store has neither.
+std::string teacher_key(const TrainingSample& sample, const io::MapStoreReader& store);
+
 // Teacher maps [words, S', S'] (any float dtype) → the matches' maps [matches, S, S] fp32: each
 // match averages its teacher words' maps, resized bilinearly when S' ≠ S.
 at::Tensor matched_teacher_maps(const at::Tensor& maps, const std::vector<align::WordMatch>& m,

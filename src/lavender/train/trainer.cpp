@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "lavender/align/alignment_loss.h"
+#include "lavender/io/authors_layout.h"
 #include "lavender/io/map_store.h"
 #include "lavender/runtime/autocast.h"
 #include "lavender/runtime/dtype.h"
@@ -297,9 +298,25 @@ class TrainingRun {
     for (const auto& p : data_.problems) log::warn("skipped: ", p);
     if (data_.samples.empty()) throw Error(o_.data + ": no usable training sample");
     if (!o_.maps.empty())
-      store_ = std::make_unique<io::MapStoreReader>(io::MapStoreReader::open(o_.maps));
+      store_ = std::make_unique<io::MapStoreReader>(io::MapStoreReader::open(teacher_store()));
     example_options_.map_size = o_.map_size;
     example_options_.max_tokens = o_.max_tokens;
+  }
+
+  // --maps as given, or for the authors' JPEG layout the store it is imported into once
+  // (<out>/teacher-maps; a re-run reuses what was imported).
+  std::string teacher_store() {
+    if (!io::is_authors_layout(o_.maps)) return o_.maps;
+    const std::string dir = o_.out + "/teacher-maps";
+    io::MapStoreWriter writer(dir, {{"map_size", o_.map_size},
+                                    {"recipe", {{"name", "authors-layout"}}},
+                                    {"source", o_.maps}});
+    io::AuthorsImportReport report = io::import_authors_layout(o_.maps, writer, o_.map_size);
+    writer.flush();
+    for (const auto& p : report.problems) log::warn("teacher maps: ", p);
+    log::info("teacher maps: imported ", report.images, " images of the authors' layout in ",
+              o_.maps, " into ", dir, " (", report.skipped, " already there)");
+    return dir;
   }
 
   // What a checkpoint holds: the trainable parameters, the Aligner's buffers, the RNG state.
