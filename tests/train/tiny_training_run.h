@@ -54,6 +54,9 @@ inline TinyTrainingRun write_tiny_training_run(const std::string& dir, int sampl
                            : torch::stack({left, left, right, right});
     store.add(e, maps);
   }
+  // A sample the teacher has no maps for: it trains with the text loss alone.
+  data << R"({"id": "unmapped", "image": "two.png", "conversations": [{"from": "human", "value": "<image>\nAnd?"}, {"from": "gpt", "value": "red and blue"}]})"
+       << "\n";
   // A record without an image file: counted and skipped, never fatal.
   data << R"({"id": "broken", "image": "missing.png", "conversations": [{"from": "human", "value": "<image>\nhi"}, {"from": "gpt", "value": "red"}]})"
        << "\n";

@@ -49,7 +49,8 @@ TEST(Trainer, LavenderStepsAlignWordsAndWriteAModelThatLoads) {
   TrainSummary s = trainer.run();
   EXPECT_EQ(s.steps, 6);
   ASSERT_EQ(s.history.size(), 6u);
-  EXPECT_GT(s.bad_samples, 0);  // the record with the missing image
+  EXPECT_GT(s.bad_samples, 0);           // the record with the missing image
+  EXPECT_GT(s.samples_without_maps, 0);  // the record the teacher did not draw
   for (const auto& r : s.history) {
     EXPECT_FALSE(r.skipped);
     EXPECT_GT(r.words, 0);
