@@ -68,8 +68,8 @@ TEST(EventFileWriter, WritesRecordsTensorBoardCanRead) {
     float value;
     uint64_t step;
   };
-  const std::vector<Scalar> want = {{"train/total", 1.5f, 1}, {"train/lr", 0.0f, 1},
-                                    {"train/total", -0.25f, 2}};
+  const std::vector<Scalar> want = {
+      {"train/total", 1.5f, 1}, {"train/lr", 0.0f, 1}, {"train/total", -0.25f, 2}};
   for (size_t i = 0; i < want.size(); ++i) {
     const Fields& e = events[i + 1];
     EXPECT_EQ(e.ints.find(2)->second, want[i].step);

@@ -30,7 +30,8 @@ inline uint32_t slow_mask(uint32_t crc) {
 
 inline uint64_t read_le(const std::string& s, size_t at, int bytes) {
   uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v |= uint64_t{static_cast<unsigned char>(s.at(at + i))} << (8 * i);
+  for (int i = 0; i < bytes; ++i)
+    v |= uint64_t{static_cast<unsigned char>(s.at(at + i))} << (8 * i);
   return v;
 }
 

@@ -77,7 +77,7 @@ constexpr uint32_t kWallTime = 1, kStep = 2, kFileVersion = 3, kSummary = 5, kSe
 }
 namespace summary {
 constexpr uint32_t kValue = 1;
-constexpr uint32_t kTag = 1, kSimpleValue = 2, kImage = 4;  // Summary.Value
+constexpr uint32_t kTag = 1, kSimpleValue = 2, kImage = 4;                  // Summary.Value
 constexpr uint32_t kHeight = 1, kWidth = 2, kColorspace = 3, kEncoded = 4;  // Summary.Image
 constexpr int kGrey = 1, kRgb = 3;
 }  // namespace summary
