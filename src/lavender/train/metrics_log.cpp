@@ -44,8 +44,7 @@ MetricsRow parse_row(const std::string& text, const std::string& where) {
   return row;
 }
 
-std::vector<Line> read_lines(const std::string& path) {
-  const std::string text = io::read_text_file(path);
+std::vector<Line> split_lines(const std::string& text, const std::string& source) {
   std::vector<Line> lines;
   size_t start = 0;
   for (int number = 1;; ++number) {
@@ -54,7 +53,7 @@ std::vector<Line> read_lines(const std::string& path) {
     std::string line = text.substr(start, end - start);
     start = end + 1;
     if (line.empty()) continue;
-    MetricsRow row = parse_row(line, path + ":" + std::to_string(number));
+    MetricsRow row = parse_row(line, source + ":" + std::to_string(number));
     lines.push_back({std::move(line), std::move(row)});
   }
   return lines;
@@ -66,10 +65,14 @@ bool file_exists(const std::string& path) {
 
 }  // namespace
 
-std::vector<MetricsRow> read_metrics_log(const std::string& path) {
+std::vector<MetricsRow> parse_metrics_log(const std::string& text, const std::string& source) {
   std::vector<MetricsRow> rows;
-  for (auto& line : read_lines(path)) rows.push_back(std::move(line.row));
+  for (auto& line : split_lines(text, source)) rows.push_back(std::move(line.row));
   return rows;
+}
+
+std::vector<MetricsRow> read_metrics_log(const std::string& path) {
+  return parse_metrics_log(io::read_text_file(path), path);
 }
 
 MetricsLog::MetricsLog(const std::string& out_dir, std::optional<int64_t> resume_step,
@@ -77,7 +80,7 @@ MetricsLog::MetricsLog(const std::string& out_dir, std::optional<int64_t> resume
     : path_(out_dir + "/" + kFileName), mirror_(mirror) {
   std::string kept;
   if (resume_step && file_exists(path_)) {
-    for (const Line& line : read_lines(path_)) {
+    for (const Line& line : split_lines(io::read_text_file(path_), path_)) {
       if (line.row.step > *resume_step) continue;
       kept += line.text + "\n";
       last_step_ = line.row.step;

@@ -64,5 +64,7 @@ class MetricsLog {
 // a kill and is ignored; any other line that is not a JSON object with an integer "step" and
 // numeric (or null) values is an error naming the file and line.
 std::vector<MetricsRow> read_metrics_log(const std::string& path);
+// The same on the file's text; `source` names it in errors.
+std::vector<MetricsRow> parse_metrics_log(const std::string& text, const std::string& source);
 
 }  // namespace lavender::train
