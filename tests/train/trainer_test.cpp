@@ -4,8 +4,10 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 
 #include "lavender/io/authors_layout.h"
+#include "lavender/io/image.h"
 #include "lavender/io/safetensors.h"
 #include "lavender/util/error.h"
 #include "lavender/vlm/llava.h"
@@ -38,6 +40,7 @@ TrainOptions tiny_options(const test::TinyTrainingRun& run, const std::string& o
   o.save_every = 2;
   o.threads = 1;
   o.seed = 7;
+  o.figure_every = 3;
   o.freeze = {};  // the tiny vision tower trains too, so every path gets gradients
   return o;
 }
@@ -64,6 +67,19 @@ TEST(Trainer, LavenderStepsAlignWordsAndWriteAModelThatLoads) {
   auto metrics = test::read_jsonl(dir.file("out/metrics.jsonl"));
   ASSERT_EQ(metrics.size(), 6u);
   EXPECT_EQ(metrics[5]["step"], 6);
+  EXPECT_DOUBLE_EQ(metrics[5]["attention"].get<double>(), s.history[5].attention);
+  // Progress figures every 3 steps (two samples), and TensorBoard's event file.
+  int figures = 0;
+  for (const auto& f : std::filesystem::directory_iterator(dir.file("out/figures"))) {
+    EXPECT_EQ(f.path().extension(), ".png");
+    EXPECT_GT(io::read_image(f.path().string()).width, 0);
+    ++figures;
+  }
+  EXPECT_EQ(figures, 4);
+  int event_files = 0;
+  for (const auto& f : std::filesystem::directory_iterator(dir.file("out/tensorboard")))
+    event_files += f.path().filename().string().rfind("events.out.tfevents.", 0) == 0;
+  EXPECT_EQ(event_files, 1);
   // The saved model is a Hugging Face folder that loads, with trained weights.
   auto before = parameters(vlm::load_llava(run.model));
   auto after = parameters(vlm::load_llava(s.model_dir));
@@ -100,8 +116,13 @@ TEST(Trainer, AnInterruptedRunResumesExactly) {
   TrainSummary a = first.run();
   EXPECT_TRUE(a.interrupted);
   EXPECT_EQ(a.steps, 3);
+  // The killed run had logged a step past its checkpoint: the resumed log must not repeat it.
+  std::ofstream(dir.file("split/metrics.jsonl"), std::ios::app) << R"({"step":4,"total":1})" << "\n";
   o.resume = true;
   TrainSummary b = Trainer(o).run();
+  auto rows = test::read_jsonl(dir.file("split/metrics.jsonl"));
+  ASSERT_EQ(rows.size(), 6u);
+  for (size_t i = 0; i < rows.size(); ++i) EXPECT_EQ(rows[i]["step"], static_cast<int>(i) + 1);
   EXPECT_EQ(b.start_step, 3);
   ASSERT_EQ(a.history.size() + b.history.size(), whole.history.size());
   for (size_t i = 0; i < whole.history.size(); ++i) {

@@ -186,6 +186,11 @@ std::vector<OptionSpec> make_specs() {
       integer("keep-checkpoints", "checkpoints kept (older ones are removed)", &O::keep_checkpoints,
               1),
       integer("log-every", "steps between metric lines", &O::log_every, 1),
+      integer("figure-every",
+              "steps between progress figures (image | teacher | student per word; 0: none)",
+              &O::figure_every, 0),
+      integer("figure-samples", "samples drawn per progress figure step", &O::figure_samples, 1),
+      integer("figure-words", "words per progress figure", &O::figure_words, 1),
       integer("max-bad-steps", "non-finite steps in a row before the run stops",
               &O::max_bad_steps, 1),
   };

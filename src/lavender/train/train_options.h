@@ -58,6 +58,9 @@ struct TrainOptions {
   int64_t save_every = 500;
   int64_t keep_checkpoints = 2;
   int64_t log_every = 1;
+  int64_t figure_every = 100;  // 0: no figures
+  int64_t figure_samples = 2;
+  int64_t figure_words = 4;
   int64_t max_bad_steps = 10;  // non-finite steps in a row before the run stops
 };
 

@@ -3,6 +3,8 @@
 #include <torch/torch.h>
 
 #include <atomic>
+#include <cctype>
+#include <cstdio>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -15,11 +17,15 @@
 #include <thread>
 
 #include "lavender/align/alignment_loss.h"
+#include "lavender/eval/alignment_figure.h"
 #include "lavender/io/authors_layout.h"
+#include "lavender/io/image.h"
 #include "lavender/io/map_store.h"
 #include "lavender/runtime/autocast.h"
 #include "lavender/runtime/dtype.h"
+#include "lavender/train/event_file.h"
 #include "lavender/train/final_model.h"
+#include "lavender/train/metrics_log.h"
 #include "lavender/train/student.h"
 #include "lavender/train/train_checkpoint.h"
 #include "lavender/train/training_data.h"
@@ -73,6 +79,46 @@ struct MicroBatch {
   std::vector<PreparedExample> examples;
   int64_t bad = 0;
 };
+
+// The progress picture of one sample: its image and a few words' teacher and student maps.
+struct SampleFigure {
+  std::string key;
+  io::Image image;
+};
+
+// Figures for the first `samples` samples of a micro-batch from the alignment's maps, which come
+// in batch order (sample by sample, its valid words in order).
+std::vector<SampleFigure> alignment_figures(const std::vector<const PreparedExample*>& batch,
+                                            const at::Tensor& valid,
+                                            const align::AlignmentResult& a, int64_t step,
+                                            int64_t samples, int64_t words) {
+  std::vector<SampleFigure> out;
+  at::Tensor v = valid.to(torch::kCPU);
+  at::Tensor student = a.student.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  at::Tensor teacher = a.teacher.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  auto flat = [](const at::Tensor& m) {
+    return std::vector<float>(m.data_ptr<float>(), m.data_ptr<float>() + m.numel());
+  };
+  int64_t row = 0;
+  for (size_t b = 0; b < batch.size(); ++b) {
+    std::vector<std::string> names;
+    std::vector<std::vector<float>> t, s;
+    for (int64_t w = 0; w < v.size(1); ++w) {
+      if (!v[static_cast<int64_t>(b)][w].item<bool>()) continue;
+      if (static_cast<int64_t>(names.size()) < words) {
+        names.push_back(batch[b]->matches[static_cast<size_t>(w)].word);
+        t.push_back(flat(teacher[row]));
+        s.push_back(flat(student[row]));
+      }
+      ++row;
+    }
+    if (names.empty() || static_cast<int64_t>(out.size()) >= samples) continue;
+    eval::AlignmentFigureOptions o;
+    o.title = "step " + std::to_string(step) + "  " + batch[b]->key;
+    out.push_back({batch[b]->key, eval::alignment_figure(batch[b]->view, names, t, s, o)});
+  }
+  return out;
+}
 
 // One invocation of the trainer: the pieces it builds, and the step.
 class TrainingRun {
@@ -142,8 +188,9 @@ class TrainingRun {
   }
 
   // Forward and backward of one micro-batch, accumulating into `r`; false when it was empty.
+  // `figures` (when not null) receives progress pictures of the batch's first samples.
   bool accumulate(const MicroBatch& batch, bool only_aligner, StepRecord& r,
-                  TrainSummary& summary) {
+                  TrainSummary& summary, std::vector<SampleFigure>* figures = nullptr) {
     summary.bad_samples += batch.bad;
     if (batch.examples.empty()) return false;
     std::vector<const PreparedExample*> ptrs;
@@ -169,6 +216,9 @@ class TrainingRun {
       if (a.words > 0) {
         loss = loss + a.loss * r.lambda;
         attention = a.loss.item<double>();
+        if (figures)
+          *figures = alignment_figures(ptrs, out.valid, a, r.step, o_.figure_samples,
+                                       o_.figure_words);
       }
     }
     r.text += out.text_loss.item<double>();
@@ -360,22 +410,34 @@ class TrainingRun {
   std::set<std::string> warned_;  // touched only by the thread that prepares batches
 };
 
-void append_metrics(std::ofstream& out, const StepRecord& r) {
-  out << nlohmann::json{{"step", r.step},
-                        {"total", r.total},
-                        {"text", r.text},
-                        {"attention", r.attention},
-                        {"lambda", r.lambda},
-                        {"text_weight", r.text_weight},
-                        {"lr", r.lr},
-                        {"grad_norm", r.grad_norm},
-                        {"tokens_per_s", r.tokens_per_s},
-                        {"words", r.words},
-                        {"samples", r.samples},
-                        {"skipped", r.skipped}}
-             .dump()
-      << "\n";
-  out.flush();
+Metrics values_of(const StepRecord& r) {
+  return {{"total", r.total},
+          {"text", r.text},
+          {"attention", r.attention},
+          {"lambda", r.lambda},
+          {"text_weight", r.text_weight},
+          {"lr", r.lr},
+          {"grad_norm", r.grad_norm},
+          {"tokens_per_s", r.tokens_per_s},
+          {"words", static_cast<double>(r.words)},
+          {"samples", static_cast<double>(r.samples)},
+          {"skipped", r.skipped ? 1.0 : 0.0}};
+}
+
+// <out>/figures/step-000100-<key>.png, and the same image in TensorBoard.
+void write_figures(const std::string& out, int64_t step, const std::vector<SampleFigure>& figures,
+                   EventFileWriter& events) {
+  if (figures.empty()) return;
+  fs::create_directories(out + "/figures");
+  char prefix[32];
+  std::snprintf(prefix, sizeof prefix, "step-%06lld-", static_cast<long long>(step));
+  for (const auto& f : figures) {
+    std::string name = f.key;
+    for (char& c : name)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+    io::write_png(out + "/figures/" + prefix + name + ".png", f.image);
+    events.add_image("alignment/" + name, f.image, step);
+  }
 }
 
 }  // namespace
@@ -396,7 +458,11 @@ TrainSummary Trainer::run() {
   summary.checkpoint = summary.start_step > 0 ? latest_checkpoint(o.out) : "";
 
   SignalScope signals;
-  std::ofstream metrics(o.out + "/metrics.jsonl", std::ios::app);
+  EventFileWriter events(o.out + "/tensorboard");
+  MetricsLog metrics(o.out,
+                     summary.start_step > 0 ? std::optional<int64_t>(summary.start_step)
+                                            : std::nullopt,
+                     &events);
   int64_t bad_in_a_row = 0, step = summary.start_step;
   // Each micro-batch is decoded on a background thread while the one before computes.
   std::future<MicroBatch> next;
@@ -407,13 +473,17 @@ TrainSummary Trainer::run() {
     StepRecord r;
     run.start_step(step, r);
     int64_t micro_done = 0;
+    const bool draw = o.figure_every > 0 && (step + 1) % o.figure_every == 0;
+    std::vector<SampleFigure> figures;
     for (int64_t m = 0; m < o.grad_accum; ++m) {
       MicroBatch batch = next.get();
       const int64_t ns = m + 1 < o.grad_accum ? step : step + 1, nm = (m + 1) % o.grad_accum;
       if (ns < o.max_steps)
         next = std::async(std::launch::async, [&run, ns, nm] { return run.prepare(ns, nm); });
-      micro_done += run.accumulate(batch, run.aligner_only_at(step), r, summary);
+      micro_done += run.accumulate(batch, run.aligner_only_at(step), r, summary,
+                                   draw && m == 0 ? &figures : nullptr);
     }
+    write_figures(o.out, step + 1, figures, events);
     if (micro_done > 0) {
       r.text /= static_cast<double>(micro_done);
       r.attention /= static_cast<double>(micro_done);
@@ -434,13 +504,15 @@ TrainSummary Trainer::run() {
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     r.tokens_per_s = r.seconds > 0 ? static_cast<double>(r.tokens) / r.seconds : 0;
     summary.history.push_back(r);
-    if ((step + 1) % o.log_every == 0 || step + 1 == o.max_steps) append_metrics(metrics, r);
+    if ((step + 1) % o.log_every == 0 || step + 1 == o.max_steps) metrics.log(r.step, values_of(r));
     if (on_step_) on_step_(r);
     const bool stop = g_signal != 0 || (stop_ && stop_(r));
     // No periodic checkpoint inside a run of non-finite steps: the latest one stays the one from
     // before the trouble.
-    if (((step + 1) % o.save_every == 0 && bad_in_a_row == 0) || stop)
+    if (((step + 1) % o.save_every == 0 && bad_in_a_row == 0) || stop) {
       summary.checkpoint = run.save(step + 1, summary);
+      metrics.flush();
+    }
     if (stop) {
       summary.interrupted = true;
       ++step;
