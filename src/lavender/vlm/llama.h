@@ -9,12 +9,12 @@
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/embedding.h>
-#include <torch/nn/modules/linear.h>
 
 #include <vector>
 
 #include "lavender/io/config/llama.h"
 #include "lavender/nn/attention.h"
+#include "lavender/nn/linear.h"
 #include "lavender/nn/llama_mlp.h"
 #include "lavender/nn/rms_norm.h"
 #include "lavender/nn/rope.h"
@@ -48,7 +48,7 @@ class LlamaAttentionImpl : public torch::nn::Module {
                      const at::Tensor& mask, LayerKvCache* cache = nullptr,
                      nn::AttentionCapture* capture = nullptr);
 
-  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
 
  private:
   int64_t heads_, kv_heads_, head_dim_;
