@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -10,6 +11,7 @@
 #include "lavender/io/json_file.h"
 #include "lavender/io/safetensors.h"
 #include "lavender/parity/parity.h"
+#include "lavender/util/error.h"
 #include "lavender/vlm/llava.h"
 #include "test_paths.h"
 
@@ -91,7 +93,9 @@ TEST(SaveCheckpoint, ShardedLlavaReopensAndLoadsWithIdenticalLogits) {
     // Only a tensor over the limit may push a shard past it.
     uint64_t bytes = 0;
     for (const auto& info : shard->tensors()) bytes += info.end - info.begin;
-    if (shard->tensors().size() > 1) EXPECT_LE(bytes, options.max_shard_bytes) << file;
+    if (shard->tensors().size() > 1) {
+      EXPECT_LE(bytes, options.max_shard_bytes) << file;
+    }
   }
   const Checkpoint ckpt = Checkpoint::open(out);
   EXPECT_EQ(ckpt.names().size(), tensors.size());

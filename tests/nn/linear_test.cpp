@@ -22,7 +22,9 @@ TEST(Linear, IsADropInForTorchLinear) {
     Linear ours(opts);
     EXPECT_EQ(parameter_names(*ours), parameter_names(*reference));
     EXPECT_TRUE(torch::equal(ours->weight, reference->weight));
-    if (bias) EXPECT_TRUE(torch::equal(ours->bias, reference->bias));
+    if (bias) {
+      EXPECT_TRUE(torch::equal(ours->bias, reference->bias));
+    }
     const at::Tensor x = torch::randn({2, 3, 7});
     EXPECT_TRUE(torch::equal(ours(x), reference(x)));
   }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lavender/io/json_file.h"
+#include "lavender/io/load_state_dict.h"
 #include "lavender/io/safetensors.h"
 #include "lavender/io/save_checkpoint.h"
 #include "lavender/nn/linear.h"
@@ -142,12 +143,14 @@ TEST(Lora, PeftAdapterHasPeftsLayoutAndRoundTrips) {
   EXPECT_EQ(c["base_model_name_or_path"], "llava-hf/llava-1.5-7b-hf");
   EXPECT_EQ(c["target_modules"], peft_target_regex(cfg));
 
+  const int64_t hidden =
+      io::read_json_file(fixture + "/config.json")["text_config"]["hidden_size"].get<int64_t>();
   const auto weights = io::load_safetensors(out + "/adapter_model.safetensors");
   ASSERT_EQ(weights.size(), 2 * adapted.size());
   for (const auto& name : adapted) {
     const std::string key = "base_model.model." + name + ".lora_A.weight";
     ASSERT_TRUE(weights.count(key)) << key;
-    EXPECT_EQ(weights.at(key).sizes(), (std::vector<int64_t>{4, 32}));
+    EXPECT_EQ(weights.at(key).sizes(), (std::vector<int64_t>{4, hidden}));
     EXPECT_TRUE(weights.count("base_model.model." + name + ".lora_B.weight")) << name;
   }
   EXPECT_EQ(io::SafetensorsFile::open(out + "/adapter_model.safetensors")->metadata().at("format"),
@@ -160,6 +163,19 @@ TEST(Lora, PeftAdapterHasPeftsLayoutAndRoundTrips) {
   EXPECT_DOUBLE_EQ(read.alpha, 8);
   EXPECT_EQ(lora_parameters(*fresh).size(), weights.size());
   EXPECT_TRUE(torch::equal(fresh->forward(in).logits, expected));
+
+  // The same adapter as Python PEFT saves it on transformers 4.x's LLaVA (`language_model.model.`)
+  // loads through the LLaVA key rules.
+  std::vector<std::pair<std::string, at::Tensor>> legacy;
+  const std::string now = "base_model.model.model.language_model.";
+  for (const auto& [key, t] : weights)
+    legacy.emplace_back("base_model.model.language_model.model." + key.substr(now.size()), t);
+  io::save_safetensors(out + "/adapter_model.safetensors", legacy);
+  auto old_layout = vlm::load_llava(fixture);
+  old_layout->eval();
+  EXPECT_THROW(load_peft_adapter(out, *vlm::load_llava(fixture)), Error);
+  load_peft_adapter(out, *old_layout, io::llava_key_rules());
+  EXPECT_TRUE(torch::equal(old_layout->forward(in).logits, expected));
 
   // Merged and saved as a full checkpoint, the model loads back with the same outputs.
   merge_all_lora(*fresh);
@@ -206,7 +222,7 @@ TEST(Lora, LoadingNamesTheFileAtFault) {
   // Only the language model's q_proj adapted: the file's k_proj tensors have no module.
   bad["target_modules"] = ".*language_model.*q_proj";
   std::ofstream(config_path) << bad.dump();
-  expect_error("k_proj");
+  expect_error("does not adapt");
   std::ofstream(config_path) << c.dump();
   std::filesystem::remove(weights_path);
   expect_error("adapter_model.safetensors");

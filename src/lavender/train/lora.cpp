@@ -163,7 +163,8 @@ void save_peft_adapter(const std::string& dir, torch::nn::Module& root, const Lo
   write_file_atomically(dir + "/" + kConfigFile, c.dump(2) + "\n");
 }
 
-LoraConfig load_peft_adapter(const std::string& dir, torch::nn::Module& root) {
+LoraConfig load_peft_adapter(const std::string& dir, torch::nn::Module& root,
+                             const std::vector<io::KeyRule>& key_rules) {
   const std::string config_path = dir + "/" + kConfigFile;
   const std::string weights_path = dir + "/" + kWeightsFile;
   const nlohmann::json c = io::read_json_file(config_path);
@@ -230,6 +231,11 @@ LoraConfig load_peft_adapter(const std::string& dir, torch::nn::Module& root) {
     const std::string prefix = kKeyPrefix;
     if (key.compare(0, prefix.size(), prefix) != 0) throw bad("does not start with " + prefix);
     std::string rest = key.substr(prefix.size());
+    for (const auto& rule : key_rules)
+      if (rest.compare(0, rule.from.size(), rule.from) == 0) {
+        rest = rule.to + rest.substr(rule.from.size());
+        break;
+      }
     std::string which;
     for (const char* suffix : {".lora_A.weight", ".lora_B.weight"}) {
       const std::string s = suffix;

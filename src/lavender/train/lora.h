@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "lavender/io/load_state_dict.h"
+
 namespace torch::nn {
 class Module;
 }
@@ -71,6 +73,10 @@ void save_peft_adapter(const std::string& dir, torch::nn::Module& root, const Lo
 // lavender::Error naming the file for: a missing file, a non-LoRA or unsupported config (DoRA,
 // bias training, fan_in_fan_out, rank/alpha patterns, modules_to_save), a tensor for a module
 // that has no adapter, an adapter without its tensor, or a shape mismatch.
-LoraConfig load_peft_adapter(const std::string& dir, torch::nn::Module& root);
+// `key_rules` rewrite the saved module paths (after `base_model.model.`) onto this module tree,
+// e.g. io::llava_key_rules() for adapters trained on transformers 4.x's LLaVA layout; a regex
+// `target_modules` is matched against this tree's names as written.
+LoraConfig load_peft_adapter(const std::string& dir, torch::nn::Module& root,
+                             const std::vector<io::KeyRule>& key_rules = {});
 
 }  // namespace lavender::train
