@@ -14,6 +14,7 @@
 #include "lavender/train/lora.h"
 #include "lavender/util/error.h"
 #include "lavender/vlm/llava.h"
+#include "lavender/vlm/mllama.h"
 #include "test_paths.h"
 #include "vlm/tiny_models.h"
 
@@ -75,6 +76,19 @@ TEST(Lora, InjectAdaptsTheLanguageModelAttentionOnly) {
   LoraConfig all;
   all.exclude.clear();
   EXPECT_EQ(inject_lora(*model, all).size(), 12u + 2 * 3);
+}
+
+TEST(Lora, MllamaDefaultAdaptsSelfAndCrossAttentionOfTheLanguageModel) {
+  auto model = vlm::load_mllama(test::fixture_dir("mllama"));
+  const auto adapted = inject_lora(*model, LoraConfig{});
+  // The fixture's text model: layers 1 and 3 are cross-attention layers; its vision model has
+  // q/k/v/o_proj too, left alone.
+  std::vector<std::string> expected;
+  for (int l = 0; l < 4; ++l)
+    for (const char* p : {"q_proj", "k_proj", "v_proj", "o_proj"})
+      expected.push_back("model.language_model.layers." + std::to_string(l) +
+                         (l % 2 ? ".cross_attn." : ".self_attn.") + p);
+  EXPECT_EQ(adapted, expected);
 }
 
 TEST(Lora, NothingMatchingIsAnErrorNamingThePattern) {
