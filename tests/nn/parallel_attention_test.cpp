@@ -9,8 +9,8 @@ namespace {
 TEST(ParallelAttention, StartsAsThePretrainedAttentionRestrictedToTheBlock) {
   torch::manual_seed(3);
   const int64_t heads = 4, kv_heads = 2, d = 8, hidden = 16, t = 9;
-  torch::nn::Linear q_proj(torch::nn::LinearOptions(hidden, heads * d).bias(false));
-  torch::nn::Linear k_proj(torch::nn::LinearOptions(hidden, kv_heads * d).bias(false));
+  Linear q_proj(torch::nn::LinearOptions(hidden, heads * d).bias(false));
+  Linear k_proj(torch::nn::LinearOptions(hidden, kv_heads * d).bias(false));
   ParallelProjections p(q_proj, k_proj, heads, kv_heads, d);
   at::Tensor x = torch::randn({2, t, hidden});
   auto split = [&](const at::Tensor& y, int64_t h) { return y.view({2, t, h, d}).transpose(1, 2); };

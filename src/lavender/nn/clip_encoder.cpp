@@ -14,10 +14,10 @@ ClipAttentionImpl::ClipAttentionImpl(int64_t hidden, int64_t heads)
   if (heads <= 0 || hidden % heads != 0)
     throw Error("CLIP attention: hidden size " + std::to_string(hidden) + " is not divisible by " +
                 std::to_string(heads) + " heads");
-  q_proj = register_module("q_proj", torch::nn::Linear(hidden, hidden));
-  k_proj = register_module("k_proj", torch::nn::Linear(hidden, hidden));
-  v_proj = register_module("v_proj", torch::nn::Linear(hidden, hidden));
-  out_proj = register_module("out_proj", torch::nn::Linear(hidden, hidden));
+  q_proj = register_module("q_proj", Linear(hidden, hidden));
+  k_proj = register_module("k_proj", Linear(hidden, hidden));
+  v_proj = register_module("v_proj", Linear(hidden, hidden));
+  out_proj = register_module("out_proj", Linear(hidden, hidden));
 }
 
 at::Tensor ClipAttentionImpl::forward(const at::Tensor& x, const at::Tensor& mask, bool causal,
@@ -34,8 +34,8 @@ at::Tensor ClipAttentionImpl::forward(const at::Tensor& x, const at::Tensor& mas
 ClipMlpImpl::ClipMlpImpl(int64_t hidden, int64_t intermediate, std::string act)
     : act_(std::move(act)) {
   check_activation(act_);
-  fc1 = register_module("fc1", torch::nn::Linear(hidden, intermediate));
-  fc2 = register_module("fc2", torch::nn::Linear(intermediate, hidden));
+  fc1 = register_module("fc1", Linear(hidden, intermediate));
+  fc2 = register_module("fc2", Linear(intermediate, hidden));
 }
 
 at::Tensor ClipMlpImpl::forward(const at::Tensor& x) {

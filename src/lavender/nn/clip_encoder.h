@@ -5,13 +5,13 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 
 #include <string>
 #include <vector>
 
 #include "lavender/nn/attention.h"
+#include "lavender/nn/linear.h"
 
 namespace lavender::nn {
 
@@ -30,7 +30,7 @@ class ClipAttentionImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x, const at::Tensor& mask, bool causal,
                      AttentionCapture* capture = nullptr);
 
-  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
+  Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
 
  private:
   int64_t heads_, head_dim_;
@@ -42,7 +42,7 @@ class ClipMlpImpl : public torch::nn::Module {
   ClipMlpImpl(int64_t hidden, int64_t intermediate, std::string act);
   at::Tensor forward(const at::Tensor& x);
 
-  torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+  Linear fc1{nullptr}, fc2{nullptr};
 
  private:
   std::string act_;

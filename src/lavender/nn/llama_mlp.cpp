@@ -10,7 +10,7 @@ LlamaMlpImpl::LlamaMlpImpl(int64_t hidden, int64_t intermediate, std::string act
     : act_(std::move(act)) {
   check_activation(act_);
   auto linear = [bias](int64_t in, int64_t out) {
-    return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
+    return Linear(torch::nn::LinearOptions(in, out).bias(bias));
   };
   gate_proj = register_module("gate_proj", linear(hidden, intermediate));
   up_proj = register_module("up_proj", linear(hidden, intermediate));

@@ -3,9 +3,10 @@
 #pragma once
 
 #include <torch/nn/module.h>
-#include <torch/nn/modules/linear.h>
 
 #include <string>
+
+#include "lavender/nn/linear.h"
 
 namespace lavender::nn {
 
@@ -14,7 +15,7 @@ class LlamaMlpImpl : public torch::nn::Module {
   LlamaMlpImpl(int64_t hidden, int64_t intermediate, std::string act = "silu", bool bias = false);
   at::Tensor forward(const at::Tensor& x);
 
-  torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+  Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
 
  private:
   std::string act_;

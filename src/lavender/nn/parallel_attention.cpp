@@ -4,12 +4,12 @@
 
 namespace lavender::nn {
 
-ParallelProjectionsImpl::ParallelProjectionsImpl(const torch::nn::Linear& q_source,
-                                                 const torch::nn::Linear& k_source, int64_t heads,
-                                                 int64_t kv_heads, int64_t head_dim) {
+ParallelProjectionsImpl::ParallelProjectionsImpl(const Linear& q_source, const Linear& k_source,
+                                                 int64_t heads, int64_t kv_heads,
+                                                 int64_t head_dim) {
   const int64_t in_q = q_source->weight.size(1), in_k = k_source->weight.size(1);
-  q = register_module("q", torch::nn::Linear(torch::nn::LinearOptions(in_q, heads * head_dim).bias(false)));
-  k = register_module("k", torch::nn::Linear(torch::nn::LinearOptions(in_k, heads * head_dim).bias(false)));
+  q = register_module("q", Linear(torch::nn::LinearOptions(in_q, heads * head_dim).bias(false)));
+  k = register_module("k", Linear(torch::nn::LinearOptions(in_k, heads * head_dim).bias(false)));
   torch::NoGradGuard no_grad;
   q->weight.copy_(q_source->weight);
   // Query head h reads key head h / (heads / kv_heads): repeat each key head's rows that often.

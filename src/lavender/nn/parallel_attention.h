@@ -10,17 +10,17 @@
 #pragma once
 
 #include <torch/nn/module.h>
-#include <torch/nn/modules/linear.h>
 
 #include "lavender/nn/attention.h"
+#include "lavender/nn/linear.h"
 
 namespace lavender::nn {
 
 class ParallelProjectionsImpl : public torch::nn::Module {
  public:
-  ParallelProjectionsImpl(const torch::nn::Linear& q_source, const torch::nn::Linear& k_source,
-                          int64_t heads, int64_t kv_heads, int64_t head_dim);
-  torch::nn::Linear q{nullptr}, k{nullptr};
+  ParallelProjectionsImpl(const Linear& q_source, const Linear& k_source, int64_t heads,
+                          int64_t kv_heads, int64_t head_dim);
+  Linear q{nullptr}, k{nullptr};
 };
 TORCH_MODULE(ParallelProjections);
 

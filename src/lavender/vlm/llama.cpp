@@ -42,7 +42,7 @@ LlamaAttentionImpl::LlamaAttentionImpl(const io::config::LlamaConfig& c)
       head_dim_(c.head_dim),
       scale_(1.0 / std::sqrt(static_cast<double>(c.head_dim))) {
   auto linear = [&](int64_t in, int64_t out) {
-    return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(c.attention_bias));
+    return nn::Linear(torch::nn::LinearOptions(in, out).bias(c.attention_bias));
   };
   q_proj = register_module("q_proj", linear(c.hidden_size, heads_ * head_dim_));
   k_proj = register_module("k_proj", linear(c.hidden_size, kv_heads_ * head_dim_));

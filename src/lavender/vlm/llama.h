@@ -9,12 +9,12 @@
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/embedding.h>
-#include <torch/nn/modules/linear.h>
 
 #include <vector>
 
 #include "lavender/io/config/llama.h"
 #include "lavender/nn/attention.h"
+#include "lavender/nn/linear.h"
 #include "lavender/nn/parallel_attention.h"
 #include "lavender/nn/llama_mlp.h"
 #include "lavender/nn/rms_norm.h"
@@ -53,7 +53,7 @@ class LlamaAttentionImpl : public torch::nn::Module {
   // their attention instead of the pretrained one. Idempotent.
   void enable_parallel_attention();
 
-  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   nn::ParallelProjections parallel_attn{nullptr};  // null unless enabled
 
  private:

@@ -42,9 +42,9 @@ LlavaProjectorImpl::LlavaProjectorImpl(int64_t in, int64_t out, std::string act,
     : act_(std::move(act)) {
   nn::check_activation(act_);
   linear_1 =
-      register_module("linear_1", torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias)));
+      register_module("linear_1", nn::Linear(torch::nn::LinearOptions(in, out).bias(bias)));
   linear_2 =
-      register_module("linear_2", torch::nn::Linear(torch::nn::LinearOptions(out, out).bias(bias)));
+      register_module("linear_2", nn::Linear(torch::nn::LinearOptions(out, out).bias(bias)));
 }
 
 at::Tensor LlavaProjectorImpl::forward(const at::Tensor& x) {
@@ -67,7 +67,7 @@ LlavaForConditionalGenerationImpl::LlavaForConditionalGenerationImpl(
   model = register_module("model", LlavaModel(c));
   if (!c.tie_word_embeddings)
     lm_head = register_module(
-        "lm_head", torch::nn::Linear(
+        "lm_head", nn::Linear(
                        torch::nn::LinearOptions(c.text_config.hidden_size, c.text_config.vocab_size)
                            .bias(false)));
 }

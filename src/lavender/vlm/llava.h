@@ -11,13 +11,13 @@
 #pragma once
 
 #include <torch/nn/module.h>
-#include <torch/nn/modules/linear.h>
 
 #include <map>
 #include <string>
 #include <vector>
 
 #include "lavender/io/config/llava.h"
+#include "lavender/nn/linear.h"
 #include "lavender/vlm/clip_vision.h"
 #include "lavender/vlm/kv_cache.h"
 #include "lavender/vlm/llama.h"
@@ -29,7 +29,7 @@ class LlavaProjectorImpl : public torch::nn::Module {
   LlavaProjectorImpl(int64_t in, int64_t out, std::string act, bool bias);
   at::Tensor forward(const at::Tensor& x);
 
-  torch::nn::Linear linear_1{nullptr}, linear_2{nullptr};
+  nn::Linear linear_1{nullptr}, linear_2{nullptr};
 
  private:
   std::string act_;
@@ -99,7 +99,7 @@ class LlavaForConditionalGenerationImpl : public torch::nn::Module {
   int64_t tokens_per_image() const;
 
   LlavaModel model{nullptr};
-  torch::nn::Linear lm_head{nullptr};  // null when tied to the input embeddings
+  nn::Linear lm_head{nullptr};  // null when tied to the input embeddings
 
  private:
   io::config::LlavaConfig config_;

@@ -26,7 +26,7 @@ MllamaModelImpl::MllamaModelImpl(const io::config::MllamaConfig& c) {
   vision_model = register_module("vision_model", MllamaVisionModel(c.vision_config));
   multi_modal_projector = register_module(
       "multi_modal_projector",
-      torch::nn::Linear(c.vision_config.vision_output_dim, c.text_config.hidden_size));
+      nn::Linear(c.vision_config.vision_output_dim, c.text_config.hidden_size));
   language_model = register_module("language_model", MllamaTextModel(c.text_config));
 }
 
@@ -35,7 +35,7 @@ MllamaForConditionalGenerationImpl::MllamaForConditionalGenerationImpl(
     : config_(c) {
   model = register_module("model", MllamaModel(c));
   lm_head = register_module(
-      "lm_head", torch::nn::Linear(
+      "lm_head", nn::Linear(
                      torch::nn::LinearOptions(c.text_config.hidden_size, c.text_config.vocab_size)
                          .bias(false)));
 }

@@ -11,7 +11,6 @@
 #pragma once
 
 #include <torch/nn/module.h>
-#include <torch/nn/modules/linear.h>
 
 #include <map>
 #include <set>
@@ -19,6 +18,7 @@
 #include <vector>
 
 #include "lavender/io/config/mllama.h"
+#include "lavender/nn/linear.h"
 #include "lavender/vlm/generate.h"
 #include "lavender/vlm/mllama_text.h"
 #include "lavender/vlm/mllama_vision.h"
@@ -57,7 +57,7 @@ class MllamaModelImpl : public torch::nn::Module {
   explicit MllamaModelImpl(const io::config::MllamaConfig& c);
 
   MllamaVisionModel vision_model{nullptr};
-  torch::nn::Linear multi_modal_projector{nullptr};
+  nn::Linear multi_modal_projector{nullptr};
   MllamaTextModel language_model{nullptr};
 };
 TORCH_MODULE(MllamaModel);
@@ -74,7 +74,7 @@ class MllamaForConditionalGenerationImpl : public torch::nn::Module {
   const io::config::MllamaConfig& config() const { return config_; }
 
   MllamaModel model{nullptr};
-  torch::nn::Linear lm_head{nullptr};
+  nn::Linear lm_head{nullptr};
 
  private:
   io::config::MllamaConfig config_;

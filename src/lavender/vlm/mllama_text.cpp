@@ -12,8 +12,8 @@
 namespace lavender::vlm {
 namespace {
 
-torch::nn::Linear linear(int64_t in, int64_t out) {
-  return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false));
+nn::Linear linear(int64_t in, int64_t out) {
+  return nn::Linear(torch::nn::LinearOptions(in, out).bias(false));
 }
 
 }  // namespace

@@ -10,13 +10,13 @@
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/embedding.h>
-#include <torch/nn/modules/linear.h>
 
 #include <utility>
 #include <vector>
 
 #include "lavender/io/config/mllama.h"
 #include "lavender/nn/attention.h"
+#include "lavender/nn/linear.h"
 #include "lavender/nn/parallel_attention.h"
 #include "lavender/nn/llama_mlp.h"
 #include "lavender/nn/rms_norm.h"
@@ -54,7 +54,7 @@ class MllamaCrossAttentionImpl : public torch::nn::Module {
   // ones: from then on a capture returns their attention. Idempotent.
   void enable_parallel_attention();
 
-  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   nn::RmsNorm q_norm{nullptr}, k_norm{nullptr};
   nn::ParallelProjections parallel_attn{nullptr};  // null unless enabled
 

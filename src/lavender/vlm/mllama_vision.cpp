@@ -28,7 +28,7 @@ MllamaVisionAttentionImpl::MllamaVisionAttentionImpl(int64_t hidden, int64_t hea
                 std::to_string(heads) + " heads");
   auto linear = [&](const char* name) {
     return register_module(name,
-                           torch::nn::Linear(torch::nn::LinearOptions(hidden, hidden).bias(false)));
+                           nn::Linear(torch::nn::LinearOptions(hidden, hidden).bias(false)));
   };
   q_proj = linear("q_proj"), k_proj = linear("k_proj"), v_proj = linear("v_proj");
   o_proj = linear("o_proj");

@@ -10,7 +10,6 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/embedding.h>
-#include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 
 #include <map>
@@ -21,6 +20,7 @@
 #include "lavender/io/config/mllama.h"
 #include "lavender/nn/attention.h"
 #include "lavender/nn/clip_encoder.h"
+#include "lavender/nn/linear.h"
 
 namespace lavender::vlm {
 
@@ -37,7 +37,7 @@ class MllamaVisionAttentionImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x, const at::Tensor& mask,
                      nn::AttentionCapture* capture = nullptr);
 
-  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
 
  private:
   int64_t heads_, head_dim_;
