@@ -9,6 +9,7 @@
 #include "lavender/io/authors_layout.h"
 #include "lavender/io/image.h"
 #include "lavender/io/safetensors.h"
+#include "lavender/train/lora.h"
 #include "lavender/util/error.h"
 #include "lavender/vlm/llava.h"
 #include "lavender/vlm/mllama.h"
@@ -286,6 +287,36 @@ TEST(Trainer, TheAuthorsJpegLayoutServesAsTeacherKeyedByImageFile) {
   EXPECT_EQ(s.samples_without_maps, 0);
   for (const auto& r : s.history) EXPECT_GT(r.words, 0);
   EXPECT_TRUE(io::MapStoreReader::open(dir.file("out/teacher-maps")).contains("two.png"));
+}
+
+TEST(Trainer, LoraTrainsAdaptersOnlyAndSavesAPeftFolder) {
+  test::TempDir dir;
+  auto run = test::write_tiny_training_run(dir.path());
+  TrainOptions o = tiny_options(run, dir.file("out"));
+  o.max_steps = 3;
+  o.lora = true;
+  o.lora_rank = 4;
+  o.merge_lora = true;
+  TrainSummary s = Trainer(o).run();
+  EXPECT_GT(s.history.back().attention, 0);
+  // The adapter folder loads back onto the base model and changes it.
+  auto base = vlm::load_llava(run.model);
+  auto adapted = vlm::load_llava(run.model);
+  load_peft_adapter(dir.file("out/adapter"), *adapted);
+  auto config = nlohmann::json::parse(std::ifstream(dir.file("out/adapter/adapter_config.json")));
+  EXPECT_EQ(config["r"], 4);
+  // Merged weights: only the adapted projections moved; the MLPs and norms are the base's.
+  auto before = parameters(base);
+  auto merged = parameters(vlm::load_llava(dir.file("out/model")));
+  for (const auto& [name, value] : merged) {
+    const bool adapted_module = name.find("language_model") != std::string::npos &&
+                                name.find("_proj.weight") != std::string::npos &&
+                                name.find("mlp") == std::string::npos;
+    if (adapted_module)
+      EXPECT_FALSE(torch::equal(before.at(name), value)) << name;
+    else
+      EXPECT_TRUE(torch::equal(before.at(name), value)) << name;
+  }
 }
 
 TEST(Trainer, ClearErrors) {

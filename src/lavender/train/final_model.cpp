@@ -2,41 +2,72 @@
 
 #include <torch/torch.h>
 
-#include <filesystem>
+#include <fstream>
+#include <sstream>
 
+#include "lavender/io/json_file.h"
 #include "lavender/io/safetensors.h"
+#include "lavender/io/save_checkpoint.h"
 #include "lavender/train/student.h"
-#include "lavender/util/remove_tree.h"
 
 namespace lavender::train {
-namespace fs = std::filesystem;
+namespace {
 
-std::string save_final_model(Student& student, const align::AttentionAlignment& alignment,
-                             const std::string& out) {
-  const std::string dir = out + "/model", tmp = out + "/model.tmp";
-  remove_tree(tmp);
-  fs::create_directories(tmp);
-  // Learned parallel projections are Lavender's, not the architecture's: transformers would
-  // not know them, so they go to a file of their own.
-  std::vector<std::pair<std::string, at::Tensor>> weights, parallel;
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void save_tensors(const std::string& path, const torch::nn::Module& module, bool buffers) {
+  std::vector<std::pair<std::string, at::Tensor>> t;
+  for (const auto& p : module.named_parameters()) t.emplace_back(p.key(), p.value().detach());
+  if (buffers)
+    for (const auto& b : module.named_buffers()) t.emplace_back(b.key(), b.value().detach());
+  io::save_safetensors(path, t, {{"format", "pt"}});
+}
+
+bool is_parallel(const std::string& name) {
+  return name.find("parallel_attn.") != std::string::npos;
+}
+
+// Learned parallel projections are Lavender's, not the architecture's (transformers would not
+// know them): they go to a file of their own.
+void save_parallel_projections(Student& student, const std::string& out) {
+  std::vector<std::pair<std::string, at::Tensor>> parallel;
   for (const auto& p : student.module().named_parameters())
-    (p.key().find("parallel_attn.") == std::string::npos ? weights : parallel)
-        .emplace_back(p.key(), p.value().detach());
-  io::save_safetensors(tmp + "/model.safetensors", weights, {{"format", "pt"}});
+    if (is_parallel(p.key())) parallel.emplace_back(p.key(), p.value().detach());
   if (!parallel.empty())
     io::save_safetensors(out + "/parallel_attention.safetensors", parallel, {{"format", "pt"}});
-  fs::copy_file(student.folder() + "/config.json", tmp + "/config.json");
+}
+
+// The full model as a Hugging Face folder.
+std::string save_model_folder(Student& student, const std::string& out) {
+  std::vector<std::pair<std::string, at::Tensor>> weights;
+  for (const auto& p : student.module().named_parameters())
+    if (!is_parallel(p.key())) weights.emplace_back(p.key(), p.value().detach());
+  io::SaveCheckpointOptions options;
   for (const auto& f : student.companion_files())
-    fs::copy_file(student.folder() + "/" + f, tmp + "/" + f);
-  remove_tree(dir);
-  fs::rename(tmp, dir);
-  if (alignment) {
-    std::vector<std::pair<std::string, at::Tensor>> a;
-    for (const auto& p : alignment->named_parameters()) a.emplace_back(p.key(), p.value().detach());
-    for (const auto& b : alignment->named_buffers()) a.emplace_back(b.key(), b.value().detach());
-    io::save_safetensors(out + "/aligner.safetensors", a, {{"format", "pt"}});
-  }
+    options.extra_files[f] = read_all(student.folder() + "/" + f);
+  const std::string dir = out + "/model";
+  io::save_hf_checkpoint(dir, weights, io::read_json_file(student.folder() + "/config.json"),
+                         options);
   return dir;
+}
+
+}  // namespace
+
+std::string save_final_model(Student& student, const align::AttentionAlignment& alignment,
+                             const std::string& out, const FinalModelOptions& options) {
+  torch::NoGradGuard no_grad;
+  if (alignment) save_tensors(out + "/aligner.safetensors", *alignment, /*buffers=*/true);
+  save_parallel_projections(student, out);
+  if (!options.lora) return save_model_folder(student, out);
+  save_peft_adapter(out + "/adapter", student.module(), *options.lora, student.folder());
+  if (!options.merge_lora) return out + "/adapter";
+  merge_all_lora(student.module());
+  return save_model_folder(student, out);
 }
 
 }  // namespace lavender::train

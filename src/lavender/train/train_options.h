@@ -54,6 +54,13 @@ struct TrainOptions {
   double adam_beta1 = 0.9, adam_beta2 = 0.999, adam_eps = 1e-8;
   double max_grad_norm = 1.0;  // 0: no clipping
   std::vector<std::string> freeze{"^model\\.vision_tower\\."};  // regexes over parameter names
+  // --- LoRA (only the adapters, learned parallel projections and the Aligner train)
+  bool lora = false;
+  int64_t lora_rank = 8;
+  double lora_alpha = 16;
+  double lora_dropout = 0.05;
+  std::vector<std::string> lora_targets{"q_proj", "k_proj", "v_proj", "o_proj"};
+  bool merge_lora = false;
   // --- bookkeeping
   int64_t save_every = 500;
   int64_t keep_checkpoints = 2;

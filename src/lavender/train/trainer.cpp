@@ -134,6 +134,14 @@ class TrainingRun {
     runtime::check_dtype_on_device(dtype, device_);
     student_ = Student::load(o_.model);
     if (aligning()) build_objective();
+    if (o_.lora) {
+      lora_.rank = static_cast<int>(o_.lora_rank);
+      lora_.alpha = o_.lora_alpha;
+      lora_.dropout = o_.lora_dropout;
+      lora_.target_modules = o_.lora_targets;
+      const auto adapted = inject_lora(student_->module(), lora_);
+      log::info("LoRA r=", lora_.rank, " on ", adapted.size(), " modules");
+    }
     student_->module().to(device_, dtype);
     student_->module().train();
     student_->set_gradient_checkpointing(o_.gradient_checkpointing);
@@ -168,7 +176,12 @@ class TrainingRun {
     return save_training_checkpoint(o_.out, step, contents_, *optimizer_, o_.keep_checkpoints);
   }
 
-  std::string save_model() { return save_final_model(*student_, alignment_, o_.out); }
+  std::string save_model() {
+    FinalModelOptions options;
+    options.lora = o_.lora ? &lora_ : nullptr;
+    options.merge_lora = o_.merge_lora;
+    return save_final_model(*student_, alignment_, o_.out, options);
+  }
 
   // Micro-batch m of step `step` (0-based): the next batch_size entries of the sample stream.
   MicroBatch prepare(int64_t step, int64_t m) {
@@ -292,7 +305,8 @@ class TrainingRun {
         align::WordFilter(align::parse_word_filter(o_.word_filter), o_.pos_lexicon);
   }
 
-  // Parameters matching a --freeze pattern are held still; the rest train, split into those
+  // With LoRA only the adapters (and learned parallel projections) train; otherwise parameters
+  // matching a --freeze pattern are held still and the rest train. They are split into those
   // that take weight decay and those that do not.
   std::pair<std::vector<at::Tensor>, std::vector<at::Tensor>> choose_trainable() {
     std::vector<std::regex> frozen;
@@ -305,8 +319,13 @@ class TrainingRun {
     }
     std::vector<at::Tensor> decay, no_decay;
     for (auto& item : student_->module().named_parameters()) {
+      const std::string& name = item.key();
       bool train = true;
-      for (const auto& re : frozen) train = train && !std::regex_search(item.key(), re);
+      if (o_.lora)
+        train = name.find(".lora_") != std::string::npos ||
+                name.find("parallel_attn.") != std::string::npos;
+      else
+        for (const auto& re : frozen) train = train && !std::regex_search(name, re);
       item.value().set_requires_grad(train);
       if (!train) continue;
       student_trainable_.emplace_back("student." + item.key(), item.value());
@@ -396,6 +415,7 @@ class TrainingRun {
   std::unique_ptr<Student> student_;
   align::AttentionAlignment alignment_{nullptr};
   std::vector<int64_t> layers_;
+  LoraConfig lora_;
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   std::vector<at::Tensor> trainable_;
   std::vector<std::pair<std::string, at::Tensor>> student_trainable_;
