@@ -182,7 +182,7 @@ struct RunResult {
 };
 
 // y = a fixed function of x, sample i at row i; each epoch visits a different fixed permutation.
-RunResult train_linear(Distributed& dist, int fail_at_step = -1) {
+RunResult train_linear(Distributed& dist, int fail_at_step = -1, bool crash = false) {
   auto opts = torch::TensorOptions().dtype(torch::kDouble);
   auto i = torch::arange(kSamples, opts).unsqueeze(1);
   auto x = torch::sin(0.7 * i + 1.3 * torch::arange(4, opts).unsqueeze(0));
@@ -209,6 +209,7 @@ RunResult train_linear(Distributed& dist, int fail_at_step = -1) {
     std::vector<int64_t> order(kSamples);
     for (int64_t k = 0; k < kSamples; ++k) order[k] = (k * 7 + epoch * 5) % kSamples;
     for (size_t start = 0; start + local <= shard.size(); start += local, ++step) {
+      if (step == fail_at_step && crash) std::_Exit(3);
       if (step == fail_at_step) throw Error("injected failure at step " + std::to_string(step));
       std::vector<int64_t> rows;
       for (int64_t k = 0; k < local; ++k) rows.push_back(order[shard[start + k]]);
@@ -304,15 +305,19 @@ TEST(DistributedWorker, TrainsItsShard) {
   dist.barrier();
 }
 
+// LAVENDER_DIST_WORKER=fail<R>: rank R throws at step 2; crash<R>: rank R exits at step 2
+// without a word, as a crash would.
 TEST(DistributedWorker, FailsAtStepTwo) {
-  const char* mode = worker_mode();
-  if (!mode || std::string(mode) != "fail")
+  const std::string mode = worker_mode() ? worker_mode() : "";
+  const bool crash = mode.rfind("crash", 0) == 0;
+  if (mode.rfind("fail", 0) != 0 && !crash)
     GTEST_SKIP() << "a rank of Distributed.FailingRankStopsTheOthers, which launches it";
+  const int failing = mode.back() - '0';
   DistEnv env = dist_env_from_environment();
   Distributed dist(env);  // the default (10 min) timeout: the others must not need it
   auto start = std::chrono::steady_clock::now();
   try {
-    dist.run_reporting([&] { train_linear(dist, env.rank == 1 ? 2 : -1); });
+    dist.run_reporting([&] { train_linear(dist, env.rank == failing ? 2 : -1, crash); });
     ADD_FAILURE() << "rank " << env.rank << " finished training";
   } catch (const Error& e) {
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -448,24 +453,59 @@ TEST(Distributed, TwoProcessesMatchOneProcess) {
               reference.losses.front(), reference.losses.back());
 }
 
+struct FailureRun {
+  std::vector<int> codes;
+  std::string errors[2];  // each rank's "seconds\nmessage", empty when it wrote none
+  double seconds = 0;
+};
+
+FailureRun run_failure(const std::string& mode) {
+  test::TempDir dir;
+  FailureRun out;
+  auto start = std::chrono::steady_clock::now();
+  out.codes =
+      run_ranks("DistributedWorker.FailsAtStepTwo", mode, 2, dir.path(), std::chrono::seconds(120));
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  for (int r = 0; r < 2; ++r) {
+    out.errors[r] = slurp(dir.file("rank" + std::to_string(r) + "_error.txt"));
+    if (out.codes[r] != 0)
+      std::printf("rank %d of %s exited with %d:\n%s\n", r, mode.c_str(), out.codes[r],
+                  slurp(dir.file("rank" + std::to_string(r) + ".log")).c_str());
+  }
+  std::printf("%s: %.1f s in all; rank 0: %srank 1: %s", mode.c_str(), out.seconds,
+              out.errors[0].c_str(), out.errors[1].c_str());
+  return out;
+}
+
+// Seconds the survivor waited, from the first line of its error file.
+double waited(const std::string& error) {
+  return error.empty() ? 1e9 : std::stod(error);
+}
+
+// The workers use the default 10 min timeout: finishing in seconds shows nobody relied on it.
 TEST(Distributed, FailingRankStopsTheOthers) {
   if (worker_mode()) GTEST_SKIP() << "inside a worker";
-  test::TempDir dir;
-  auto start = std::chrono::steady_clock::now();
-  std::vector<int> codes = run_ranks("DistributedWorker.FailsAtStepTwo", "fail", 2, dir.path(),
-                                     std::chrono::seconds(120));
-  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  for (int r = 0; r < 2; ++r)
-    EXPECT_EQ(codes[r], 0) << "rank " << r << ":\n"
-                           << slurp(dir.file("rank" + std::to_string(r) + ".log"));
-  std::string rank0 = slurp(dir.file("rank0_error.txt"));
-  std::string rank1 = slurp(dir.file("rank1_error.txt"));
-  EXPECT_NE(rank0.find("rank 1 failed: injected failure at step 2"), std::string::npos) << rank0;
-  EXPECT_NE(rank1.find("injected failure at step 2"), std::string::npos) << rank1;
-  // Far below the 10 min default timeout the workers use.
-  EXPECT_LT(took, 90.0);
-  EXPECT_LT(std::stod(rank0.empty() ? "1e9" : rank0), 30.0) << rank0;
-  std::printf("rank 0 after %s", rank0.c_str());
+  FailureRun one = run_failure("fail1");
+  EXPECT_EQ(one.codes, (std::vector<int>{0, 0}));
+  EXPECT_NE(one.errors[0].find("rank 1 failed: injected failure at step 2"), std::string::npos);
+  EXPECT_NE(one.errors[1].find("injected failure at step 2"), std::string::npos);
+  EXPECT_LT(waited(one.errors[0]), 30.0);
+  EXPECT_LT(one.seconds, 90.0);
+
+  // Rank 0 hosts the store: it keeps it up until rank 1 has read the message.
+  FailureRun zero = run_failure("fail0");
+  EXPECT_EQ(zero.codes, (std::vector<int>{0, 0}));
+  EXPECT_NE(zero.errors[1].find("rank 0 failed: injected failure at step 2"), std::string::npos);
+  EXPECT_LT(waited(zero.errors[1]), 30.0);
+}
+
+TEST(Distributed, CrashedRankStopsTheOthers) {
+  if (worker_mode()) GTEST_SKIP() << "inside a worker";
+  FailureRun crash = run_failure("crash1");
+  EXPECT_EQ(crash.codes, (std::vector<int>{0, 3}));
+  EXPECT_NE(crash.errors[0].find("failed on rank 0"), std::string::npos);
+  EXPECT_NE(crash.errors[0].find("no rank reported a failure"), std::string::npos);
+  EXPECT_LT(waited(crash.errors[0]), 30.0);
 }
 
 }  // namespace
