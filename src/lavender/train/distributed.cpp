@@ -175,24 +175,27 @@ struct Distributed::Impl {
 
   // The message a failing rank left in the store, or an account of what we saw ourselves.
   std::string explain_failure(const char* what, const std::string& cause) {
-    std::string brief = cause.substr(0, cause.find('\n'));
+    const std::string brief = cause.substr(0, cause.find('\n'));
+    const std::string prefix = std::string("distributed: ") + what + " failed on rank " +
+                               std::to_string(rank) + ": " + brief;
     try {
       // The reporter writes the key before closing its connections, but our collective may have
       // failed for another reason first (a timeout); give a slow reporter a moment.
-      store->wait({kFailedKey}, std::chrono::seconds(2));
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+      while (!store->check({kFailedKey})) {
+        if (std::chrono::steady_clock::now() > deadline)
+          return prefix +
+                 "; no rank reported a failure, so a peer crashed, was killed, or hung "
+                 "past the " +
+                 seconds(timeout) + " timeout";
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
       std::vector<uint8_t> bytes = store->get(kFailedKey);
       store->add(kFailedSeenKey, 1);
       return std::string(bytes.begin(), bytes.end()) + " (seen by rank " + std::to_string(rank) +
              " in " + what + ")";
-    } catch (const std::exception& store_error) {
-      std::string why = std::string(store_error.what());
-      bool unreachable = why.find("imeout") == std::string::npos;
-      return std::string("distributed: ") + what + " failed on rank " + std::to_string(rank) +
-             ": " + brief +
-             (unreachable ? "; the store on rank 0 is unreachable too, so rank 0 probably died"
-                          : "; no rank reported a failure, so a peer crashed, was killed, or hung "
-                            "past the " +
-                                seconds(timeout) + " timeout");
+    } catch (const std::exception&) {
+      return prefix + "; the rendezvous store on rank 0 is unreachable too, so rank 0 has exited";
     }
   }
 };
@@ -404,12 +407,15 @@ void Distributed::all_reduce_gradients(const std::vector<at::Tensor>& parameters
   // One small all-reduce (MAX) tells every rank which gradients exist anywhere, and checks that
   // all ranks pass the same parameter list: a layout hash h and -h both survive MAX unchanged
   // only when every rank has the same h.
-  int64_t h = n;
+  uint64_t hash = 14695981039346656037u;  // FNV-1a over count, dtypes and shapes
+  auto mix = [&](uint64_t v) { hash = (hash ^ v) * 1099511628211u; };
+  mix(static_cast<uint64_t>(n));
   for (const auto& p : parameters) {
-    h = h * 1000003 + static_cast<int64_t>(p.scalar_type());
-    for (int64_t s : p.sizes()) h = h * 1000003 + s;
-    h &= (int64_t{1} << 52) - 1;  // keep h and -h well inside int64
+    mix(static_cast<uint64_t>(p.scalar_type()));
+    mix(static_cast<uint64_t>(p.dim()));
+    for (int64_t s : p.sizes()) mix(static_cast<uint64_t>(s));
   }
+  const int64_t h = static_cast<int64_t>(hash >> 12);  // h and -h both fit in int64
   auto flags = at::zeros({n + 2}, at::TensorOptions().dtype(at::kLong));
   auto f = flags.accessor<int64_t, 1>();
   for (int64_t i = 0; i < n; ++i) f[i] = parameters[static_cast<size_t>(i)].grad().defined();
