@@ -182,7 +182,9 @@ struct RunResult {
 };
 
 // y = a fixed function of x, sample i at row i; each epoch visits a different fixed permutation.
-RunResult train_linear(Distributed& dist, int fail_at_step = -1, bool crash = false) {
+// At step fail_at_step this rank throws (how 't'), exits without a word (how 'c', a crash) or
+// sleeps 8 s (how 'h', a hang).
+RunResult train_linear(Distributed& dist, int fail_at_step = -1, char how = 't') {
   auto opts = torch::TensorOptions().dtype(torch::kDouble);
   auto i = torch::arange(kSamples, opts).unsqueeze(1);
   auto x = torch::sin(0.7 * i + 1.3 * torch::arange(4, opts).unsqueeze(0));
@@ -209,8 +211,10 @@ RunResult train_linear(Distributed& dist, int fail_at_step = -1, bool crash = fa
     std::vector<int64_t> order(kSamples);
     for (int64_t k = 0; k < kSamples; ++k) order[k] = (k * 7 + epoch * 5) % kSamples;
     for (size_t start = 0; start + local <= shard.size(); start += local, ++step) {
-      if (step == fail_at_step && crash) std::_Exit(3);
-      if (step == fail_at_step) throw Error("injected failure at step " + std::to_string(step));
+      if (step == fail_at_step && how == 'c') std::_Exit(3);
+      if (step == fail_at_step && how == 'h') std::this_thread::sleep_for(std::chrono::seconds(8));
+      if (step == fail_at_step && how == 't')
+        throw Error("injected failure at step " + std::to_string(step));
       std::vector<int64_t> rows;
       for (int64_t k = 0; k < local; ++k) rows.push_back(order[shard[start + k]]);
       auto idx = torch::tensor(rows, torch::kLong);
@@ -306,18 +310,20 @@ TEST(DistributedWorker, TrainsItsShard) {
 }
 
 // LAVENDER_DIST_WORKER=fail<R>: rank R throws at step 2; crash<R>: rank R exits at step 2
-// without a word, as a crash would.
+// without a word, as a crash would; hang<R>: rank R stalls past the (here 3 s) timeout.
 TEST(DistributedWorker, FailsAtStepTwo) {
   const std::string mode = worker_mode() ? worker_mode() : "";
-  const bool crash = mode.rfind("crash", 0) == 0;
-  if (mode.rfind("fail", 0) != 0 && !crash)
+  const char how = mode.empty() ? '-' : mode[0] == 'f' ? 't' : mode[0];
+  if (how != 't' && how != 'c' && how != 'h')
     GTEST_SKIP() << "a rank of Distributed.FailingRankStopsTheOthers, which launches it";
   const int failing = mode.back() - '0';
   DistEnv env = dist_env_from_environment();
-  Distributed dist(env);  // the default (10 min) timeout: the others must not need it
+  DistributedOptions options;  // the default (10 min) timeout: failures must not need it
+  if (how == 'h') options.timeout = std::chrono::seconds(3);
+  Distributed dist(env, options);
   auto start = std::chrono::steady_clock::now();
   try {
-    dist.run_reporting([&] { train_linear(dist, env.rank == failing ? 2 : -1, crash); });
+    dist.run_reporting([&] { train_linear(dist, env.rank == failing ? 2 : -1, how); });
     ADD_FAILURE() << "rank " << env.rank << " finished training";
   } catch (const Error& e) {
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -506,6 +512,16 @@ TEST(Distributed, CrashedRankStopsTheOthers) {
   EXPECT_NE(crash.errors[0].find("failed on rank 0"), std::string::npos);
   EXPECT_NE(crash.errors[0].find("no rank reported a failure"), std::string::npos);
   EXPECT_LT(waited(crash.errors[0]), 30.0);
+}
+
+// A rank that stalls is caught only by the collective timeout (c10d 1.13 cannot abort Gloo).
+TEST(Distributed, HangingRankTimesOut) {
+  if (worker_mode()) GTEST_SKIP() << "inside a worker";
+  FailureRun hang = run_failure("hang1");
+  EXPECT_EQ(hang.codes, (std::vector<int>{0, 0}));
+  EXPECT_NE(hang.errors[0].find("hung past the 3 s timeout"), std::string::npos);
+  EXPECT_GT(waited(hang.errors[0]), 2.5);
+  EXPECT_LT(waited(hang.errors[0]), 30.0);
 }
 
 }  // namespace
