@@ -3,6 +3,24 @@
 // builds, CUDA device). The environment is the one `torchrun` (RANK, WORLD_SIZE, LOCAL_RANK,
 // MASTER_ADDR, MASTER_PORT) or Slurm (SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID) sets.
 //
+// A training loop uses it so (launch: `torchrun --nproc-per-node 2 --no-python lavender train ...`
+// or `srun` with MASTER_ADDR/MASTER_PORT exported):
+//
+//   Distributed dist(dist_env_from_environment(), options);
+//   dist.broadcast_parameters(params);                      // same start on every rank
+//   auto shard = shard_for_rank(n, dist.rank(), dist.world_size(), /*drop_last=*/true);
+//   int64_t local = local_batch_size(global_batch, dist.world_size());
+//   dist.run_reporting([&] {
+//     for (each local batch of the shard) {
+//       loss.backward();
+//       dist.all_reduce_gradients(params);                  // mean over the global batch
+//       double global_loss = dist.all_reduce_mean(loss.item<double>());
+//       if (!dist.all_agree(std::isfinite(global_loss))) continue;   // all ranks skip together
+//       optimizer.step();
+//       if (dist.is_main()) { log / save }
+//     }
+//   });
+//
 // c10d headers stay in distributed.cpp (they pull in Gloo and, with CUDA, NCCL); this header only
 // needs the tensor type.
 #pragma once
