@@ -155,7 +155,6 @@ struct Distributed::Impl {
   bool reported = false;     // this rank called report_failure
   bool peer_failed = false;  // a collective failed; the group is gone
   int rank = 0;
-  int world = 1;
   std::chrono::milliseconds timeout{0};
 
   // Runs one collective and waits for it. On failure the group is dropped (a Gloo context that
@@ -209,7 +208,6 @@ Distributed::Distributed(const DistEnv& env, DistributedOptions options)
     throw Error("distributed: rank " + std::to_string(env.rank) + " is outside a world of " +
                 std::to_string(env.world_size));
   impl_->rank = env.rank;
-  impl_->world = env.world_size;
   impl_->timeout = options.timeout;
   if (env.world_size == 1) return;
 
@@ -421,8 +419,7 @@ void Distributed::all_reduce_gradients(const std::vector<at::Tensor>& parameters
   for (int64_t i = 0; i < n; ++i) f[i] = parameters[static_cast<size_t>(i)].grad().defined();
   f[n] = h;
   f[n + 1] = -h;
-  std::vector<at::Tensor> flag_vec{
-      flags.to(parameters.empty() ? at::Device(at::kCPU) : options_.device)};
+  std::vector<at::Tensor> flag_vec{flags.to(options_.device)};  // NCCL reduces device tensors
   c10d::AllreduceOptions max_opts;
   max_opts.reduceOp = c10d::ReduceOp::MAX;
   impl_->run("all-reduce (gradient layout)",
