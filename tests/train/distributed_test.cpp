@@ -20,6 +20,7 @@
 #include "lavender/train/distributed.h"
 #include "lavender/util/error.h"
 #include "test_paths.h"
+#include "train/free_port.h"
 
 extern char** environ;
 
@@ -333,20 +334,7 @@ TEST(DistributedWorker, FailsAtStepTwo) {
 
 // ---- the parents --------------------------------------------------------------------------------
 
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  int port = -1;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
-    port = ntohs(addr.sin_port);
-  ::close(fd);
-  return port;
-}
+using test::free_port;
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path);

@@ -18,8 +18,10 @@ struct TinyTrainingRun {
   std::string model, data, images, maps;
 };
 
+// `extras`: also a sample without teacher maps and a record whose image is missing.
 inline TinyTrainingRun write_tiny_training_run(const std::string& dir, int samples = 6,
-                                               const std::string& fixture = "llava") {
+                                               const std::string& fixture = "llava",
+                                               bool extras = true) {
   TinyTrainingRun r;
   r.model = write_tiny_vlm_folder(dir + "/model", fixture);
   r.images = dir + "/images";
@@ -54,6 +56,8 @@ inline TinyTrainingRun write_tiny_training_run(const std::string& dir, int sampl
                            : torch::stack({left, left, right, right});
     store.add(e, maps);
   }
+  store.flush();
+  if (!extras) return r;
   // A sample the teacher has no maps for: it trains with the text loss alone.
   data << R"({"id": "unmapped", "image": "two.png", "conversations": [{"from": "human", "value": "<image>\nAnd?"}, {"from": "gpt", "value": "red and blue"}]})"
        << "\n";

@@ -23,6 +23,7 @@
 #include "lavender/io/map_store.h"
 #include "lavender/runtime/autocast.h"
 #include "lavender/runtime/dtype.h"
+#include "lavender/train/distributed.h"
 #include "lavender/train/event_file.h"
 #include "lavender/train/final_model.h"
 #include "lavender/train/metrics_log.h"
@@ -120,6 +121,8 @@ std::vector<SampleFigure> alignment_figures(const std::vector<const PreparedExam
   return out;
 }
 
+}  // namespace
+
 // One invocation of the trainer: the pieces it builds, and the step.
 class TrainingRun {
  public:
@@ -129,9 +132,21 @@ class TrainingRun {
     torch::set_num_threads(o_.threads > 0 ? static_cast<int>(o_.threads)
                                           : static_cast<int>(std::thread::hardware_concurrency()));
     torch::manual_seed(o_.seed);
+    const DistEnv env = dist_env_from_environment();
     device_ = at::Device(o_.device);
-    const at::ScalarType dtype = runtime::parse_dtype(o_.dtype);
-    runtime::check_dtype_on_device(dtype, device_);
+    // One GPU per process: the local rank picks it unless --device named one.
+    if (device_.is_cuda() && !device_.has_index() && env.world_size > 1)
+      device_ = at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(env.local_rank));
+    dtype_ = runtime::parse_dtype(o_.dtype);
+    runtime::check_dtype_on_device(dtype_, device_);
+    DistributedOptions dist_options;
+    dist_options.device = device_;
+    dist_ = std::make_unique<Distributed>(env, dist_options);
+    // From here a failure on this rank is reported to the others with its message.
+    dist_->run_reporting([&] { build_model_and_data(); });
+  }
+
+  void build_model_and_data() {
     student_ = Student::load(o_.model);
     if (aligning()) build_objective();
     if (o_.lora) {
@@ -142,13 +157,16 @@ class TrainingRun {
       const auto adapted = inject_lora(student_->module(), lora_);
       log::info("LoRA r=", lora_.rank, " on ", adapted.size(), " modules");
     }
-    student_->module().to(device_, dtype);
+    student_->module().to(device_, dtype_);
     student_->module().train();
     student_->set_gradient_checkpointing(o_.gradient_checkpointing);
     build_optimizer(choose_trainable());
     load_data();
     list_checkpoint_tensors();
+    dist_->broadcast_parameters(trainable_);  // every rank starts from rank 0's weights
   }
+
+  Distributed& dist() { return *dist_; }
 
   // Restores the latest checkpoint into the summary's counters; false when there is none.
   bool resume(TrainSummary& summary) {
@@ -183,12 +201,17 @@ class TrainingRun {
     return save_final_model(*student_, alignment_, o_.out, options);
   }
 
-  // Micro-batch m of step `step` (0-based): the next batch_size entries of the sample stream.
+  // Micro-batch m of step `step` (0-based) on this rank. A step draws the next
+  // batch_size × grad_accum × world entries of the sample stream; micro-batch m of rank r takes
+  // the r-th batch_size of the m-th world × batch_size, so the ranks' micro-batches together are
+  // the one-process micro-batch of world × batch_size.
   MicroBatch prepare(int64_t step, int64_t m) {
     MicroBatch out;
-    const int64_t per_step = o_.batch_size * o_.grad_accum;
+    const int64_t world = dist_->world_size();
+    const int64_t per_step = o_.batch_size * o_.grad_accum * world;
+    const int64_t first = step * per_step + (m * world + dist_->rank()) * o_.batch_size;
     for (int64_t k = 0; k < o_.batch_size; ++k) {
-      const TrainingSample& sample = sample_at_position(step * per_step + m * o_.batch_size + k);
+      const TrainingSample& sample = sample_at_position(first + k);
       try {
         out.examples.push_back(student_->prepare(sample, store_.get(), example_options_));
       } catch (const Error& e) {
@@ -255,8 +278,21 @@ class TrainingRun {
     optimizer_->zero_grad();
   }
 
-  // Clips and steps; false (step skipped) when the loss or the gradient is not finite.
+  // Averages the record's losses and sums its counts over ranks (every rank logs the same).
+  void reduce_over_ranks(StepRecord& r) {
+    if (!dist_->active()) return;
+    r.total = dist_->all_reduce_mean(r.total);
+    r.text = dist_->all_reduce_mean(r.text);
+    r.attention = dist_->all_reduce_mean(r.attention);
+    r.words = static_cast<int64_t>(dist_->all_reduce_sum(static_cast<double>(r.words)));
+    r.samples = static_cast<int64_t>(dist_->all_reduce_sum(static_cast<double>(r.samples)));
+    r.tokens = static_cast<int64_t>(dist_->all_reduce_sum(static_cast<double>(r.tokens)));
+  }
+
+  // Averages gradients over ranks, clips and steps; false (the step skipped on every rank) when
+  // a loss or the gradient is not finite anywhere.
   bool finish_step(StepRecord& r) {
+    dist_->all_reduce_gradients(trainable_);
     std::vector<at::Tensor> with_grad;
     for (const auto& p : trainable_)
       if (p.grad().defined()) with_grad.push_back(p);
@@ -266,7 +302,7 @@ class TrainingRun {
       r.grad_norm = torch::nn::utils::clip_grad_norm_(with_grad, o_.max_grad_norm);
     else
       r.grad_norm = total_norm(with_grad);
-    if (!std::isfinite(r.total) || !std::isfinite(r.grad_norm)) return false;
+    if (!dist_->all_agree(std::isfinite(r.total) && std::isfinite(r.grad_norm))) return false;
     optimizer_->step();
     return true;
   }
@@ -411,7 +447,9 @@ class TrainingRun {
   }
 
   const TrainOptions& o_;
+  std::unique_ptr<Distributed> dist_;
   at::Device device_{torch::kCPU};
+  at::ScalarType dtype_ = at::kFloat;
   std::unique_ptr<Student> student_;
   align::AttentionAlignment alignment_{nullptr};
   std::vector<int64_t> layers_;
@@ -429,6 +467,8 @@ class TrainingRun {
   std::vector<size_t> order_;
   std::set<std::string> warned_;  // touched only by the thread that prepares batches
 };
+
+namespace {
 
 Metrics values_of(const StepRecord& r) {
   return {{"total", r.total},
@@ -470,19 +510,31 @@ TrainSummary Trainer::run() {
   validate(o);
   TrainingRun run(o);
   run.build();
+  Distributed& dist = run.dist();
+  return dist.run_reporting([&] { return train(run, dist); });
+}
+
+TrainSummary Trainer::train(TrainingRun& run, Distributed& dist) {
+  const TrainOptions& o = options_;
+  const bool main = dist.is_main();  // only the main rank writes
   TrainSummary summary;
-  fs::create_directories(o.out);
+  if (main) fs::create_directories(o.out);
+  dist.barrier();
   if (o.resume && !run.resume(summary))
     log::info("--resume: no checkpoint in ", o.out, "/checkpoints yet; starting from step 0");
-  write_file_atomically(o.out + "/train_options.json", options_json(o).dump(2) + "\n");
+  if (main) write_file_atomically(o.out + "/train_options.json", options_json(o).dump(2) + "\n");
   summary.checkpoint = summary.start_step > 0 ? latest_checkpoint(o.out) : "";
 
   SignalScope signals;
-  EventFileWriter events(o.out + "/tensorboard");
-  MetricsLog metrics(o.out,
-                     summary.start_step > 0 ? std::optional<int64_t>(summary.start_step)
-                                            : std::nullopt,
-                     &events);
+  std::unique_ptr<EventFileWriter> events;
+  std::unique_ptr<MetricsLog> metrics;
+  if (main) {
+    events = std::make_unique<EventFileWriter>(o.out + "/tensorboard");
+    metrics = std::make_unique<MetricsLog>(
+        o.out,
+        summary.start_step > 0 ? std::optional<int64_t>(summary.start_step) : std::nullopt,
+        events.get());
+  }
   int64_t bad_in_a_row = 0, step = summary.start_step;
   // Each micro-batch is decoded on a background thread while the one before computes.
   std::future<MicroBatch> next;
@@ -492,9 +544,9 @@ TrainSummary Trainer::run() {
     const auto t0 = std::chrono::steady_clock::now();
     StepRecord r;
     run.start_step(step, r);
-    int64_t micro_done = 0;
-    const bool draw = o.figure_every > 0 && (step + 1) % o.figure_every == 0;
+    const bool draw = main && o.figure_every > 0 && (step + 1) % o.figure_every == 0;
     std::vector<SampleFigure> figures;
+    int64_t micro_done = 0;
     for (int64_t m = 0; m < o.grad_accum; ++m) {
       MicroBatch batch = next.get();
       const int64_t ns = m + 1 < o.grad_accum ? step : step + 1, nm = (m + 1) % o.grad_accum;
@@ -503,16 +555,17 @@ TrainSummary Trainer::run() {
       micro_done += run.accumulate(batch, run.aligner_only_at(step), r, summary,
                                    draw && m == 0 ? &figures : nullptr);
     }
-    write_figures(o.out, step + 1, figures, events);
     if (micro_done > 0) {
       r.text /= static_cast<double>(micro_done);
       r.attention /= static_cast<double>(micro_done);
       r.total /= static_cast<double>(micro_done);
     }
-    if (micro_done == 0 || !run.finish_step(r)) {
+    run.reduce_over_ranks(r);
+    const bool any_done = dist.all_reduce_sum(static_cast<double>(micro_done)) > 0;
+    if (!any_done || !run.finish_step(r)) {
       r.skipped = true;
       ++summary.skipped_steps;
-      if (micro_done > 0 && ++bad_in_a_row >= o.max_bad_steps)
+      if (any_done && ++bad_in_a_row >= o.max_bad_steps)
         throw Error("training stopped at step " + std::to_string(step + 1) + ": " +
                     std::to_string(bad_in_a_row) +
                     " steps in a row had a non-finite loss or gradient (lower --lr, check the "
@@ -524,29 +577,41 @@ TrainSummary Trainer::run() {
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     r.tokens_per_s = r.seconds > 0 ? static_cast<double>(r.tokens) / r.seconds : 0;
     summary.history.push_back(r);
-    if ((step + 1) % o.log_every == 0 || step + 1 == o.max_steps) metrics.log(r.step, values_of(r));
-    if (on_step_) on_step_(r);
-    const bool stop = g_signal != 0 || (stop_ && stop_(r));
+    if (main) {
+      write_figures(o.out, step + 1, figures, *events);
+      if ((step + 1) % o.log_every == 0 || step + 1 == o.max_steps)
+        metrics->log(r.step, values_of(r));
+    }
+    if (on_step_ && main) on_step_(r);
+    // A signal or the stop check on any rank stops every rank at the same step.
+    const bool stop = !dist.all_agree(g_signal == 0 && !(stop_ && stop_(r)));
     // No periodic checkpoint inside a run of non-finite steps: the latest one stays the one from
     // before the trouble.
     if (((step + 1) % o.save_every == 0 && bad_in_a_row == 0) || stop) {
-      summary.checkpoint = run.save(step + 1, summary);
-      metrics.flush();
+      if (main) {
+        summary.checkpoint = run.save(step + 1, summary);
+        metrics->flush();
+      }
+      dist.barrier();  // a checkpoint is complete before any rank moves on
     }
     if (stop) {
       summary.interrupted = true;
       ++step;
-      log::info("stopped at step ", step, "; checkpoint ", summary.checkpoint,
-                " (continue with --resume)");
+      if (main)
+        log::info("stopped at step ", step, "; checkpoint ", summary.checkpoint,
+                  " (continue with --resume)");
       break;
     }
   }
   if (next.valid()) next.wait();
   summary.steps = step;
   if (summary.interrupted) return summary;
-  if (summary.checkpoint.empty() || summary.steps % o.save_every != 0)
-    summary.checkpoint = run.save(summary.steps, summary);
-  summary.model_dir = run.save_model();
+  if (main) {
+    if (summary.checkpoint.empty() || summary.steps % o.save_every != 0)
+      summary.checkpoint = run.save(summary.steps, summary);
+    summary.model_dir = run.save_model();
+  }
+  dist.barrier();
   return summary;
 }
 

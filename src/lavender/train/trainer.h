@@ -35,6 +35,12 @@ struct TrainSummary {
   std::vector<StepRecord> history;  // steps of this invocation
 };
 
+class TrainingRun;
+class Distributed;
+
+// With RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT set (torchrun, or Slurm's variables) the run is
+// data parallel: each rank prepares its share of every step's samples, gradients are averaged
+// over ranks, every rank logs the same averaged losses, and only rank 0 writes files.
 class Trainer {
  public:
   explicit Trainer(TrainOptions options);
@@ -46,6 +52,8 @@ class Trainer {
   TrainSummary run();
 
  private:
+  TrainSummary train(TrainingRun& run, Distributed& dist);
+
   TrainOptions options_;
   std::function<bool(const StepRecord&)> stop_;
   std::function<void(const StepRecord&)> on_step_;
