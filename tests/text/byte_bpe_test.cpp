@@ -1,4 +1,5 @@
 #include "lavender/text/byte_bpe.h"
+#include "lavender/text/byte_tokenizer_json.h"
 
 #include <gtest/gtest.h>
 
@@ -90,14 +91,7 @@ nlohmann::json tiny_json(bool ignore_merges) {
         {"merges", {"b c", "a b"}},
         {"ignore_merges", ignore_merges}}},
       {"normalizer", nullptr},
-      {"pre_tokenizer",
-       {{"type", "Sequence"},
-        {"pretokenizers",
-         {{{"type", "Split"},
-           {"pattern", {{"Regex", split_pattern_regex(SplitPattern::kLlama3)}}},
-           {"behavior", "Isolated"},
-           {"invert", false}},
-          {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}}},
+      {"pre_tokenizer", llama3_byte_level_pre_tokenizer()},
       {"added_tokens", {{{"id", 259}, {"content", "<s>"}, {"special", true}}}},
       {"post_processor",
        {{"type", "TemplateProcessing"},

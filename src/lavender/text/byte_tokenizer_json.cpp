@@ -6,6 +6,16 @@
 
 namespace lavender::text {
 
+nlohmann::json llama3_byte_level_pre_tokenizer() {
+  return {{"type", "Sequence"},
+          {"pretokenizers",
+           {{{"type", "Split"},
+             {"pattern", {{"Regex", split_pattern_regex(SplitPattern::kLlama3)}}},
+             {"behavior", "Isolated"},
+             {"invert", false}},
+            {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}};
+}
+
 nlohmann::json byte_level_tokenizer_json(int64_t vocab_size,
                                          const std::vector<std::string>& special_tokens) {
   const int64_t specials = static_cast<int64_t>(special_tokens.size());
@@ -23,14 +33,7 @@ nlohmann::json byte_level_tokenizer_json(int64_t vocab_size,
                      {"special", true}});
   return {{"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", nlohmann::json::array()}}},
           {"normalizer", nullptr},
-          {"pre_tokenizer",
-           {{"type", "Sequence"},
-            {"pretokenizers",
-             {{{"type", "Split"},
-               {"pattern", {{"Regex", split_pattern_regex(SplitPattern::kLlama3)}}},
-               {"behavior", "Isolated"},
-               {"invert", false}},
-              {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}}},
+          {"pre_tokenizer", llama3_byte_level_pre_tokenizer()},
           {"added_tokens", added},
           {"post_processor", nullptr},
           {"decoder", {{"type", "ByteLevel"}}}};

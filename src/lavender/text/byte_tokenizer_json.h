@@ -12,6 +12,9 @@
 
 namespace lavender::text {
 
+// Llama 3's pre-tokenizer as tokenizer.json writes it: the split pattern, then byte-level mapping.
+nlohmann::json llama3_byte_level_pre_tokenizer();
+
 // Throws lavender::Error when vocab_size cannot hold the 256 bytes and the specials.
 nlohmann::json byte_level_tokenizer_json(int64_t vocab_size,
                                          const std::vector<std::string>& special_tokens);
