@@ -296,7 +296,8 @@ void check_collectives(Distributed& dist) {
 TEST(DistributedWorker, TrainsItsShard) {
   const char* mode = worker_mode();
   if (!mode || std::string(mode) != "train")
-    GTEST_SKIP() << "a rank of Distributed.TwoProcessesMatchOneProcess, which launches it";
+    GTEST_SKIP() << "not a test on its own: one rank of Distributed.TwoProcessesMatchOneProcess, "
+                     "which launches it with the rank environment set";
   // Small buckets: the float tensors of check_collectives share some, the Linear's weight (96
   // bytes) is over the size and travels alone.
   DistributedOptions options;
@@ -316,7 +317,8 @@ TEST(DistributedWorker, FailsAtStepTwo) {
   const std::string mode = worker_mode() ? worker_mode() : "";
   const char how = mode.empty() ? '-' : mode[0] == 'f' ? 't' : mode[0];
   if (how != 't' && how != 'c' && how != 'h')
-    GTEST_SKIP() << "a rank of Distributed.FailingRankStopsTheOthers, which launches it";
+    GTEST_SKIP() << "not a test on its own: one rank of Distributed.FailingRankStopsTheOthers, "
+                     "which launches it with the rank environment set";
   const int failing = mode.back() - '0';
   DistEnv env = dist_env_from_environment();
   DistributedOptions options;  // the default (10 min) timeout: failures must not need it
@@ -413,7 +415,7 @@ std::vector<int> run_ranks(const std::string& filter, const std::string& mode, i
 }
 
 TEST(Distributed, TwoProcessesMatchOneProcess) {
-  if (worker_mode()) GTEST_SKIP() << "inside a worker";
+  if (worker_mode()) GTEST_SKIP() << "this process is a launched rank; the parent process runs this test";
   Distributed single(DistEnv{});
   RunResult reference = train_linear(single);
   ASSERT_EQ(reference.losses.size(), static_cast<size_t>(kEpochs * kSamples / kGlobalBatch));
@@ -478,7 +480,7 @@ double waited(const std::string& error) {
 
 // The workers use the default 10 min timeout: finishing in seconds shows nobody relied on it.
 TEST(Distributed, FailingRankStopsTheOthers) {
-  if (worker_mode()) GTEST_SKIP() << "inside a worker";
+  if (worker_mode()) GTEST_SKIP() << "this process is a launched rank; the parent process runs this test";
   FailureRun one = run_failure("fail1");
   EXPECT_EQ(one.codes, (std::vector<int>{0, 0}));
   EXPECT_NE(one.errors[0].find("rank 1 failed: injected failure at step 2"), std::string::npos);
@@ -494,7 +496,7 @@ TEST(Distributed, FailingRankStopsTheOthers) {
 }
 
 TEST(Distributed, CrashedRankStopsTheOthers) {
-  if (worker_mode()) GTEST_SKIP() << "inside a worker";
+  if (worker_mode()) GTEST_SKIP() << "this process is a launched rank; the parent process runs this test";
   FailureRun crash = run_failure("crash1");
   EXPECT_EQ(crash.codes, (std::vector<int>{0, 3}));
   EXPECT_NE(crash.errors[0].find("failed on rank 0"), std::string::npos);
@@ -504,7 +506,7 @@ TEST(Distributed, CrashedRankStopsTheOthers) {
 
 // A rank that stalls is caught only by the collective timeout (c10d 1.13 cannot abort Gloo).
 TEST(Distributed, HangingRankTimesOut) {
-  if (worker_mode()) GTEST_SKIP() << "inside a worker";
+  if (worker_mode()) GTEST_SKIP() << "this process is a launched rank; the parent process runs this test";
   FailureRun hang = run_failure("hang1");
   EXPECT_EQ(hang.codes, (std::vector<int>{0, 0}));
   EXPECT_NE(hang.errors[0].find("hung past the 3 s timeout"), std::string::npos);
