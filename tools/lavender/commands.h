@@ -11,6 +11,7 @@ using Args = std::vector<std::string>;
 
 int run_generate(const Args& args);
 int run_info(const Args& args);
+int run_init_vlm(const Args& args);
 int run_inspect(const Args& args);
 int run_maps(const Args& args);
 int run_parity(const Args& args);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "lavender/runtime/omp_wait_policy.h"
 #include "lavender/runtime/system_info.h"
 #include "lavender/util/error.h"
 #include "lavender/util/log.h"
@@ -24,6 +25,8 @@ const Command kCommands[] = {
      lavender::cli::run_generate},
     {"info", "LibTorch, threads, BLAS, CUDA devices and a measured matmul rate",
      lavender::cli::run_info},
+    {"init-vlm", "write a LLaVA-architecture model with random weights (to train from scratch)",
+     lavender::cli::run_init_vlm},
     {"inspect", "list the tensors of a safetensors file or checkpoint folder",
      lavender::cli::run_inspect},
     {"maps", "import or export maps in the Lavender authors' JPEG layout", lavender::cli::run_maps},
@@ -91,6 +94,7 @@ Globals parse_globals(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  lavender::runtime::restart_with_passive_omp_threads(argv);
   try {
     Globals globals = parse_globals(argc, argv);
     if (globals.rest.empty() || globals.rest[0] == "--help" || globals.rest[0] == "-h" ||

@@ -1,0 +1,192 @@
+#include "lavender/demo/stage_runner.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "lavender/util/atomic_file.h"
+#include "lavender/util/error.h"
+#include "lavender/util/progress.h"
+
+extern char** environ;
+
+namespace lavender::demo {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+struct Running {
+  const Stage* stage = nullptr;
+  pid_t pid = -1;
+  Clock::time_point start;
+  std::string log;
+};
+
+std::string log_path(const std::string& out, const std::string& name) {
+  return out + "/logs/" + name + ".log";
+}
+
+// The last non-empty line of a log (a child's latest progress line), at most 100 characters.
+std::string last_line(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  const std::streamoff from = std::max<std::streamoff>(0, size - 4096);
+  in.seekg(from);
+  std::string tail((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (char& c : tail)
+    if (c == '\r') c = '\n';
+  while (!tail.empty() && tail.back() == '\n') tail.pop_back();
+  const size_t nl = tail.rfind('\n');
+  std::string line = nl == std::string::npos ? tail : tail.substr(nl + 1);
+  if (line.size() > 100) line = line.substr(0, 97) + "...";
+  return line;
+}
+
+pid_t spawn(const std::string& exe, const std::vector<std::string>& args, const std::string& log) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(exe.c_str()));
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw Error("cannot start " + exe + ": " + std::strerror(rc));
+  return pid;
+}
+
+std::string describe_status(int status) {
+  if (WIFEXITED(status)) return "exit code " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return "signal " + std::to_string(WTERMSIG(status));
+  return "status " + std::to_string(status);
+}
+
+nlohmann::json record(const Stage& stage, int status, double seconds) {
+  return {{"name", stage.name}, {"args", stage.args}, {"ok", status == 0},
+          {"status", status}, {"seconds", seconds}};
+}
+
+// Runs one group of stages at once, each with its share of the cores; returns their results.
+std::vector<StageResult> run_group(const std::vector<const Stage*>& group,
+                                   const RunnerOptions& o, int cores) {
+  const int threads = std::max(1, cores / static_cast<int>(group.size()));
+  std::vector<Running> running;
+  for (const Stage* s : group) {
+    Running r;
+    r.stage = s;
+    r.log = log_path(o.out, s->name);
+    std::vector<std::string> args = {"--threads", std::to_string(threads)};
+    args.insert(args.end(), s->args.begin(), s->args.end());
+    r.start = Clock::now();
+    r.pid = spawn(o.exe, args, r.log);
+    o.say("started " + s->name + ": " + s->title + " (log " + r.log + ")");
+    running.push_back(r);
+  }
+  std::vector<StageResult> results;
+  std::string failure;
+  auto last_report = Clock::now();
+  while (!running.empty()) {
+    for (size_t i = 0; i < running.size();) {
+      int status = 0;
+      const pid_t done = waitpid(running[i].pid, &status, WNOHANG);
+      if (done == 0) {
+        ++i;
+        continue;
+      }
+      const Running r = running[i];
+      running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
+      const double seconds = std::chrono::duration<double>(Clock::now() - r.start).count();
+      const int code = done < 0 ? -1 : status;
+      if (code == 0) {
+        write_file_atomically(stage_record_path(o.out, r.stage->name),
+                              record(*r.stage, 0, seconds).dump(2) + "\n");
+        o.say("finished " + r.stage->name + " in " + Progress::format_duration(seconds));
+        results.push_back({r.stage->name, seconds, false});
+      } else if (failure.empty()) {
+        failure = "stage " + r.stage->name + " (" + r.stage->title + ") failed with " +
+                  describe_status(code) + "; its log: " + r.log + "\n  last line: " +
+                  last_line(r.log);
+      }
+    }
+    if (running.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (Clock::now() - last_report > std::chrono::seconds(15)) {
+      last_report = Clock::now();
+      for (const auto& r : running)
+        o.say("  " + r.stage->name + " " +
+              Progress::format_duration(
+                  std::chrono::duration<double>(Clock::now() - r.start).count()) +
+              ": " + last_line(r.log));
+    }
+  }
+  if (!failure.empty()) throw Error(failure);
+  return results;
+}
+
+}  // namespace
+
+std::string stage_record_path(const std::string& out, const std::string& name) {
+  return out + "/stages/" + name + ".json";
+}
+
+bool stage_is_done(const Stage& stage, const std::string& out) {
+  std::ifstream in(stage_record_path(out, stage.name));
+  if (!in) return false;
+  const nlohmann::json r = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!r.is_object() || r.value("ok", false) != true || r.value("args", nlohmann::json()) !=
+                                                            nlohmann::json(stage.args))
+    return false;
+  for (const auto& path : stage.outputs)
+    if (!fs::exists(path)) return false;
+  return true;
+}
+
+std::vector<StageResult> run_stages(const std::vector<Stage>& stages,
+                                    const RunnerOptions& options) {
+  RunnerOptions o = options;
+  if (o.exe.empty()) o.exe = "/proc/self/exe";
+  if (!o.say) o.say = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+  const int cores = o.cores > 0 ? o.cores
+                                : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  fs::create_directories(o.out + "/stages");
+  fs::create_directories(o.out + "/logs");
+  std::vector<StageResult> results;
+  for (size_t i = 0; i < stages.size();) {
+    std::vector<const Stage*> group = {&stages[i]};
+    for (size_t j = i + 1; j < stages.size() && stages[i].group >= 0 &&
+                           stages[j].group == stages[i].group;
+         ++j)
+      group.push_back(&stages[j]);
+    i += group.size();
+    std::vector<const Stage*> todo;
+    for (const Stage* s : group) {
+      if (!o.force && stage_is_done(*s, o.out)) {
+        o.say("reusing " + s->name + " (" + s->title + ") from an earlier run");
+        results.push_back({s->name, 0, true});
+      } else {
+        todo.push_back(s);
+      }
+    }
+    if (todo.empty()) continue;
+    for (auto& r : run_group(todo, o, cores)) results.push_back(r);
+  }
+  return results;
+}
+
+}  // namespace lavender::demo

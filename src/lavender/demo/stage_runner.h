@@ -1,0 +1,48 @@
+// The demo's stages run as child processes of the `lavender` binary itself (`lavender synth ...`,
+// `lavender train ...`): each stage is exactly a command a user could type, its output goes to a
+// log file of its own, a crash in one cannot corrupt another's state, and independent stages (the
+// three fine-tunes) run side by side on separate cores.
+//
+// A finished stage leaves OUT/stages/<name>.json (its arguments, exit code, seconds). Re-running
+// skips a stage whose record says it succeeded with the same arguments and whose outputs still
+// exist; anything else runs again.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace lavender::demo {
+
+struct Stage {
+  std::string name;                  // file-name safe: "synth", "train-sft", ...
+  std::string title;                 // what a user reads in the progress lines
+  std::vector<std::string> args;     // arguments of the lavender binary (after global options)
+  std::vector<std::string> outputs;  // paths that exist when the stage is done
+  int group = -1;  // consecutive stages sharing a group >= 0 run at the same time
+};
+
+struct StageResult {
+  std::string name;
+  double seconds = 0;
+  bool reused = false;  // finished by an earlier run
+};
+
+struct RunnerOptions {
+  std::string exe;      // the lavender binary (default: /proc/self/exe)
+  std::string out;      // OUT: stages/ and logs/ go here
+  int cores = 0;        // 0: the machine's; split among stages that run at once via --threads
+  bool force = false;   // ignore earlier records
+  std::function<void(const std::string&)> say;  // progress lines (default: stderr)
+};
+
+// Runs `stages` in order (groups concurrently). Throws lavender::Error naming the stage, its exit
+// status and its log file when one fails (the others of its group are waited for first).
+std::vector<StageResult> run_stages(const std::vector<Stage>& stages, const RunnerOptions& options);
+
+// The record file of a stage, and whether it marks the stage done for these arguments.
+std::string stage_record_path(const std::string& out, const std::string& name);
+bool stage_is_done(const Stage& stage, const std::string& out);
+
+}  // namespace lavender::demo

@@ -1,0 +1,91 @@
+#include "lavender/demo/stage_runner.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "lavender/util/error.h"
+#include "test_paths.h"
+
+namespace lavender {
+namespace {
+
+// Stages are lavender commands; `init-vlm` is a quick one that writes a folder.
+demo::Stage init_stage(const std::string& dir, const std::string& name, int group = -1) {
+  demo::Stage s;
+  s.name = name;
+  s.title = "a tiny model";
+  s.args = {"init-vlm", "--out", dir + "/" + name, "--image-size", "16", "--text-hidden", "16",
+            "--vision-hidden", "16", "--text-layers", "1", "--vision-layers", "1"};
+  s.outputs = {dir + "/" + name + "/config.json"};
+  s.group = group;
+  return s;
+}
+
+demo::RunnerOptions options(const std::string& dir, std::vector<std::string>* lines) {
+  demo::RunnerOptions o;
+  o.exe = LAVENDER_CLI_PATH;
+  o.out = dir;
+  o.cores = 2;
+  o.say = [lines](const std::string& l) { lines->push_back(l); };
+  return o;
+}
+
+TEST(StageRunner, RunsGroupsRecordsAndReusesFinishedStages) {
+  test::TempDir dir;
+  std::vector<std::string> lines;
+  const std::vector<demo::Stage> stages = {init_stage(dir.path(), "a"),
+                                           init_stage(dir.path(), "b", 1),
+                                           init_stage(dir.path(), "c", 1)};
+  auto results = demo::run_stages(stages, options(dir.path(), &lines));
+  ASSERT_EQ(results.size(), 3u);
+  for (const auto& r : results) EXPECT_FALSE(r.reused) << r.name;
+  for (const char* n : {"a", "b", "c"}) {
+    EXPECT_TRUE(std::filesystem::exists(dir.path() + "/" + n + "/model.safetensors")) << n;
+    EXPECT_TRUE(demo::stage_is_done(stages[0], dir.path()));
+    const auto rec = nlohmann::json::parse(std::ifstream(demo::stage_record_path(dir.path(), n)));
+    EXPECT_TRUE(rec["ok"].get<bool>());
+  }
+  // b and c ran together: both started before either finished.
+  size_t started_c = 0, finished_b = 0;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].rfind("started c", 0) == 0) started_c = i;
+    if (lines[i].rfind("finished b", 0) == 0) finished_b = i;
+  }
+  EXPECT_LT(started_c, finished_b);
+
+  // Again: everything reused. With other arguments, or a lost output, the stage runs again.
+  results = demo::run_stages(stages, options(dir.path(), &lines));
+  for (const auto& r : results) EXPECT_TRUE(r.reused) << r.name;
+  auto changed = stages;
+  changed[0].args.push_back("--seed=4");
+  std::filesystem::remove(dir.path() + "/b/config.json");
+  results = demo::run_stages(changed, options(dir.path(), &lines));
+  EXPECT_FALSE(results[0].reused);
+  EXPECT_TRUE(results[1].reused == false || results[2].reused == false);
+}
+
+TEST(StageRunner, AFailingStageNamesItsLog) {
+  test::TempDir dir;
+  std::vector<std::string> lines;
+  demo::Stage bad = init_stage(dir.path(), "bad");
+  bad.args = {"init-vlm", "--out", dir.path() + "/bad", "--patch-size", "5"};
+  demo::Stage after = init_stage(dir.path(), "after");
+  try {
+    demo::run_stages({bad, after}, options(dir.path(), &lines));
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("stage bad"), std::string::npos) << m;
+    EXPECT_NE(m.find("exit code 2"), std::string::npos) << m;
+    EXPECT_NE(m.find("logs/bad.log"), std::string::npos) << m;
+    EXPECT_NE(m.find("patch_size"), std::string::npos) << m;  // the log's last line
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/after"));
+  EXPECT_FALSE(std::filesystem::exists(demo::stage_record_path(dir.path(), "bad")));
+}
+
+}  // namespace
+}  // namespace lavender
