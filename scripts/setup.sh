@@ -19,6 +19,8 @@ PACKAGES=(
   libgloo-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # the demo report's rendering test (headless)
+  chromium
   # fuzzing (libFuzzer) with clang
   clang libclang-rt-14-dev
 )

@@ -9,41 +9,12 @@
 #include "lavender/io/json_file.h"
 #include "lavender/text/byte_bpe.h"
 #include "lavender/text/clip_tokenizer.h"
+#include "lavender/util/base64.h"
 #include "lavender/util/error.h"
 
 namespace lavender::text {
 namespace {
 
-// Standard base64 with padding; false on any other character.
-bool base64_decode(std::string_view in, std::string& out) {
-  out.clear();
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char ch : in) {
-    int v;
-    if (ch >= 'A' && ch <= 'Z')
-      v = ch - 'A';
-    else if (ch >= 'a' && ch <= 'z')
-      v = ch - 'a' + 26;
-    else if (ch >= '0' && ch <= '9')
-      v = ch - '0' + 52;
-    else if (ch == '+')
-      v = 62;
-    else if (ch == '/')
-      v = 63;
-    else if (ch == '=')
-      break;
-    else
-      return false;
-    acc = acc << 6 | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
-    }
-  }
-  return true;
-}
 
 std::string to_alphabet(std::string_view bytes) {
   std::string s;

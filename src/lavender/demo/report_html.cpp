@@ -1,0 +1,200 @@
+#include "lavender/demo/report_html.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "lavender/util/base64.h"
+#include "lavender/util/error.h"
+
+namespace lavender::demo {
+namespace {
+
+// Colour-blind-safe series colours (Okabe–Ito).
+const char* kSeriesColours[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
+                                "#E69F00", "#56B4E9", "#000000", "#F0E442"};
+
+const char* kStyle = R"(
+body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em;
+       color: #222; line-height: 1.45; }
+h1 { margin-bottom: 0.2em; } .subtitle { color: #555; margin-top: 0; }
+table { border-collapse: collapse; margin: 0.6em 0 1.4em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.7em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+thead th { background: #f2f2f2; }
+.note { color: #555; font-size: 0.92em; }
+figure { margin: 1em 0 2em; } figcaption { color: #555; font-size: 0.92em; }
+img.grid { image-rendering: pixelated; max-width: 100%; border: 1px solid #ddd; }
+svg text { font-size: 11px; fill: #333; }
+)";
+
+std::string text_of(const nlohmann::json& j, const char* key) {
+  const auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+std::string cell_text(const nlohmann::json& cell) {
+  if (cell.is_string()) return cell.get<std::string>();
+  if (cell.is_null()) return "–";
+  return cell.dump();
+}
+
+std::string render_table(const nlohmann::json& t) {
+  std::ostringstream h;
+  h << "<h2>" << html_escape(text_of(t, "title")) << "</h2>\n";
+  if (!text_of(t, "note").empty())
+    h << "<p class=\"note\">" << html_escape(text_of(t, "note")) << "</p>\n";
+  h << "<table>\n<thead><tr>";
+  for (const auto& c : t.value("columns", nlohmann::json::array()))
+    h << "<th>" << html_escape(cell_text(c)) << "</th>";
+  h << "</tr></thead>\n<tbody>\n";
+  for (const auto& row : t.value("rows", nlohmann::json::array())) {
+    h << "<tr>";
+    for (const auto& c : row) h << "<td>" << html_escape(cell_text(c)) << "</td>";
+    h << "</tr>\n";
+  }
+  h << "</tbody></table>\n";
+  return h.str();
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot read the report's figure");
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string render_figure(const nlohmann::json& f, const std::string& dir) {
+  const std::string file = text_of(f, "file");
+  std::ostringstream h;
+  h << "<figure>\n<h3>" << html_escape(text_of(f, "title")) << "</h3>\n"
+    << "<img class=\"grid\" alt=\"" << html_escape(text_of(f, "title"))
+    << "\" src=\"data:image/png;base64," << base64_encode(read_file(dir + "/" + file))
+    << "\">\n<figcaption>" << html_escape(text_of(f, "caption")) << " (" << html_escape(file)
+    << ")</figcaption>\n</figure>\n";
+  return h.str();
+}
+
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g", v);
+  return buf;
+}
+
+// After loading, the page states on <body> how many tables and figures it shows and how many
+// images decoded, and says so visibly when one did not (a truncated or corrupt figure).
+const char* kSelfCheck = R"(<script>
+window.addEventListener("load", function () {
+  var imgs = document.images, ok = 0;
+  for (var i = 0; i < imgs.length; ++i) if (imgs[i].complete && imgs[i].naturalWidth > 0) ++ok;
+  document.body.dataset.tables = document.querySelectorAll("table").length;
+  document.body.dataset.images = ok + "/" + imgs.length;
+  if (ok < imgs.length) {
+    var p = document.createElement("p");
+    p.textContent = (imgs.length - ok) + " figure(s) failed to load.";
+    p.style.color = "#b00";
+    document.body.insertBefore(p, document.body.firstChild);
+  }
+});
+</script>
+)";
+
+}  // namespace
+
+std::string html_escape(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string svg_line_chart(const nlohmann::json& curve, int width, int height) {
+  const int left = 56, right = 150, top = 24, bottom = 34;
+  const double plot_w = width - left - right, plot_h = height - top - bottom;
+  double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
+  const nlohmann::json series = curve.value("series", nlohmann::json::array());
+  for (const auto& s : series) {
+    for (const auto& x : s.value("x", nlohmann::json::array()))
+      if (x.is_number()) x0 = std::min(x0, x.get<double>()), x1 = std::max(x1, x.get<double>());
+    for (const auto& y : s.value("y", nlohmann::json::array()))
+      if (y.is_number() && std::isfinite(y.get<double>()))
+        y0 = std::min(y0, y.get<double>()), y1 = std::max(y1, y.get<double>());
+  }
+  std::ostringstream h;
+  h << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
+    << "\" role=\"img\"><title>" << html_escape(text_of(curve, "title")) << "</title>\n";
+  h << "<text x=\"" << left << "\" y=\"14\" style=\"font-weight:600\">"
+    << html_escape(text_of(curve, "title")) << "</text>\n";
+  if (!(x1 > x0) || !(y1 >= y0)) return h.str() + "<text x=\"60\" y=\"60\">no data</text></svg>\n";
+  if (y1 == y0) y1 = y0 + 1;
+  const auto px = [&](double x) { return left + (x - x0) / (x1 - x0) * plot_w; };
+  const auto py = [&](double y) { return top + (1 - (y - y0) / (y1 - y0)) * plot_h; };
+  h << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << plot_w << "\" height=\""
+    << plot_h << "\" fill=\"none\" stroke=\"#bbb\"/>\n";
+  for (int k = 0; k <= 4; ++k) {
+    const double y = y0 + (y1 - y0) * k / 4, x = x0 + (x1 - x0) * k / 4;
+    h << "<text x=\"" << left - 4 << "\" y=\"" << py(y) + 4 << "\" text-anchor=\"end\">"
+      << number(y) << "</text>\n";
+    h << "<text x=\"" << px(x) << "\" y=\"" << top + plot_h + 14 << "\" text-anchor=\"middle\">"
+      << number(x) << "</text>\n";
+  }
+  h << "<text x=\"" << left + plot_w / 2 << "\" y=\"" << height - 4
+    << "\" text-anchor=\"middle\">step</text>\n";
+  h << "<text transform=\"translate(12," << top + plot_h / 2 << ") rotate(-90)\" "
+    << "text-anchor=\"middle\">" << html_escape(text_of(curve, "y_label")) << "</text>\n";
+  for (size_t i = 0; i < series.size(); ++i) {
+    const auto& s = series[i];
+    const char* colour = kSeriesColours[i % (sizeof kSeriesColours / sizeof *kSeriesColours)];
+    const auto xs = s.value("x", nlohmann::json::array()), ys = s.value("y", nlohmann::json::array());
+    h << "<polyline fill=\"none\" stroke=\"" << colour << "\" stroke-width=\"1.5\" points=\"";
+    for (size_t k = 0; k < std::min(xs.size(), ys.size()); ++k)
+      if (xs[k].is_number() && ys[k].is_number() && std::isfinite(ys[k].get<double>()))
+        h << number(px(xs[k].get<double>())) << "," << number(py(ys[k].get<double>())) << " ";
+    h << "\"/>\n";
+    const double ly = top + 8 + 16 * static_cast<double>(i);
+    h << "<line x1=\"" << left + plot_w + 10 << "\" x2=\"" << left + plot_w + 28 << "\" y1=\""
+      << ly << "\" y2=\"" << ly << "\" stroke=\"" << colour << "\" stroke-width=\"2\"/>"
+      << "<text x=\"" << left + plot_w + 32 << "\" y=\"" << ly + 4 << "\">"
+      << html_escape(text_of(s, "name")) << "</text>\n";
+  }
+  h << "</svg>\n";
+  return h.str();
+}
+
+std::string render_report_html(const nlohmann::json& report, const std::string& figure_dir) {
+  std::ostringstream h;
+  h << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>"
+    << html_escape(text_of(report, "title")) << "</title>\n<style>" << kStyle
+    << "</style>\n</head>\n<body>\n<h1>" << html_escape(text_of(report, "title")) << "</h1>\n"
+    << "<p class=\"subtitle\">" << html_escape(text_of(report, "subtitle")) << "</p>\n";
+  for (const auto& t : report.value("tables", nlohmann::json::array())) h << render_table(t);
+  const auto curves = report.value("curves", nlohmann::json::array());
+  if (!curves.empty()) {
+    h << "<h2>Training curves</h2>\n<div class=\"curves\">\n";
+    for (const auto& c : curves) h << svg_line_chart(c);
+    h << "</div>\n";
+  }
+  const auto figures = report.value("figures", nlohmann::json::array());
+  if (!figures.empty()) h << "<h2>Per-word maps</h2>\n";
+  for (const auto& f : figures) h << render_figure(f, figure_dir);
+  const auto notes = report.value("notes", nlohmann::json::array());
+  if (!notes.empty()) h << "<h2>Notes</h2>\n";
+  for (const auto& n : notes) h << "<p>" << html_escape(cell_text(n)) << "</p>\n";
+  h << kSelfCheck << "</body>\n</html>\n";
+  return h.str();
+}
+
+}  // namespace lavender::demo

@@ -1,0 +1,27 @@
+// The demo's report as one self-contained HTML file: every figure is embedded (PNG data URIs,
+// loss curves as inline SVG), so it can be mailed or opened offline.
+//
+// It renders the demo's metrics.json (demo/report_data.h assembles it):
+//   "title", "subtitle"                       strings
+//   "tables": [{"title", "note", "columns": [..], "rows": [[cell, ...], ...]}]   cells are strings
+//   "curves": [{"title", "y_label", "series": [{"name", "x": [..], "y": [..]}]}]
+//   "figures": [{"title", "file", "caption"}]  file relative to the report's folder (PNG)
+//   "notes": [string]                          paragraphs at the end
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+
+namespace lavender::demo {
+
+// `figure_dir`: where the figures' files are read from. Throws lavender::Error naming a figure
+// file that cannot be read.
+std::string render_report_html(const nlohmann::json& report, const std::string& figure_dir);
+
+// HTML text escaping (&, <, >, ").
+std::string html_escape(const std::string& text);
+
+// One line chart as an inline <svg>: each series a polyline over shared axes, with a legend.
+std::string svg_line_chart(const nlohmann::json& curve, int width = 560, int height = 260);
+
+}  // namespace lavender::demo
