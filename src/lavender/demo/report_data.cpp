@@ -1,0 +1,206 @@
+#include "lavender/demo/report_data.h"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "lavender/demo/stage_runner.h"
+#include "lavender/train/metrics_log.h"
+#include "lavender/util/progress.h"
+
+namespace lavender::demo {
+namespace {
+
+using nlohmann::json;
+
+json read_json_or_null(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return nullptr;
+  return json::parse(in, nullptr, /*allow_exceptions=*/false);
+}
+
+// A number at a path of keys, if every step exists.
+std::optional<double> number_at(const json& j, std::initializer_list<const char*> keys) {
+  const json* at = &j;
+  for (const char* k : keys) {
+    if (!at->is_object() || !at->contains(k)) return std::nullopt;
+    at = &(*at)[k];
+  }
+  if (!at->is_number()) return std::nullopt;
+  return at->get<double>();
+}
+
+// The runs of one row of a table: "pretrain", or every seed of an arm.
+struct Row {
+  std::string title;
+  std::vector<std::string> runs;
+};
+
+std::vector<Row> model_rows(const DemoPreset& preset) {
+  std::vector<Row> rows = {{"before fine-tuning (caption pretraining only)", {"pretrain"}}};
+  for (const auto& arm : demo_arms()) {
+    Row r{arm.title, {}};
+    for (int s = 0; s < preset.seeds; ++s) r.runs.push_back(arm.name + "-s" + std::to_string(s));
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+// One table: a row per model, a column per test split, each cell the mean ± spread over seeds of
+// `value` read from OUT/eval/<run>/<split>/results.json.
+json split_table(const std::string& out, const DemoPreset& preset, const std::string& title,
+                 const std::string& note, std::initializer_list<const char*> keys,
+                 int decimals = 3) {
+  json columns = json::array({"model"});
+  for (const auto& s : demo_test_splits()) columns.push_back(s);
+  json rows = json::array();
+  for (const Row& row : model_rows(preset)) {
+    json cells = json::array({row.title});
+    for (const auto& split : demo_test_splits()) {
+      std::vector<double> values;
+      for (const auto& run : row.runs)
+        if (auto v = number_at(read_json_or_null(out + "/eval/" + run + "/" + split +
+                                                 "/results.json"),
+                               keys))
+          values.push_back(*v);
+      cells.push_back(mean_and_spread(values, decimals));
+    }
+    rows.push_back(cells);
+  }
+  return {{"title", title}, {"note", note}, {"columns", columns}, {"rows", rows}};
+}
+
+std::string fixed(double v, int decimals = 3) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+// The diffusion model's maps against the truth, per word class.
+json teacher_table(const std::string& out) {
+  const json r = read_json_or_null(out + "/eval/dm-maps/results.json");
+  json rows = json::array();
+  const json* scores = r.is_object() && r.contains("maps_vs_truth") ? &r["maps_vs_truth"] : nullptr;
+  auto add = [&](const std::string& name, const json& m) {
+    json cells = json::array({name});
+    for (const char* k : {"n", "iou", "soft_iou", "mass_inside", "peak_on_object", "entropy"}) {
+      if (!m.contains(k) || !m[k].is_number())
+        cells.push_back("–");
+      else if (std::string(k) == "n")
+        cells.push_back(std::to_string(m[k].get<int64_t>()));
+      else
+        cells.push_back(fixed(m[k].get<double>()));
+    }
+    rows.push_back(cells);
+  };
+  if (scores) {
+    if (scores->contains("classes"))
+      for (const auto& [name, m] : (*scores)["classes"].items()) add(name + " words", m);
+    if (scores->contains("overall")) add("all words", (*scores)["overall"]);
+  }
+  return {{"title", "The teacher: diffusion-model maps against ground-truth masks (test-id)"},
+          {"note",
+           "IoU after thresholding; soft IoU = Σmin/Σmax; mass inside = share of the map's mass on "
+           "the object; peak on object = the map's maximum lies on it; entropy normalised to [0, 1]."},
+          {"columns", {"words", "n", "IoU", "soft IoU", "mass inside", "peak on object", "entropy"}},
+          {"rows", rows}};
+}
+
+json stage_table(const std::string& out, const std::vector<Stage>& plan, double* total) {
+  json rows = json::array();
+  *total = 0;
+  for (const auto& s : plan) {
+    const json r = read_json_or_null(stage_record_path(out, s.name));
+    const auto seconds = number_at(r, {"seconds"});
+    if (seconds) *total += *seconds;
+    rows.push_back({s.name, s.title, seconds ? Progress::format_duration(*seconds) : "–"});
+  }
+  return {{"title", "Stages"},
+          {"note", "Wall time of each stage's last run; stages in one group ran side by side."},
+          {"columns", {"stage", "what", "time"}},
+          {"rows", rows}};
+}
+
+// Loss curves of the fine-tuning runs of seed 0, and the pretraining.
+json curves(const std::string& out) {
+  json text = {{"title", "Text loss"}, {"y_label", "next-token loss"}, {"series", json::array()}};
+  json att = {{"title", "Attention loss (Lavender arms)"},
+              {"y_label", "L_att"},
+              {"series", json::array()}};
+  for (const auto& arm : demo_arms()) {
+    const std::string path = out + "/vlm/" + arm.name + "-s0/metrics.jsonl";
+    if (!std::filesystem::exists(path)) continue;
+    json x = json::array(), yt = json::array(), ya = json::array();
+    try {
+      for (const auto& row : train::read_metrics_log(path)) {
+        x.push_back(row.step);
+        for (const auto& [name, value] : row.values) {
+          if (name == "text") yt.push_back(value);
+          if (name == "attention") ya.push_back(value);
+        }
+      }
+    } catch (const std::exception&) {
+      continue;  // a broken log leaves its curve out
+    }
+    text["series"].push_back({{"name", arm.name}, {"x", x}, {"y", yt}});
+    if (arm.name != "sft") att["series"].push_back({{"name", arm.name}, {"x", x}, {"y", ya}});
+  }
+  return json::array({text, att});
+}
+
+}  // namespace
+
+std::string mean_and_spread(const std::vector<double>& values, int decimals) {
+  if (values.empty()) return "–";
+  double mean = 0;
+  for (double v : values) mean += v;
+  mean /= static_cast<double>(values.size());
+  if (values.size() == 1) return fixed(mean, decimals);
+  double var = 0;
+  for (double v : values) var += (v - mean) * (v - mean);
+  var /= static_cast<double>(values.size() - 1);
+  return fixed(mean, decimals) + " ± " + fixed(std::sqrt(var), decimals);
+}
+
+json gather_report(const DemoOptions& options, const std::vector<Stage>& plan) {
+  const DemoPreset preset = demo_preset(options);
+  const std::string& out = options.out;
+  double total = 0;
+  json stages = stage_table(out, plan, &total);
+  const std::string seeds = std::to_string(preset.seeds) + (preset.seeds == 1 ? " seed" : " seeds");
+  json tables = json::array();
+  tables.push_back(split_table(
+      out, preset, "Answer accuracy",
+      "Exact match after VQA-style normalisation; mean ± standard deviation over " + seeds +
+          " of fine-tuning.",
+      {"accuracy", "overall", "accuracy"}));
+  tables.push_back(split_table(
+      out, preset, "Grounding: the VLM's word maps against ground-truth masks (IoU)",
+      "Per word, attention pooled over heads and layers, thresholded; higher is better.",
+      {"attention", "vs_truth", "overall", "iou"}));
+  tables.push_back(split_table(
+      out, preset, "Alignment with the teacher: MSE between the VLM's and the diffusion model's maps",
+      "Both maps min-max normalised; lower is better.", {"attention", "vs_teacher", "overall", "mse"},
+      4));
+  tables.push_back(split_table(
+      out, preset, "Attention entropy of the VLM's word maps",
+      "Normalised spatial entropy (1 = uniform); the diffusion model's maps are sharper (see the "
+      "teacher table).",
+      {"attention", "vs_teacher", "overall", "entropy"}));
+  tables.push_back(teacher_table(out));
+  tables.push_back(stages);
+  const std::string preset_name = options.quick ? "quick" : "default";
+  return {{"title", "Lavender on the shapes world"},
+          {"subtitle", "lavender demo, " + preset_name + " preset, seed " +
+                           std::to_string(options.seed) + ", " + seeds + "; stages took " +
+                           Progress::format_duration(total) + " in all"},
+          {"tables", tables},
+          {"curves", curves(out)},
+          {"figures", json::array()},
+          {"notes", json::array()}};
+}
+
+}  // namespace lavender::demo
