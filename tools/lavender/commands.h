@@ -18,6 +18,7 @@ int run_maps(const Args& args);
 int run_parity(const Args& args);
 int run_sd_attn(const Args& args);
 int run_show_maps(const Args& args);
+int run_synth(const Args& args);
 int run_tokenize(const Args& args);
 int run_train(const Args& args);
 

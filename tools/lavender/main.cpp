@@ -37,6 +37,8 @@ const Command kCommands[] = {
      lavender::cli::run_sd_attn},
     {"show-maps", "draw a stored image with each word's map as a heat map (PNG)",
      lavender::cli::run_show_maps},
+    {"synth", "build the shapes world: images, captions, questions and ground-truth maps",
+     lavender::cli::run_synth},
     {"tokenize", "print the token ids of each line of a JSONL file", lavender::cli::run_tokenize},
     {"train", "fine-tune a VLM with the Lavender objective (or plain SFT with --lambda 0)",
      lavender::cli::run_train},
