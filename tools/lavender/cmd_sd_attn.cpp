@@ -68,8 +68,10 @@ int run_sd_attn(const Args& args) {
       .option("images", "root folder for relative image paths")
       .option("out", "map store folder (created or resumed)")
       .option("tokenizer", "tokenizer file or folder (default: MODEL/tokenizer)")
-      .option("recipe", "single-pass | p2p | daam", "single-pass")
-      .option("image-size", "square crop fed to the VAE (default: the recipe's, 512)")
+      .option("recipe", "single-pass | p2p | daam | small-dm (train-dm models)", "single-pass")
+      .option("image-size",
+              "square crop fed to the VAE (default: the recipe's, 512; a pixel-space model "
+              "always uses its own sample_size)")
       .option("map-size", "side of the stored maps (default: the recipe's, 32)")
       .option("text", "assistant | user | all | caption (caption data always uses captions)",
               "assistant")

@@ -21,5 +21,6 @@ int run_show_maps(const Args& args);
 int run_synth(const Args& args);
 int run_tokenize(const Args& args);
 int run_train(const Args& args);
+int run_train_dm(const Args& args);
 
 }  // namespace lavender::cli

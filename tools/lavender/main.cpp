@@ -42,6 +42,8 @@ const Command kCommands[] = {
     {"tokenize", "print the token ids of each line of a JSONL file", lavender::cli::run_tokenize},
     {"train", "fine-tune a VLM with the Lavender objective (or plain SFT with --lambda 0)",
      lavender::cli::run_train},
+    {"train-dm", "train a small pixel-space diffusion model from scratch (a teacher for sd-attn)",
+     lavender::cli::run_train_dm},
 };
 
 void print_usage() {

@@ -96,7 +96,7 @@ void SdPipeline::to(const std::string& device, const std::string& dtype) {
   const c10::ScalarType type = runtime::parse_dtype(dtype);
   runtime::check_dtype_on_device(type, d);
   text_encoder->to(d, type);
-  vae->to(d, type);
+  if (!pixel_space()) vae->to(d, type);
   unet->to(d, type);
 }
 
@@ -108,14 +108,35 @@ c10::ScalarType SdPipeline::dtype() const {
   return unet->conv_in->weight.scalar_type();
 }
 
+int64_t SdPipeline::image_size(int64_t requested) const {
+  const auto& sample = unet->config().sample_size;
+  return pixel_space() && sample ? sample->height : requested;
+}
+
+at::Tensor SdPipeline::latents(const at::Tensor& images) {
+  if (!pixel_space()) return latents_from_image(*vae, images);
+  const auto& sample = unet->config().sample_size;
+  if (!sample || (images.size(2) == sample->height && images.size(3) == sample->width))
+    return images;
+  return F::interpolate(images, F::InterpolateFuncOptions()
+                                    .size(std::vector<int64_t>{sample->height, sample->width})
+                                    .mode(torch::kBilinear)
+                                    .align_corners(false)
+                                    .antialias(true));
+}
+
 SdPipeline load_sd_pipeline(const std::string& folder, const std::string& tokenizer) {
   if (!fs::is_directory(folder)) throw Error(folder + ": not a diffusers model folder");
   SdPipeline p;
   p.tokenizer = text::load_clip_tokenizer(tokenizer.empty() ? folder + "/tokenizer" : tokenizer);
   p.text_encoder = load_clip_text_model(folder + "/text_encoder");
   p.text_encoder->eval();
-  p.vae = load_vae(folder + "/vae");
+  if (fs::exists(folder + "/vae")) p.vae = load_vae(folder + "/vae");
   p.unet = load_unet(folder + "/unet");
+  if (p.pixel_space() && (p.unet->config().in_channels != 3 || p.unet->config().out_channels != 3))
+    throw Error(folder + ": no vae/ folder, so a pixel-space model, but the UNet takes " +
+                std::to_string(p.unet->config().in_channels) + " channels and returns " +
+                std::to_string(p.unet->config().out_channels) + " (pixel space needs 3 and 3)");
   p.schedule.emplace(
       io::config::load_ddpm_scheduler_config(folder + "/scheduler/scheduler_config.json"));
   return p;
@@ -180,7 +201,7 @@ std::vector<SampleMaps> extract(SdPipeline& pipeline, const at::Tensor& images,
   check_vocab(enc, pipeline.text_encoder->config().vocab_size);
 
   at::Tensor context = pipeline.text_encoder->forward(ids_tensor(enc).to(device)).last_hidden_state;
-  at::Tensor latents = latents_from_image(*pipeline.vae, images.to(device, pipeline.dtype()));
+  at::Tensor latents = pipeline.latents(images.to(device, pipeline.dtype()));
   auto layers = select_layers(
       recipe, pipeline.unet->cross_attention_layers(latents.size(2), latents.size(3)));
   int64_t grid = 0;

@@ -1,4 +1,5 @@
-// The teacher's extraction pipeline (METHOD.md, "DM side"): image → VAE latents → DDPM noise at
+// The teacher's extraction pipeline (METHOD.md, "DM side"): image → VAE latents (or, for a
+// pixel-space model without a VAE, the image itself at the UNet's sample_size) → DDPM noise at
 // the recipe's timesteps → one UNet pass per (timestep, noise sample) for the whole batch,
 // capturing only the chosen cross-attention layers → combine_layers → mean over passes →
 // per-word maps of the words that carry a letter or digit.
@@ -26,7 +27,7 @@ namespace lavender::dm {
 struct SdPipeline {
   std::unique_ptr<text::ClipTokenizer> tokenizer;
   ClipTextModel text_encoder{nullptr};
-  AutoencoderKL vae{nullptr};
+  AutoencoderKL vae{nullptr};  // null for a pixel-space model (no vae/ folder)
   UNet2DConditionModel unet{nullptr};
   std::optional<NoiseSchedule> schedule;
 
@@ -35,11 +36,23 @@ struct SdPipeline {
   void to(const std::string& device, const std::string& dtype = "fp32");
   at::Device device() const;
   c10::ScalarType dtype() const;
+
+  // Pixel space: no VAE; the UNet denoises images in [-1, 1] at its sample_size.
+  bool pixel_space() const { return vae.is_empty(); }
+  // The side of the square images the pipeline wants for a requested image size: the UNet's
+  // sample_size (height) in pixel space when the config gives one, else `requested`.
+  int64_t image_size(int64_t requested) const;
+  // What the UNet denoises: VAE latents of `images` ([B, 3, H, W] in [-1, 1], on the pipeline's
+  // device and dtype), or in pixel space the images resized to sample_size (bilinear with
+  // antialiasing) when they differ from it.
+  at::Tensor latents(const at::Tensor& images);
 };
 
 // Loads a diffusers Stable Diffusion folder: text_encoder/, vae/, unet/, scheduler/ (the
 // scheduler_config.json) and tokenizer/ — unless `tokenizer` names another tokenizer (a file or
-// folder load_clip_tokenizer accepts). model_index.json is not needed.
+// folder load_clip_tokenizer accepts). model_index.json is not needed. Without vae/ the model is
+// taken to work in pixel space (lavender train-dm writes such folders); its UNet must then take
+// and return 3 channels.
 SdPipeline load_sd_pipeline(const std::string& folder, const std::string& tokenizer = "");
 
 // Where an image's square crop came from, in the original image's pixels.
@@ -63,7 +76,8 @@ struct SampleMaps {
   at::Tensor maps;                               // [n_words_kept, S, S] fp32 in [0, 1], on CPU
 };
 
-// images: [B, 3, H, W] in [-1, 1] (H, W multiples of the VAE's downsampling). Noise is drawn
+// images: [B, 3, H, W] in [-1, 1] (H, W multiples of the VAE's downsampling; in pixel space any
+// size, resized to the UNet's sample_size). Noise is drawn
 // per sample from a generator seeded with `seed` (the same for every sample), so a sample's maps
 // do not depend on its batch. Throws lavender::Error for token ids the text encoder cannot embed
 // or a recipe whose layers the UNet lacks.

@@ -92,7 +92,8 @@ void write_batch(SdPipeline& p, const std::vector<Loaded>& batch, const Recipe& 
 
 // Fails before the store is created when the UNet lacks the recipe's layers.
 void check_recipe(SdPipeline& p, const Recipe& recipe) {
-  const auto levels = static_cast<int64_t>(p.vae->config().block_out_channels.size()) - 1;
+  const auto levels =
+      p.pixel_space() ? 0 : static_cast<int64_t>(p.vae->config().block_out_channels.size()) - 1;
   const int64_t latent = recipe.image_size >> levels;
   select_layers(recipe, p.unet->cross_attention_layers(latent, latent));
 }
@@ -138,6 +139,8 @@ ExtractJobResult run_extract_job(const ExtractJobOptions& o) {
   result.pairs = static_cast<int64_t>(pairs.size());
   SdPipeline p = load_sd_pipeline(o.model, o.tokenizer);
   p.to(o.device, o.dtype);
+  // A pixel-space model denoises images at its own resolution: prepare them at that size.
+  recipe.image_size = p.image_size(recipe.image_size);
   check_recipe(p, recipe);
   result.store = shard_store_path(o.out, o.shard_index, o.shard_count);
   fs::create_directories(result.store);

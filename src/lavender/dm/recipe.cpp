@@ -31,7 +31,7 @@ SelectedLayer selected(const CrossAttentionLayer& l, double weight) {
 }  // namespace
 
 const std::vector<std::string>& recipe_names() {
-  static const std::vector<std::string> names = {"single-pass", "p2p", "daam"};
+  static const std::vector<std::string> names = {"single-pass", "p2p", "daam", "small-dm"};
   return names;
 }
 
@@ -54,7 +54,16 @@ Recipe recipe_preset(const std::string& name) {
     r.timesteps = {100, 300, 500, 700};
     return r;
   }
-  throw Error("unknown recipe '" + name + "' (known: single-pass, p2p, daam)");
+  if (name == "small-dm") {
+    // For the pixel-space models of `lavender train-dm` (cross-attention at full and half
+    // resolution): both layers, and two moderate noise levels (their prototype localised
+    // colour words best at t = 50-200; t = 500 was too noisy).
+    r.layers = {{1, 0.5}, {2, 0.5}};
+    r.timesteps = {50, 150};
+    r.image_size = 32;
+    return r;
+  }
+  throw Error("unknown recipe '" + name + "' (known: single-pass, p2p, daam, small-dm)");
 }
 
 std::vector<SelectedLayer> select_layers(const Recipe& recipe,

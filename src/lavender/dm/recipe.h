@@ -36,7 +36,7 @@ struct Recipe {
   uint64_t seed = 0;
 };
 
-// "single-pass" (default), "p2p", "daam"; anything else is a lavender::Error listing the names.
+// "single-pass" (default), "p2p", "daam", "small-dm" (train-dm's pixel models); anything else is a lavender::Error listing the names.
 Recipe recipe_preset(const std::string& name);
 const std::vector<std::string>& recipe_names();
 

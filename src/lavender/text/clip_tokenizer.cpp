@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "lavender/io/json_file.h"
+#include "lavender/text/clip_pretokenize.h"
 #include "lavender/text/gzip_file.h"
 #include "lavender/text/unicode.h"
 #include "lavender/util/error.h"
@@ -407,6 +408,13 @@ void ClipTokenizer::append_word(const std::u32string& word, std::vector<int64_t>
   std::lock_guard<std::mutex> lock(cache_mutex_);
   if (cache_.size() >= kMaxCachedWords) cache_.clear();
   cache_.emplace(bytes, std::move(symbols));
+}
+
+std::vector<std::string> clip_pretokenize(const std::string& text) {
+  const std::u32string clean = normalize_text(text);
+  std::vector<std::string> words;
+  for (std::u32string_view w : split_words(clean)) words.push_back(u32_to_utf8(w));
+  return words;
 }
 
 std::vector<int64_t> ClipTokenizer::encode(const std::string& text) const {
