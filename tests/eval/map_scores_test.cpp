@@ -78,12 +78,15 @@ TEST(WordClasses, FromAPlainObjectOrAWorldVocabulary) {
   EXPECT_EQ(c.at("red"), "colour");
   EXPECT_EQ(c.at("star"), "shape");
   c = word_classes(nlohmann::json::parse(
-                       R"({"seed": 1, "vocabulary": {"colours": ["red"], "shapes": [{"name": "ring"}],
-                           "sizes": ["large"]}})"),
+                       R"({"seed": 1, "vocabulary": {"colours": [{"name": "red", "rgb": [1, 0, 0]}],
+                           "shapes": ["ring"], "sizes": {"large": 0.3}, "question_types": ["colour"],
+                           "train_sizes": ["small"]}})"),
                    "world.json");
   EXPECT_EQ(c.at("red"), "colour");
   EXPECT_EQ(c.at("ring"), "shape");
   EXPECT_EQ(c.at("large"), "size");
+  EXPECT_EQ(c.count("colour"), 0u);  // a question type, not a word of the vocabulary
+  EXPECT_EQ(c.count("small"), 0u);
   EXPECT_THROW(word_classes(nlohmann::json::parse("[1]"), "w.json"), Error);
   EXPECT_THROW(word_classes(nlohmann::json::parse(R"({"a": 1})"), "w.json"), Error);
 }

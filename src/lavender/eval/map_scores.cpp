@@ -142,10 +142,17 @@ std::map<std::string, std::string> word_classes(const nlohmann::json& j,
     for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return s;
   };
+  const bool world = lists != &j;
   for (const auto& [name, words] : lists->items()) {
-    if (!words.is_array()) continue;
+    // A world's vocabulary also lists question types and split facts: only the word lists count.
+    if (world && name != "colours" && name != "shapes" && name != "sizes") continue;
     std::string cls = name;
-    if (lists != &j && cls.size() > 1 && cls.back() == 's') cls.pop_back();
+    if (world) cls.pop_back();  // "colours" → "colour"
+    if (world && words.is_object()) {  // sizes: {"small": 0.2, ...}
+      for (const auto& [word, value] : words.items()) out[lower(word)] = cls;
+      continue;
+    }
+    if (!words.is_array()) continue;
     for (const auto& w : words) {
       if (w.is_string())
         out[lower(w.get<std::string>())] = cls;

@@ -70,9 +70,9 @@ class MapScoreSummary {
   std::map<std::string, Sum> by_class_, by_word_;
 };
 
-// Word classes from JSON: {"colour": ["red", ...], "shape": [...]} (any class names); or a
-// document with a "vocabulary" object of that form (the shapes world's world.json), where class
-// names ending in "s" lose it ("colours" → "colour") and list items may be {"name": ...} objects.
+// Word classes from JSON: {"colour": ["red", ...], "shape": [...]} (any class names); or the
+// shapes world's world.json, whose "vocabulary" gives "colours" ([{"name": ...}] or names),
+// "shapes" and "sizes" (names, or an object keyed by name) → classes colour, shape, size.
 // Words are lower-cased. Throws lavender::Error naming `source` when nothing usable is found.
 std::map<std::string, std::string> word_classes(const nlohmann::json& j, const std::string& source);
 
