@@ -101,5 +101,25 @@ TEST(ScratchLlava, LoadsGeneratesAndLearnsWithTheTrainer) {
   EXPECT_TRUE(std::isfinite(s.history.back().attention));
 }
 
+TEST(ScratchLlava, ACorpusGivesOneTokenPerPieceAndIdsStayConsistent) {
+  test::TempDir dir;
+  vlm::ScratchLlavaOptions o;
+  o.corpus = {"USER: <image>\nWhat colour is the star? ASSISTANT: red</s>",
+              "USER: <image>\nWhat shape is the red object? ASSISTANT: star</s>"};
+  vlm::write_scratch_llava(dir.path() + "/m", o);
+  const auto config = io::config::load_llava_config(dir.path() + "/m/config.json");
+  EXPECT_EQ(config.text_config.vocab_size % 8, 0);
+  auto chat = vlm::ChatModel::load(dir.path() + "/m");
+  const auto& tok = chat->tokenizer();
+  // " colour", " star", "?" and " ASSISTANT" are single tokens; "<image>" is the image token.
+  const std::vector<int64_t> ids = tok.encode("What colour is the star?", false);
+  EXPECT_EQ(ids.size(), 6u);
+  EXPECT_EQ(tok.encode(" ASSISTANT", false).size(), 1u);
+  EXPECT_EQ(tok.encode("<image>", false), std::vector<int64_t>{config.image_token_index});
+  EXPECT_EQ(tok.encode("</s>", false),
+            std::vector<int64_t>{config.text_config.vocab_size - 3});  // eos
+  EXPECT_EQ(tok.decode(tok.encode("a purple cross!", false)), "a purple cross!");  // unseen words
+}
+
 }  // namespace
 }  // namespace lavender

@@ -2,6 +2,9 @@
 #include <string>
 
 #include "commands.h"
+#include "lavender/data/dataset.h"
+#include "lavender/text/chat_template.h"
+#include "lavender/train/training_data.h"
 #include "lavender/util/args.h"
 #include "lavender/util/error.h"
 #include "lavender/vlm/scratch_llava.h"
@@ -25,6 +28,9 @@ int run_init_vlm(const Args& args) {
   parser.option("text-heads", "decoder attention heads", std::to_string(d.text_heads));
   parser.option("mlp-ratio", "MLP width ÷ model width", std::to_string(d.mlp_ratio));
   parser.option("seed", "initialisation seed", std::to_string(d.seed));
+  parser.option("corpus",
+                "comma-separated datasets (conversations or captions) whose text, in the LLaVA "
+                "chat format, the byte-level tokenizer learns merges from (default: bytes only)");
   if (!parser.parse(args)) {
     std::printf("%s", parser.help().c_str());
     return 0;
@@ -41,6 +47,12 @@ int run_init_vlm(const Args& args) {
   o.text_heads = parser.get_int("text-heads");
   o.mlp_ratio = parser.get_int("mlp-ratio");
   o.seed = static_cast<uint64_t>(parser.get_int("seed"));
+  for (const auto& path : parser.get_list("corpus")) {
+    const data::DatasetReadResult dataset = data::read_dataset(path);
+    for (const auto& sample : train::training_samples(dataset).samples)
+      o.corpus.push_back(text::chat_text(
+          text::render_chat(text::ChatFormat::llava15, sample.messages, false)));
+  }
   vlm::write_scratch_llava(parser.get("out"), o);
   std::printf("wrote %s\n", parser.get("out").c_str());
   return 0;

@@ -40,6 +40,11 @@ std::vector<std::string> train_args(const Paths& p, const DemoPreset& preset,
           "--resume"};
 }
 
+std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
 }  // namespace
 
 DemoPreset demo_preset(const DemoOptions& o) {
@@ -81,7 +86,8 @@ std::vector<Stage> demo_plan(const DemoOptions& o) {
                    "--test", str(int64_t{preset.test_images})},
                   {p.world + "/world.json"}});
   plan.push_back({"init-vlm", "a VLM with random weights",
-                  {"init-vlm", "--out", p.vlm + "/init", "--seed", seed},
+                  {"init-vlm", "--out", p.vlm + "/init", "--seed", seed, "--corpus",
+                   p.world + "/captions.jsonl," + p.split_data("train")},
                   {p.vlm + "/init/config.json"}});
 
   ++group;  // the two from-scratch trainings are independent
@@ -91,9 +97,10 @@ std::vector<Stage> demo_plan(const DemoOptions& o) {
                   {p.dm + "/unet/config.json"},
                   group});
   plan.push_back({"pretrain-vlm", "the VLM, from scratch on captions",
-                  train_args(p, preset, p.vlm + "/init", p.world + "/captions.jsonl",
-                             p.vlm + "/pretrain", preset.pretrain_steps, preset.pretrain_lr,
-                             o.seed),
+                  with(train_args(p, preset, p.vlm + "/init", p.world + "/captions.jsonl",
+                                  p.vlm + "/pretrain", preset.pretrain_steps, preset.pretrain_lr,
+                                  o.seed),
+                       {"--lambda", "0"}),
                   {p.vlm + "/pretrain/model/config.json"},
                   group});
 
@@ -103,7 +110,7 @@ std::vector<Stage> demo_plan(const DemoOptions& o) {
   for (const auto& split : splits)
     plan.push_back({"maps-" + split, "the diffusion model's maps for " + split,
                     {"sd-attn", "--model", p.dm, "--data", p.split_data(split), "--images", p.world,
-                     "--out", p.maps + "/" + split, "--text", "all", "--image-size", "32",
+                     "--out", p.maps + "/" + split, "--text", "all", "--recipe", "small-dm",
                      "--batch", "32", "--seed", seed},
                     {p.maps + "/" + split + "/store.json"},
                     group});

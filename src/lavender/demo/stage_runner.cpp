@@ -122,6 +122,8 @@ std::vector<StageResult> run_group(const std::vector<const Stage*>& group,
         failure = "stage " + r.stage->name + " (" + r.stage->title + ") failed with " +
                   describe_status(code) + "; its log: " + r.log + "\n  last line: " +
                   last_line(r.log);
+        if (!running.empty())
+          o.say(failure + "\n  waiting for the other stages of its group to finish");
       }
     }
     if (running.empty()) break;

@@ -10,13 +10,26 @@
 #include <string>
 #include <vector>
 
+#include "lavender/text/bpe_trainer.h"
+
 namespace lavender::text {
 
 // Llama 3's pre-tokenizer as tokenizer.json writes it: the split pattern, then byte-level mapping.
 nlohmann::json llama3_byte_level_pre_tokenizer();
 
-// Throws lavender::Error when vocab_size cannot hold the 256 bytes and the specials.
+// Throws lavender::Error when vocab_size cannot hold the 256 bytes, the merged tokens (ids from
+// 256 in merge order) and the specials.
 nlohmann::json byte_level_tokenizer_json(int64_t vocab_size,
-                                         const std::vector<std::string>& special_tokens);
+                                         const std::vector<std::string>& special_tokens,
+                                         const BpeMerges& merges = {});
+
+// Merges learnt from `texts` as this tokenizer reads them (Llama 3's split, then bytes in GPT-2's
+// alphabet): with no limit every piece of the corpus (" red", " ASSISTANT", "?") becomes one
+// token, so a model trained from scratch on that corpus sees short sequences.
+BpeMerges learn_byte_level_merges(const std::vector<std::string>& texts,
+                                  const BpeTrainOptions& options = {});
+
+// How many vocabulary entries the merges add beyond the 256 bytes.
+int64_t merged_token_count(const BpeMerges& merges);
 
 }  // namespace lavender::text

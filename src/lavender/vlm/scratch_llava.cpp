@@ -15,12 +15,12 @@ namespace {
 
 // Specials in id order; they take the top ids of the vocabulary.
 const std::vector<std::string> kSpecials = {"<unk>", "<s>", "</s>", "<pad>", "<image>"};
-constexpr int64_t kVocab = 264;  // 256 bytes + 3 fillers + 5 specials: a multiple of 8
-constexpr int64_t special_id(size_t i) {
-  return kVocab - 5 + static_cast<int64_t>(i);
-}
-constexpr int64_t kBos = special_id(1), kEos = special_id(2),
-                  kPad = special_id(3), kImage = special_id(4);
+
+struct SpecialIds {
+  int64_t bos, eos, pad, image;
+  explicit SpecialIds(int64_t vocab)
+      : bos(vocab - 4), eos(vocab - 3), pad(vocab - 2), image(vocab - 1) {}
+};
 
 void check(bool ok, const std::string& option, const std::string& problem) {
   if (!ok) throw Error("scratch LLaVA: " + option + ": " + problem);
@@ -86,21 +86,24 @@ std::vector<std::pair<std::string, at::Tensor>> random_weights(
 
 }  // namespace
 
-nlohmann::json scratch_llava_config(const ScratchLlavaOptions& o) {
+nlohmann::json scratch_llava_config(const ScratchLlavaOptions& o, int64_t vocab_size) {
   check_options(o);
+  check(vocab_size >= 256 + static_cast<int64_t>(kSpecials.size()), "vocab_size",
+        "must hold the 256 bytes and the specials");
+  const SpecialIds id(vocab_size);
   const int64_t patches = (o.image_size / o.patch_size) * (o.image_size / o.patch_size);
   return {{"architectures", {"LlavaForConditionalGeneration"}},
           {"model_type", "llava"},
-          {"image_token_index", kImage},
+          {"image_token_index", id.image},
           {"image_seq_length", patches},
           {"projector_hidden_act", "gelu"},
           {"vision_feature_layer", -1},
           {"vision_feature_select_strategy", "default"},
           {"tie_word_embeddings", false},
-          {"pad_token_id", kPad},
+          {"pad_token_id", id.pad},
           {"text_config",
            {{"model_type", "llama"},
-            {"vocab_size", kVocab},
+            {"vocab_size", vocab_size},
             {"hidden_size", o.text_hidden},
             {"intermediate_size", o.mlp_ratio * o.text_hidden},
             {"num_hidden_layers", o.text_layers},
@@ -108,9 +111,9 @@ nlohmann::json scratch_llava_config(const ScratchLlavaOptions& o) {
             {"num_key_value_heads", o.text_heads},
             {"max_position_embeddings", o.max_positions},
             {"rms_norm_eps", 1e-5},
-            {"bos_token_id", kBos},
-            {"eos_token_id", kEos},
-            {"pad_token_id", kPad},
+            {"bos_token_id", id.bos},
+            {"eos_token_id", id.eos},
+            {"pad_token_id", id.pad},
             {"tie_word_embeddings", false}}},
           {"vision_config",
            {{"model_type", "clip_vision_model"},
@@ -125,12 +128,17 @@ nlohmann::json scratch_llava_config(const ScratchLlavaOptions& o) {
 }
 
 void write_scratch_llava(const std::string& dir, const ScratchLlavaOptions& o) {
-  const nlohmann::json config = scratch_llava_config(o);
+  const text::BpeMerges merges = text::learn_byte_level_merges(o.corpus);
+  const int64_t used = 256 + text::merged_token_count(merges) + static_cast<int64_t>(kSpecials.size());
+  const int64_t vocab = (used + 7) / 8 * 8;
+  const SpecialIds id(vocab);
+  const nlohmann::json config = scratch_llava_config(o, vocab);
   io::SaveCheckpointOptions files;
-  files.extra_files["tokenizer.json"] = text::byte_level_tokenizer_json(kVocab, kSpecials).dump();
+  files.extra_files["tokenizer.json"] =
+      text::byte_level_tokenizer_json(vocab, kSpecials, merges).dump();
   files.extra_files["preprocessor_config.json"] = preprocessor_config(o.image_size).dump(2);
   files.extra_files["generation_config.json"] =
-      nlohmann::json{{"bos_token_id", kBos}, {"eos_token_id", kEos}, {"pad_token_id", kPad}}
+      nlohmann::json{{"bos_token_id", id.bos}, {"eos_token_id", id.eos}, {"pad_token_id", id.pad}}
           .dump(2);
   files.extra_files["special_tokens_map.json"] =
       nlohmann::json{{"bos_token", "<s>"}, {"eos_token", "</s>"}, {"unk_token", "<unk>"},
