@@ -1,7 +1,8 @@
 // A measurement, not a unit test (disabled; run with --gtest_also_run_disabled_tests and
 // --gtest_filter='*DmQuality*'): trains the default small DM on a local shapes corpus and
 // scores its per-word maps against the objects' masks (IoU after thresholding at 0.5).
-// LAVENDER_DM_STEPS (default 600) and LAVENDER_DM_IMAGES (default 512) size the run.
+// LAVENDER_DM_STEPS (default 600), LAVENDER_DM_IMAGES (512), LAVENDER_DM_BATCH (32),
+// LAVENDER_DM_C0/C1/C2 (channels per level, default the spec's) and LAVENDER_DM_HEADS size the run.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -24,17 +25,25 @@ int64_t env_int(const char* name, int64_t def) {
 
 TEST(DmQuality, DISABLED_ColourWordsLandOnTheirObjects) {
   test::TempDir dir;
-  auto samples = test::write_tiny_shapes(dir.file("shapes"), static_cast<int>(env_int("LAVENDER_DM_IMAGES", 512)), 7);
+  auto samples = test::write_tiny_shapes(
+      dir.file("shapes"), static_cast<int>(env_int("LAVENDER_DM_IMAGES", 512)), 7);
   TrainDmOptions o;
   o.data = dir.file("shapes/captions.jsonl");
   o.out = dir.file("dm");
   o.steps = env_int("LAVENDER_DM_STEPS", 600);
+  o.batch = env_int("LAVENDER_DM_BATCH", o.batch);
+  o.spec.channels = {env_int("LAVENDER_DM_C0", o.spec.channels[0]),
+                     env_int("LAVENDER_DM_C1", o.spec.channels[1]),
+                     env_int("LAVENDER_DM_C2", o.spec.channels[2])};
+  o.spec.heads = env_int("LAVENDER_DM_HEADS", o.spec.heads);
   o.show_progress = false;
   auto r = train_dm(o);
-  std::printf("trained: %lld steps, %.2f steps/s (%.1f s), loss %.4f -> %.4f, UNet %lld + text %lld params\n",
-              static_cast<long long>(r.steps), r.steps_per_second, r.seconds, r.first_loss,
-              r.last_loss, static_cast<long long>(r.unet_parameters),
-              static_cast<long long>(r.text_parameters));
+  std::printf(
+      "trained: %lld steps, %.2f steps/s (%.1f s), loss %.4f -> %.4f, UNet %lld + text %lld "
+      "params\n",
+      static_cast<long long>(r.steps), r.steps_per_second, r.seconds, r.first_loss,
+      r.last_loss, static_cast<long long>(r.unet_parameters),
+      static_cast<long long>(r.text_parameters));
 
   SdPipeline p = load_sd_pipeline(o.out);
   for (std::vector<int64_t> ts : {std::vector<int64_t>{50, 150}, {100}, {200}, {400}})
