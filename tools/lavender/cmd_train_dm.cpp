@@ -10,7 +10,7 @@ namespace lavender::cli {
 namespace {
 
 // --quick: the demo's CI preset (about 20 s on 2 cores); explicit options still win.
-constexpr int64_t kQuickSteps = 150;
+constexpr int64_t kQuickSteps = 80;
 
 dm::TrainDmOptions train_dm_options(const ArgParser& parser) {
   dm::TrainDmOptions o;
@@ -45,23 +45,23 @@ int run_train_dm(const Args& args) {
                         "or image<TAB>text)")
       .option("images", "root folder for relative image paths (default: the dataset's folder)")
       .option("out", "output model folder (must not exist, or be a finished one)")
-      .option("steps", "optimizer steps", "1500")
+      .option("steps", "optimizer steps", "500")
       .option("batch", "images per step", "32")
       .option("lr", "peak learning rate (AdamW, warm-up then cosine)", "1e-3")
       .option("warmup", "warm-up steps", "50")
       .option("caption-dropout", "probability of training on the empty caption (for guidance)",
               "0.1")
       .option("image-size", "side of the square images the model learns (pixels)", "32")
-      .option("channels", "UNet channels per level, comma-separated", "32,64,64")
+      .option("channels", "UNet channels per level, comma-separated", "16,32,32")
       .option("attention-levels", "levels from full resolution down with cross-attention", "2")
       .flag("full-res-self-attention",
             "also self-attention at full resolution (slow; by default it attends only to text)")
-      .option("heads", "attention heads per UNet block", "4")
+      .option("heads", "attention heads per UNet block", "2")
       .option("text-hidden", "text encoder width", "64")
       .option("text-layers", "text encoder layers", "2")
       .option("seed", "initialisation, batch order and noise seed", "0")
       .option("log-every", "steps per metrics.jsonl line", "25")
-      .flag("quick", "a short run for CI (150 steps unless --steps is given)");
+      .flag("quick", "a short run for CI (80 steps unless --steps is given)");
   if (!parser.parse(args)) {
     std::printf("%s", parser.help().c_str());
     return 0;

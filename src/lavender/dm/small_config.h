@@ -11,7 +11,10 @@ namespace lavender::dm {
 
 struct SmallDmSpec {
   int64_t image_size = 32;                     // the UNet's sample_size (pixel space)
-  std::vector<int64_t> channels = {32, 64, 64};  // block_out_channels: one level per entry
+  // block_out_channels, one level per entry. The full-resolution level dominates the step's cost
+  // (its convolutions scale with channels² at S² pixels): 16 there trains about twice as fast as
+  // 32 for the same steps (measured on this 2-core machine).
+  std::vector<int64_t> channels = {16, 32, 32};
   // How many levels, from the full resolution down, carry cross-attention (the rest are plain
   // ResNet blocks); the mid block has none (the prototype's 8×8 maps were useless).
   int64_t attention_levels = 2;
@@ -19,7 +22,7 @@ struct SmallDmSpec {
   // block attends only to the text (diffusers' only_cross_attention), lower ones do both.
   bool full_res_self_attention = false;
   int64_t layers_per_block = 1;
-  int64_t heads = 4;
+  int64_t heads = 2;
   int64_t norm_groups = 8;
   // Text encoder.
   int64_t text_hidden = 64;

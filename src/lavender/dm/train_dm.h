@@ -26,7 +26,7 @@ struct TrainDmOptions {
   std::string images;  // root for relative image paths ("": the dataset file's folder)
   std::string out;
   SmallDmSpec spec;
-  int64_t steps = 1500;
+  int64_t steps = 500;
   int64_t batch = 32;
   double lr = 1e-3;
   int64_t warmup_steps = 50;
