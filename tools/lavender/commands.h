@@ -9,6 +9,7 @@ namespace lavender::cli {
 
 using Args = std::vector<std::string>;
 
+int run_eval(const Args& args);
 int run_generate(const Args& args);
 int run_info(const Args& args);
 int run_inspect(const Args& args);
