@@ -10,6 +10,7 @@ namespace lavender::cli {
 using Args = std::vector<std::string>;
 
 int run_demo(const Args& args);
+int run_eval(const Args& args);
 int run_generate(const Args& args);
 int run_info(const Args& args);
 int run_init_vlm(const Args& args);

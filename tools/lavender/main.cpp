@@ -23,6 +23,8 @@ struct Command {
 const Command kCommands[] = {
     {"demo", "the whole method on the shapes world, from nothing to report.html (no downloads)",
      lavender::cli::run_demo},
+    {"eval", "accuracy on a benchmark; attention vs teacher maps and ground truth",
+     lavender::cli::run_eval},
     {"generate", "answer a prompt about an image (LLaVA-1.5, Llama 3.2 Vision); show attention",
      lavender::cli::run_generate},
     {"info", "LibTorch, threads, BLAS, CUDA devices and a measured matmul rate",

@@ -67,6 +67,22 @@ class LlavaChatModel : public ChatModel {
     at::Tensor out = generate_llava(*model_, pixels(image), expanded, at::Tensor(), o);
     return out.slice(1, expanded.size(1));
   }
+  at::Tensor sequence_logits(const io::Image& image, const at::Tensor& ids) override {
+    torch::NoGradGuard no_grad;
+    LlavaInputs in;
+    in.input_ids = expand(ids);
+    in.pixel_values = pixels(image);
+    at::Tensor logits = model_->forward(in).logits[0].to(torch::kFloat);  // [T + extra, V]
+    // Back to the unexpanded positions: those after the image token shift by the extra copies.
+    const int64_t extra = model_->tokens_per_image() - 1;
+    std::vector<int64_t> rows;
+    bool after = false;
+    for (int64_t p = 0; p < ids.size(1); ++p) {
+      rows.push_back(after ? p + extra : p);
+      if (ids[0][p].item<int64_t>() == image_token()) after = true, rows.back() += extra;
+    }
+    return logits.index_select(0, torch::tensor(rows, torch::kLong));
+  }
   at::Tensor attention_maps(const io::Image& image, const at::Tensor& ids,
                             const std::vector<int64_t>& layers, int64_t size) override {
     torch::NoGradGuard no_grad;
@@ -141,6 +157,10 @@ class MllamaChatModel : public ChatModel {
   at::Tensor generate_ids(const io::Image& image, const at::Tensor& ids,
                           const GenerationOptions& o) override {
     return generate_mllama(*model_, inputs(image, ids), o).slice(1, ids.size(1));
+  }
+  at::Tensor sequence_logits(const io::Image& image, const at::Tensor& ids) override {
+    torch::NoGradGuard no_grad;
+    return model_->forward(inputs(image, ids)).logits[0].to(torch::kFloat);
   }
   at::Tensor attention_maps(const io::Image& image, const at::Tensor& ids,
                             const std::vector<int64_t>& layers, int64_t size) override {
@@ -219,6 +239,42 @@ ChatReply ChatModel::generate(const io::Image& image, const std::string& prompt,
   }
   reply.text = tokenizer_->decode(reply.reply_ids);
   return reply;
+}
+
+text::TokenizedChat ChatModel::conversation_ids(const std::string& prompt,
+                                                const std::string& reply) const {
+  auto segments = text::render_chat(format_, {{"user", prompt, 1}, {"assistant", reply, 0}},
+                                    /*add_generation_prompt=*/false);
+  return text::tokenize_chat(*tokenizer_, segments, format_ == text::ChatFormat::llava15);
+}
+
+std::vector<double> ChatModel::token_log_probs(const io::Image& image,
+                                              const std::vector<int64_t>& ids) {
+  std::vector<double> out;
+  if (ids.size() < 2) return out;
+  const at::Tensor logp = torch::log_softmax(sequence_logits(image, ids_tensor(ids)), -1);
+  const auto t = static_cast<int64_t>(ids.size());
+  // Row t - 1 predicts token t.
+  const at::Tensor picked =
+      logp.slice(0, 0, t - 1)
+          .gather(1, torch::tensor(std::vector<int64_t>(ids.begin() + 1, ids.end()),
+                                   torch::kLong)
+                         .unsqueeze(1))
+          .squeeze(1)
+          .to(torch::kDouble)
+          .contiguous();
+  out.assign(picked.data_ptr<double>(), picked.data_ptr<double>() + picked.numel());
+  return out;
+}
+
+double ChatModel::reply_log_likelihood(const io::Image& image, const std::string& prompt,
+                                       const std::string& reply) {
+  const text::TokenizedChat chat = conversation_ids(prompt, reply);
+  const std::vector<double> logp = token_log_probs(image, chat.ids);
+  double total = 0;
+  for (size_t t = 1; t < chat.ids.size(); ++t)
+    if (chat.labels[t] != text::kIgnoreLabel) total += logp[t - 1];
+  return total;
 }
 
 TokenAttention ChatModel::attention(const io::Image& image, const std::vector<int64_t>& ids,

@@ -46,6 +46,17 @@ class ChatModel {
   std::vector<int64_t> prompt_ids(const std::string& prompt) const;
 
   ChatReply generate(const io::Image& image, const std::string& prompt, GenerationOptions options);
+  // The conversation "user: image + prompt, assistant: reply" tokenized as training sees it;
+  // labels mark the reply's tokens and the token ending the turn (text::tokenize_chat).
+  text::TokenizedChat conversation_ids(const std::string& prompt, const std::string& reply) const;
+  // Natural-log likelihood of `reply` as the whole answer to `prompt` about `image`,
+  // teacher-forced in one forward: the sum over the labelled tokens of conversation_ids (the
+  // turn's end included, so a reply that is only the start of a longer one is not favoured).
+  // Multiple-choice evaluation ranks the choices by it.
+  double reply_log_likelihood(const io::Image& image, const std::string& prompt,
+                              const std::string& reply);
+  // log p(ids[t] | image, ids[< t]) for t = 1 .. T-1 (entry t - 1), teacher-forced.
+  std::vector<double> token_log_probs(const io::Image& image, const std::vector<int64_t>& ids);
   // `layers` empty: the model's default (LLaVA: every decoder layer; mllama: its
   // cross-attention layers). Negative indices count from the end.
   TokenAttention attention(const io::Image& image, const std::vector<int64_t>& ids,
@@ -57,6 +68,8 @@ class ChatModel {
       : tokenizer_(std::move(tokenizer)), format_(format), defaults_(std::move(defaults)) {}
   virtual at::Tensor generate_ids(const io::Image& image, const at::Tensor& ids,
                                   const GenerationOptions& options) = 0;
+  // Next-token logits [T, vocab] (fp32) at each position of `ids` [1, T], teacher-forced.
+  virtual at::Tensor sequence_logits(const io::Image& image, const at::Tensor& ids) = 0;
   // [layers, heads, T, S, S] for the given decoder layers.
   virtual at::Tensor attention_maps(const io::Image& image, const at::Tensor& ids,
                                     const std::vector<int64_t>& layers, int64_t size) = 0;

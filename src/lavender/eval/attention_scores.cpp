@@ -1,0 +1,169 @@
+#include "lavender/eval/attention_scores.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+
+#include "lavender/align/head_layer_pooling.h"
+#include "lavender/align/word_match.h"
+#include "lavender/io/map_store.h"
+#include "lavender/util/error.h"
+#include "lavender/vlm/chat_model.h"
+
+namespace lavender::eval {
+namespace {
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Scores one word's map against its reference (both [S, S] fp32).
+MapScores score(const at::Tensor& map, const at::Tensor& reference, const MapScoreOptions& o) {
+  const at::Tensor m = map.to(torch::kFloat).contiguous();
+  const at::Tensor r = reference.to(torch::kFloat).contiguous();
+  return score_map(m.data_ptr<float>(), r.data_ptr<float>(), static_cast<size_t>(m.numel()), o);
+}
+
+// Stored maps [words, S', S'] (any float dtype) → [matches, S, S] fp32, each match averaging its
+// words' maps (`teacher_words`), resized bilinearly when S' ≠ S — as training reads the teacher.
+at::Tensor matched_maps(const at::Tensor& maps, const std::vector<align::WordMatch>& matches,
+                        int64_t size) {
+  at::Tensor all = maps.to(torch::kFloat);
+  if (all.size(-1) != size || all.size(-2) != size)
+    all = torch::nn::functional::interpolate(all.unsqueeze(1),
+                                             torch::nn::functional::InterpolateFuncOptions()
+                                                 .size(std::vector<int64_t>{size, size})
+                                                 .mode(torch::kBilinear)
+                                                 .align_corners(false))
+              .squeeze(1);
+  std::vector<at::Tensor> out;
+  for (const auto& m : matches) {
+    std::vector<int64_t> idx(m.teacher_words.begin(), m.teacher_words.end());
+    for (int64_t i : idx)
+      if (i < 0 || i >= all.size(0))
+        throw Error("map store: word index " + std::to_string(i) + " outside the stored " +
+                    std::to_string(all.size(0)) + " maps");
+    out.push_back(all.index_select(0, torch::tensor(idx, torch::kLong)).mean(0));
+  }
+  return torch::stack(out);
+}
+
+}  // namespace
+
+nlohmann::json StoreComparison::to_json() const {
+  nlohmann::json j = summary.to_json();
+  j["keys"] = keys;
+  j["missing_keys"] = missing_keys;
+  j["missing_words"] = missing_words;
+  return j;
+}
+
+StoreComparison compare_stores(const io::MapStoreReader& maps, const io::MapStoreReader& truth,
+                               const WordClasses& classes, const MapScoreOptions& options) {
+  StoreComparison out{MapScoreSummary(classes)};
+  torch::NoGradGuard no_grad;
+  for (const auto& entry : maps.entries()) {
+    if (!truth.contains(entry.key)) {
+      ++out.missing_keys;
+      continue;
+    }
+    const io::MapEntry& reference = truth.entry(entry.key);
+    at::Tensor truth_maps = truth.maps(entry.key).to(torch::kFloat);
+    const int64_t size = truth_maps.size(-1);
+    // Each distinct word once, its occurrences averaged on both sides.
+    std::vector<align::WordMatch> mine, theirs;
+    for (size_t i = 0; i < entry.words.size(); ++i) {
+      const std::string w = lower(entry.words[i]);
+      auto seen = std::find_if(mine.begin(), mine.end(), [&](const auto& m) { return m.word == w; });
+      if (seen != mine.end()) {
+        seen->teacher_words.push_back(static_cast<int>(i));
+        continue;
+      }
+      align::WordMatch t{w, {}, {}};
+      for (size_t j = 0; j < reference.words.size(); ++j)
+        if (lower(reference.words[j]) == w) t.teacher_words.push_back(static_cast<int>(j));
+      if (t.teacher_words.empty()) {
+        ++out.missing_words;
+        continue;
+      }
+      mine.push_back({w, {}, {static_cast<int>(i)}});
+      theirs.push_back(t);
+    }
+    if (mine.empty()) continue;
+    const at::Tensor a = matched_maps(maps.maps(entry.key), mine, size);
+    const at::Tensor b = matched_maps(truth_maps, theirs, size);
+    for (size_t k = 0; k < mine.size(); ++k)
+      out.summary.add(mine[k].word, score(a[static_cast<int64_t>(k)], b[static_cast<int64_t>(k)],
+                                          options));
+    ++out.keys;
+  }
+  return out;
+}
+
+VlmMapScorer::VlmMapScorer(vlm::ChatModel& model, const io::MapStoreReader* teacher,
+                           const io::MapStoreReader* truth, WordClasses classes,
+                           VlmMapOptions options)
+    : model_(model),
+      teacher_(teacher),
+      truth_(truth),
+      options_(std::move(options)),
+      vs_teacher_(classes),
+      vs_truth_(classes) {
+  align::parse_head_layer_pooling(options_.aggregation);  // a bad name fails before any work
+}
+
+void VlmMapScorer::add(const BenchmarkItem& item, const io::Image& image) {
+  const bool in_teacher = teacher_ && teacher_->contains(item.id);
+  const bool in_truth = truth_ && truth_->contains(item.id);
+  if (!in_teacher && !in_truth) {
+    ++missing_;
+    return;
+  }
+  torch::NoGradGuard no_grad;
+  const auto chat = model_.conversation_ids(item.question, item.answer);
+  const vlm::TokenAttention att =
+      model_.attention(image, chat.ids, options_.layers, options_.map_size);
+  const align::HeadLayerPooling pooling = align::parse_head_layer_pooling(options_.aggregation);
+
+  auto run = [&](const io::MapStoreReader& store, MapScoreSummary& summary, MapScoreOptions o) {
+    const io::MapEntry& entry = store.entry(item.id);
+    std::vector<align::WordMatch> matches = align::match_words(att.words, {}, entry.words);
+    // A word said only before the image (a chat header) sees none of it: nothing to score.
+    std::vector<at::Tensor> rows;
+    std::vector<align::WordMatch> kept;
+    for (const auto& m : matches) {
+      std::vector<int64_t> idx(m.student_tokens.begin(), m.student_tokens.end());
+      at::Tensor word = att.maps.index_select(2, torch::tensor(idx, torch::kLong)).mean(2);
+      if (word.abs().sum().item<double>() == 0) continue;
+      rows.push_back(word);  // [L, H, S, S]
+      kept.push_back(m);
+    }
+    if (kept.empty()) return;
+    at::Tensor pooled = align::pool_heads_layers(torch::stack(rows, 2).unsqueeze(0), pooling);
+    pooled = pooled[0].mean(1);  // [W, S, S]: channels (heads, for heads-*) averaged
+    const at::Tensor reference = matched_maps(store.maps(item.id), kept,
+                                                             options_.map_size);
+    for (size_t k = 0; k < kept.size(); ++k)
+      summary.add(kept[k].word, score(pooled[static_cast<int64_t>(k)],
+                                      reference[static_cast<int64_t>(k)], o));
+  };
+  if (in_teacher) {
+    MapScoreOptions o = options_.scores;
+    o.reference_threshold = o.map_threshold;  // the teacher's map is thresholded like the VLM's
+    run(*teacher_, vs_teacher_, o);
+  }
+  if (in_truth) run(*truth_, vs_truth_, options_.scores);
+  ++records_;
+}
+
+nlohmann::json VlmMapScorer::to_json() const {
+  nlohmann::json j = {{"aggregation", options_.aggregation},
+                      {"records", records_},
+                      {"missing", missing_}};
+  if (teacher_) j["vs_teacher"] = vs_teacher_.to_json();
+  if (truth_) j["vs_truth"] = vs_truth_.to_json();
+  return j;
+}
+
+}  // namespace lavender::eval
