@@ -2,8 +2,11 @@
 
 #include <torch/torch.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "lavender/io/image.h"
 #include "lavender/io/json_file.h"
@@ -28,6 +31,21 @@ nlohmann::json settings_json(const WorldOptions& o) {
           {"size", o.size},                      {"train", o.train},
           {"test", o.test},                      {"qa_per_image", o.qa_per_image},
           {"map_size", o.map_size}};
+}
+
+// Images are many and small: syncing each (two fsyncs) would dominate the build. Each is still
+// written to a temporary name and renamed, so no reader sees half a file, and the whole
+// filesystem is synced once before world.json (the completion marker) is written.
+void write_unsynced(const fs::path& path, const std::string& bytes) {
+  const fs::path temp = path.string() + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out.flush()) throw Error(temp.string() + ": cannot write");
+  }
+  std::error_code ec;
+  fs::rename(temp, path, ec);
+  if (ec) throw Error(path.string() + ": cannot rename into place: " + ec.message());
 }
 
 std::string image_name(int index) {
@@ -94,7 +112,8 @@ void add_truth(io::MapStoreWriter& store, const std::string& key, const std::str
 struct SplitOutput {
   int images = 0;
   int records = 0;
-  ojson types = ojson::object();
+  ojson types = ojson::object();     // type → answer → records
+  ojson per_type = ojson::object();  // type → records
 };
 
 SplitOutput build_split(const WorldOptions& opt, const SplitSpec& split, size_t split_index,
@@ -117,7 +136,7 @@ SplitOutput build_split(const WorldOptions& opt, const SplitSpec& split, size_t 
     DrawnScene d = draw_scene(split.kind, i, opt.size, rng);
     const std::string stem = image_name(i);
     const std::string image = "images/" + name + "/" + stem + ".png";
-    io::write_png((root / image).string(), d.rendered.image);
+    write_unsynced(root / image, io::encode_png(d.rendered.image));
     scenes += ojson{{"id", name + "-" + stem}, {"image", image},
                     {"objects", objects_json(d.scene, d.rendered)}}
                   .dump() +
@@ -155,8 +174,13 @@ SplitOutput build_split(const WorldOptions& opt, const SplitSpec& split, size_t 
     write_file_atomically((root / "captions.jsonl").string(), captions);
   for (const auto& [type, answers] : balancer.counts()) {
     ojson a = ojson::object();
-    for (const auto& [answer, n] : answers) a[answer] = n;
+    int total = 0;
+    for (const auto& [answer, n] : answers) {
+      a[answer] = n;
+      total += n;
+    }
     out.types[type] = a;
+    out.per_type[type] = total;
   }
   return out;
 }
@@ -225,11 +249,15 @@ WorldResult build_world(const WorldOptions& opt) {
   for (size_t s = 0; s < all.size(); ++s) {
     const int images = all[s].kind == SplitKind::train ? opt.train : opt.test;
     SplitOutput o = build_split(opt, all[s], s, images);
-    splits[all[s].name] = {{"images", o.images}, {"records", o.records}, {"answers", o.types}};
+    splits[all[s].name] = {{"images", o.images},
+                           {"records", o.records},
+                           {"types", o.per_type},
+                           {"answers", o.types}};
   }
   world["splits"] = splits;
   world["captions"] = opt.train;  // one per train image
   world["design"] = kDesign;
+  ::sync();  // the images, unsynced so far, reach the disk before the world counts as built
   write_file_atomically(world_file.string(), world.dump(2) + "\n");
   result.world = nlohmann::json::parse(world.dump());
   return result;
