@@ -76,7 +76,7 @@ ojson objects_json(const Scene& scene, const Rendered& rendered) {
                     {"cy", round2(o.cy)},
                     {"r", round2(o.r)},
                     {"bbox", visible_bbox(rendered.coverage[i], scene.size)},
-                    {"rgb", {o.rgb[0], o.rgb[1], o.rgb[2]}},
+                    {"rgb", ojson::array({o.rgb[0], o.rgb[1], o.rgb[2]})},
                     {"visible_area", round2(visible_area(rendered.coverage[i]))}});
   }
   return list;
@@ -120,10 +120,13 @@ SplitOutput build_split(const WorldOptions& opt, const SplitSpec& split, size_t 
                         int images) {
   const fs::path root(opt.out);
   const std::string name = split.name;
-  fs::create_directories(root / "images" / name);
   fs::create_directories(root / "scenes");
   const fs::path truth_dir = root / "truth" / name;
-  remove_tree(truth_dir.string());  // a partial earlier build: start the store afresh
+  // Left by an interrupted earlier build (world.json is missing): start afresh, so no stale
+  // image or truth entry of other settings survives.
+  remove_tree(truth_dir.string());
+  remove_tree((root / "images" / name).string());
+  fs::create_directories(root / "images" / name);
   io::MapStoreWriter truth(truth_dir.string(),
                            {{"map_size", opt.map_size}, {"recipe", {{"name", "truth"}}}});
   std::string records, scenes, captions;
@@ -188,15 +191,15 @@ SplitOutput build_split(const WorldOptions& opt, const SplitSpec& split, size_t 
 ojson vocabulary_json() {
   ojson colours = ojson::array();
   for (const auto& c : kColourTable)
-    colours.push_back({{"name", c.name}, {"rgb", {c.rgb[0], c.rgb[1], c.rgb[2]}}});
+    colours.push_back({{"name", c.name}, {"rgb", ojson::array({c.rgb[0], c.rgb[1], c.rgb[2]})}});
   ojson sizes = ojson::object();
   for (Size s : {Size::small, Size::large, Size::tiny, Size::huge})
     sizes[size_name(s)] = size_fraction(s);
   return {{"colours", colours},
           {"shapes", kShapeNames},
           {"sizes", sizes},
-          {"train_sizes", {"small", "large"}},
-          {"ood_sizes", {"tiny", "huge"}},
+          {"train_sizes", ojson::array({"small", "large"})},
+          {"ood_sizes", ojson::array({"tiny", "huge"})},
           {"question_types", question_types()}};
 }
 
@@ -242,7 +245,7 @@ WorldResult build_world(const WorldOptions& opt) {
   world["settings"] = ojson::parse(settings.dump());
   world["vocabulary"] = vocabulary_json();
   ojson held = ojson::array();
-  for (int c = 0; c < kColours; ++c) held.push_back({kColourTable[c].name, kShapeNames[held_out_shape(c)]});
+  for (int c = 0; c < kColours; ++c) held.push_back(ojson::array({kColourTable[c].name, kShapeNames[held_out_shape(c)]}));
   world["held_out"] = held;
   ojson splits = ojson::object();
   const auto& all = all_splits();
