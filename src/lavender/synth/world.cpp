@@ -2,8 +2,11 @@
 
 #include <torch/torch.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "lavender/io/image.h"
 #include "lavender/io/json_file.h"
@@ -28,6 +31,21 @@ nlohmann::json settings_json(const WorldOptions& o) {
           {"size", o.size},                      {"train", o.train},
           {"test", o.test},                      {"qa_per_image", o.qa_per_image},
           {"map_size", o.map_size}};
+}
+
+// Images are many and small: syncing each (two fsyncs) would dominate the build. Each is still
+// written to a temporary name and renamed, so no reader sees half a file, and the whole
+// filesystem is synced once before world.json (the completion marker) is written.
+void write_unsynced(const fs::path& path, const std::string& bytes) {
+  const fs::path temp = path.string() + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out.flush()) throw Error(temp.string() + ": cannot write");
+  }
+  std::error_code ec;
+  fs::rename(temp, path, ec);
+  if (ec) throw Error(path.string() + ": cannot rename into place: " + ec.message());
 }
 
 std::string image_name(int index) {
@@ -58,7 +76,7 @@ ojson objects_json(const Scene& scene, const Rendered& rendered) {
                     {"cy", round2(o.cy)},
                     {"r", round2(o.r)},
                     {"bbox", visible_bbox(rendered.coverage[i], scene.size)},
-                    {"rgb", {o.rgb[0], o.rgb[1], o.rgb[2]}},
+                    {"rgb", ojson::array({o.rgb[0], o.rgb[1], o.rgb[2]})},
                     {"visible_area", round2(visible_area(rendered.coverage[i]))}});
   }
   return list;
@@ -94,17 +112,21 @@ void add_truth(io::MapStoreWriter& store, const std::string& key, const std::str
 struct SplitOutput {
   int images = 0;
   int records = 0;
-  ojson types = ojson::object();
+  ojson types = ojson::object();     // type → answer → records
+  ojson per_type = ojson::object();  // type → records
 };
 
 SplitOutput build_split(const WorldOptions& opt, const SplitSpec& split, size_t split_index,
                         int images) {
   const fs::path root(opt.out);
   const std::string name = split.name;
-  fs::create_directories(root / "images" / name);
   fs::create_directories(root / "scenes");
   const fs::path truth_dir = root / "truth" / name;
-  remove_tree(truth_dir.string());  // a partial earlier build: start the store afresh
+  // Left by an interrupted earlier build (world.json is missing): start afresh, so no stale
+  // image or truth entry of other settings survives.
+  remove_tree(truth_dir.string());
+  remove_tree((root / "images" / name).string());
+  fs::create_directories(root / "images" / name);
   io::MapStoreWriter truth(truth_dir.string(),
                            {{"map_size", opt.map_size}, {"recipe", {{"name", "truth"}}}});
   std::string records, scenes, captions;
@@ -117,7 +139,7 @@ SplitOutput build_split(const WorldOptions& opt, const SplitSpec& split, size_t 
     DrawnScene d = draw_scene(split.kind, i, opt.size, rng);
     const std::string stem = image_name(i);
     const std::string image = "images/" + name + "/" + stem + ".png";
-    io::write_png((root / image).string(), d.rendered.image);
+    write_unsynced(root / image, io::encode_png(d.rendered.image));
     scenes += ojson{{"id", name + "-" + stem}, {"image", image},
                     {"objects", objects_json(d.scene, d.rendered)}}
                   .dump() +
@@ -155,8 +177,13 @@ SplitOutput build_split(const WorldOptions& opt, const SplitSpec& split, size_t 
     write_file_atomically((root / "captions.jsonl").string(), captions);
   for (const auto& [type, answers] : balancer.counts()) {
     ojson a = ojson::object();
-    for (const auto& [answer, n] : answers) a[answer] = n;
+    int total = 0;
+    for (const auto& [answer, n] : answers) {
+      a[answer] = n;
+      total += n;
+    }
     out.types[type] = a;
+    out.per_type[type] = total;
   }
   return out;
 }
@@ -164,15 +191,15 @@ SplitOutput build_split(const WorldOptions& opt, const SplitSpec& split, size_t 
 ojson vocabulary_json() {
   ojson colours = ojson::array();
   for (const auto& c : kColourTable)
-    colours.push_back({{"name", c.name}, {"rgb", {c.rgb[0], c.rgb[1], c.rgb[2]}}});
+    colours.push_back({{"name", c.name}, {"rgb", ojson::array({c.rgb[0], c.rgb[1], c.rgb[2]})}});
   ojson sizes = ojson::object();
   for (Size s : {Size::small, Size::large, Size::tiny, Size::huge})
     sizes[size_name(s)] = size_fraction(s);
   return {{"colours", colours},
           {"shapes", kShapeNames},
           {"sizes", sizes},
-          {"train_sizes", {"small", "large"}},
-          {"ood_sizes", {"tiny", "huge"}},
+          {"train_sizes", ojson::array({"small", "large"})},
+          {"ood_sizes", ojson::array({"tiny", "huge"})},
           {"question_types", question_types()}};
 }
 
@@ -218,18 +245,22 @@ WorldResult build_world(const WorldOptions& opt) {
   world["settings"] = ojson::parse(settings.dump());
   world["vocabulary"] = vocabulary_json();
   ojson held = ojson::array();
-  for (int c = 0; c < kColours; ++c) held.push_back({kColourTable[c].name, kShapeNames[held_out_shape(c)]});
+  for (int c = 0; c < kColours; ++c) held.push_back(ojson::array({kColourTable[c].name, kShapeNames[held_out_shape(c)]}));
   world["held_out"] = held;
   ojson splits = ojson::object();
   const auto& all = all_splits();
   for (size_t s = 0; s < all.size(); ++s) {
     const int images = all[s].kind == SplitKind::train ? opt.train : opt.test;
     SplitOutput o = build_split(opt, all[s], s, images);
-    splits[all[s].name] = {{"images", o.images}, {"records", o.records}, {"answers", o.types}};
+    splits[all[s].name] = {{"images", o.images},
+                           {"records", o.records},
+                           {"types", o.per_type},
+                           {"answers", o.types}};
   }
   world["splits"] = splits;
   world["captions"] = opt.train;  // one per train image
   world["design"] = kDesign;
+  ::sync();  // the images, unsynced so far, reach the disk before the world counts as built
   write_file_atomically(world_file.string(), world.dump(2) + "\n");
   result.world = nlohmann::json::parse(world.dump());
   return result;
