@@ -67,6 +67,25 @@ TEST(StageRunner, RunsGroupsRecordsAndReusesFinishedStages) {
   EXPECT_TRUE(results[1].reused == false || results[2].reused == false);
 }
 
+TEST(StageRunner, AStageRunsAgainFromAnEmptyFolderWhenWhatItReadsIsNewer) {
+  test::TempDir dir;
+  std::vector<std::string> lines;
+  std::vector<demo::Stage> stages = {init_stage(dir.path(), "a"), init_stage(dir.path(), "b")};
+  stages[1].after = {"a"};
+  stages[1].folder = dir.path() + "/b";
+  demo::run_stages(stages, options(dir.path(), &lines));
+  std::ofstream(dir.path() + "/b/stale.txt") << "from the old run";
+  stages[0].args.push_back("--seed=9");  // a changes, so b's input is newer than b
+  const auto results = demo::run_stages(stages, options(dir.path(), &lines));
+  EXPECT_FALSE(results[0].reused);
+  EXPECT_FALSE(results[1].reused);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/b/stale.txt"));
+  EXPECT_TRUE(std::filesystem::exists(dir.path() + "/b/config.json"));
+  // Nothing changed: both reused.
+  for (const auto& r : demo::run_stages(stages, options(dir.path(), &lines)))
+    EXPECT_TRUE(r.reused) << r.name;
+}
+
 TEST(StageRunner, AFailingStageNamesItsLog) {
   test::TempDir dir;
   std::vector<std::string> lines;

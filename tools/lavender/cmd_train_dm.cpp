@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "lavender/data/dataset.h"
 #include "lavender/dm/train_dm.h"
 #include "lavender/util/args.h"
 #include "lavender/util/error.h"
@@ -31,6 +32,11 @@ dm::TrainDmOptions train_dm_options(const ArgParser& parser) {
   o.spec.heads = parser.get_int("heads");
   o.spec.text_hidden = parser.get_int("text-hidden");
   o.spec.text_layers = parser.get_int("text-layers");
+  // Every turn of every conversation: the teacher may be asked for maps of any of them.
+  for (const auto& path : parser.get_list("vocabulary-data"))
+    for (const auto& record : data::read_dataset(path).records)
+      for (const auto& pair : data::image_text_pairs(record, data::TextChoice::all_turns))
+        o.vocabulary_texts.push_back(pair.text);
   return o;
 }
 
@@ -43,6 +49,9 @@ int run_train_dm(const Args& args) {
                    "folder (unet, text_encoder, scheduler, tokenizer; no vae) that sd-attn reads.");
   parser.option("data", "dataset file (LLaVA JSON/JSONL with the caption as reply, Karpathy JSON, "
                         "or image<TAB>text)")
+      .option("vocabulary-data",
+              "comma-separated datasets whose texts (all turns) the tokenizer and text length "
+              "must also serve, e.g. the questions the teacher will draw maps for")
       .option("images", "root folder for relative image paths (default: the dataset's folder)")
       .option("out", "output model folder (must not exist, or be a finished one)")
       .option("steps", "optimizer steps", "500")

@@ -52,7 +52,7 @@ DemoPreset demo_preset(const DemoOptions& o) {
   if (o.quick) {
     p.train_images = 800;
     p.test_images = 100;
-    p.dm_steps = 150;
+    p.dm_steps = 80;
     p.pretrain_steps = 120;
     p.finetune_steps = 120;
     p.eval_limit = 100;
@@ -85,17 +85,23 @@ std::vector<Stage> demo_plan(const DemoOptions& o) {
                   {"synth", "--out", p.world, "--seed", seed, "--train", str(int64_t{preset.train_images}),
                    "--test", str(int64_t{preset.test_images})},
                   {p.world + "/world.json"}});
+  plan.back().folder = p.world;
   plan.push_back({"init-vlm", "a VLM with random weights",
                   {"init-vlm", "--out", p.vlm + "/init", "--seed", seed, "--corpus",
                    p.world + "/captions.jsonl," + p.split_data("train")},
                   {p.vlm + "/init/config.json"}});
+  plan.back().after = {"synth"};
+  plan.back().folder = p.vlm + "/init";
 
   ++group;  // the two from-scratch trainings are independent
   plan.push_back({"train-dm", "the diffusion model, from scratch on captions",
-                  {"train-dm", "--data", p.world + "/captions.jsonl", "--images", p.world, "--out",
-                   p.dm, "--steps", str(preset.dm_steps), "--seed", seed},
+                  {"train-dm", "--data", p.world + "/captions.jsonl", "--images", p.world,
+                   "--vocabulary-data", p.split_data("train"), "--out", p.dm, "--steps",
+                   str(preset.dm_steps), "--seed", seed},
                   {p.dm + "/unet/config.json"},
                   group});
+  plan.back().after = {"synth"};
+  plan.back().folder = p.dm;
   plan.push_back({"pretrain-vlm", "the VLM, from scratch on captions",
                   with(train_args(p, preset, p.vlm + "/init", p.world + "/captions.jsonl",
                                   p.vlm + "/pretrain", preset.pretrain_steps, preset.pretrain_lr,
@@ -103,22 +109,31 @@ std::vector<Stage> demo_plan(const DemoOptions& o) {
                        {"--lambda", "0"}),
                   {p.vlm + "/pretrain/model/config.json"},
                   group});
+  plan.back().after = {"synth", "init-vlm"};
+  plan.back().folder = p.vlm + "/pretrain";
 
-  ++group;
+  // Extractions two at a time.
   std::vector<std::string> splits = {"train"};
   for (const auto& s : demo_test_splits()) splits.push_back(s);
-  for (const auto& split : splits)
+  for (size_t i = 0; i < splits.size(); ++i) {
+    const std::string& split = splits[i];
+    if (i % 2 == 0) ++group;
     plan.push_back({"maps-" + split, "the diffusion model's maps for " + split,
                     {"sd-attn", "--model", p.dm, "--data", p.split_data(split), "--images", p.world,
                      "--out", p.maps + "/" + split, "--text", "all", "--recipe", "small-dm",
                      "--batch", "32", "--seed", seed},
                     {p.maps + "/" + split + "/store.json"},
                     group});
+    plan.back().after = {"synth", "train-dm"};
+    plan.back().folder = p.maps + "/" + split;
+  }
 
   plan.push_back({"score-dm-maps", "the diffusion model's maps against the truth",
                   {"eval", "--maps", p.maps + "/test-id", "--truth", p.truth("test-id"),
                    "--word-classes", p.world + "/world.json", "--out", p.eval + "/dm-maps"},
                   {p.eval + "/dm-maps/results.json"}});
+  plan.back().after = {"maps-test-id"};
+  plan.back().folder = p.eval + "/dm-maps";
 
   ++group;
   std::vector<std::string> models = {"pretrain"};
@@ -138,6 +153,9 @@ std::vector<Stage> demo_plan(const DemoOptions& o) {
       }
       plan.push_back({"finetune-" + name, arm.title + ", seed " + str(int64_t{s}), args,
                       {p.vlm + "/" + name + "/model/config.json"}, group});
+      plan.back().after = {"pretrain-vlm"};
+      if (arm.name == "lavender-dm") plan.back().after.push_back("maps-train");
+      plan.back().folder = p.vlm + "/" + name;
       models.push_back(name);
     }
 
@@ -153,6 +171,9 @@ std::vector<Stage> demo_plan(const DemoOptions& o) {
       if (preset.eval_limit > 0) args.insert(args.end(), {"--limit", str(preset.eval_limit)});
       plan.push_back({"eval-" + model + "-" + split, model + " on " + split, args,
                       {p.eval + "/" + model + "/" + split + "/results.json"}, group});
+      plan.back().after = {model == "pretrain" ? "pretrain-vlm" : "finetune-" + model,
+                           "maps-" + split};
+      plan.back().folder = p.eval + "/" + model + "/" + split;
     }
   return plan;
 }

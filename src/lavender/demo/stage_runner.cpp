@@ -17,6 +17,7 @@
 #include "lavender/util/atomic_file.h"
 #include "lavender/util/error.h"
 #include "lavender/util/progress.h"
+#include "lavender/util/remove_tree.h"
 
 extern char** environ;
 
@@ -77,9 +78,29 @@ std::string describe_status(int status) {
   return "status " + std::to_string(status);
 }
 
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 nlohmann::json record(const Stage& stage, int status, double seconds) {
   return {{"name", stage.name}, {"args", stage.args}, {"ok", status == 0},
-          {"status", status}, {"seconds", seconds}};
+          {"status", status}, {"seconds", seconds}, {"finished_at", now_seconds()}};
+}
+
+nlohmann::json read_record(const std::string& out, const std::string& name) {
+  std::ifstream in(stage_record_path(out, name));
+  if (!in) return nullptr;
+  return nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+}
+
+// A stage that finished before but must run again: its old results go, so that what it writes
+// cannot mix with them.
+void clear_stale(const Stage& stage, const std::string& out) {
+  const std::string path = stage_record_path(out, stage.name);
+  if (!fs::exists(path)) return;
+  if (!stage.folder.empty()) remove_tree(stage.folder);
+  fs::remove(path);
 }
 
 // Runs one group of stages at once, each with its share of the cores; returns their results.
@@ -148,14 +169,17 @@ std::string stage_record_path(const std::string& out, const std::string& name) {
 }
 
 bool stage_is_done(const Stage& stage, const std::string& out) {
-  std::ifstream in(stage_record_path(out, stage.name));
-  if (!in) return false;
-  const nlohmann::json r = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (!r.is_object() || r.value("ok", false) != true || r.value("args", nlohmann::json()) !=
-                                                            nlohmann::json(stage.args))
+  const nlohmann::json r = read_record(out, stage.name);
+  if (!r.is_object() || r.value("ok", false) != true ||
+      r.value("args", nlohmann::json()) != nlohmann::json(stage.args))
     return false;
   for (const auto& path : stage.outputs)
     if (!fs::exists(path)) return false;
+  const double finished = r.value("finished_at", 0.0);
+  for (const auto& name : stage.after) {
+    const nlohmann::json dep = read_record(out, name);
+    if (!dep.is_object() || dep.value("finished_at", 0.0) > finished) return false;
+  }
   return true;
 }
 
@@ -182,6 +206,7 @@ std::vector<StageResult> run_stages(const std::vector<Stage>& stages,
         o.say("reusing " + s->name + " (" + s->title + ") from an earlier run");
         results.push_back({s->name, 0, true});
       } else {
+        if (o.force || fs::exists(stage_record_path(o.out, s->name))) clear_stale(*s, o.out);
         todo.push_back(s);
       }
     }

@@ -3,9 +3,12 @@
 // log file of its own, a crash in one cannot corrupt another's state, and independent stages (the
 // three fine-tunes) run side by side on separate cores.
 //
-// A finished stage leaves OUT/stages/<name>.json (its arguments, exit code, seconds). Re-running
-// skips a stage whose record says it succeeded with the same arguments and whose outputs still
-// exist; anything else runs again.
+// A finished stage leaves OUT/stages/<name>.json (its arguments, exit code, seconds, finishing
+// time). Re-running skips a stage whose record says it succeeded with the same arguments, whose
+// outputs still exist and which finished after every stage it reads from; anything else runs
+// again. A stage that runs again after a change starts from an empty folder (stale maps or
+// checkpoints must not leak into it); one that never finished keeps its folder, so a killed
+// training resumes.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +24,8 @@ struct Stage {
   std::vector<std::string> args;     // arguments of the lavender binary (after global options)
   std::vector<std::string> outputs;  // paths that exist when the stage is done
   int group = -1;  // consecutive stages sharing a group >= 0 run at the same time
+  std::vector<std::string> after = {};  // stages whose results this one reads
+  std::string folder = {};  // what it writes; removed before it runs again for a changed input
 };
 
 struct StageResult {

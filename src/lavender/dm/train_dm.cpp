@@ -146,13 +146,15 @@ void train_into(const TrainDmOptions& o, const Corpus& corpus, const std::string
   const auto n = corpus.pixels.size(0);
   result.pairs = n;
 
-  // Tokenizer: every caption word becomes one token.
+  // Tokenizer: every caption word (and every word of the vocabulary texts) becomes one token.
+  std::vector<std::string> all_texts = corpus.texts;
+  all_texts.insert(all_texts.end(), o.vocabulary_texts.begin(), o.vocabulary_texts.end());
   text::write_clip_tokenizer(tmp + "/tokenizer",
-                             text::train_clip_bpe(text::clip_word_counts(corpus.texts)));
+                             text::train_clip_bpe(text::clip_word_counts(all_texts)));
   auto tok = text::load_clip_tokenizer(tmp + "/tokenizer");
   result.vocab_size = static_cast<int64_t>(tok->vocab_size());
   SmallDmSpec spec = o.spec;
-  if (spec.text_positions <= 0) spec.text_positions = fitted_positions(*tok, corpus.texts);
+  if (spec.text_positions <= 0) spec.text_positions = fitted_positions(*tok, all_texts);
   int64_t truncated = 0;
   at::Tensor ids = encode_all(*tok, corpus.texts, spec.text_positions, truncated);
   if (truncated > 0)

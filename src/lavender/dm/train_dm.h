@@ -25,6 +25,9 @@ struct TrainDmOptions {
   std::string data;    // dataset (any layout read_dataset knows); the reply/caption is the text
   std::string images;  // root for relative image paths ("": the dataset file's folder)
   std::string out;
+  // Further texts the tokenizer and the text length must serve (the questions and answers the
+  // teacher will later draw maps for), so that their words are single tokens too.
+  std::vector<std::string> vocabulary_texts;
   SmallDmSpec spec;
   int64_t steps = 500;
   int64_t batch = 32;
