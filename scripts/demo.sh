@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The main job, from a fresh Debian 12 machine: install, build, run.
-# (Until the embedded shapes-world demo lands, the main job is `lavender info`.)
+# The main job, from a fresh Debian 12 machine: install, build, then `lavender demo` — the whole
+# method on the embedded shapes world (no downloads), ending in demo-out/report.html.
+# Arguments go to `lavender demo` (e.g. --quick, --out DIR, --seeds N).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
-build/lavender info
+build/lavender demo "$@"

@@ -106,4 +106,26 @@ at::Tensor word_maps_from_tokens(const at::Tensor& maps, const std::vector<int>&
   return at::matmul(moved, assign.t()).movedim(-1, -3);
 }
 
+at::Tensor matched_teacher_maps(const at::Tensor& maps, const std::vector<WordMatch>& m,
+                                int64_t size) {
+  at::Tensor all = maps.to(torch::kFloat);
+  if (all.size(-1) != size || all.size(-2) != size)
+    all = torch::nn::functional::interpolate(
+              all.unsqueeze(1), torch::nn::functional::InterpolateFuncOptions()
+                                    .size(std::vector<int64_t>{size, size})
+                                    .mode(torch::kBilinear)
+                                    .align_corners(false))
+              .squeeze(1);
+  std::vector<at::Tensor> out;
+  for (const auto& match : m) {
+    std::vector<int64_t> idx(match.teacher_words.begin(), match.teacher_words.end());
+    for (int64_t i : idx)
+      if (i < 0 || i >= all.size(0))
+        throw Error("teacher maps: word index " + std::to_string(i) + " outside the stored " +
+                    std::to_string(all.size(0)) + " maps");
+    out.push_back(all.index_select(0, torch::tensor(idx, torch::kLong)).mean(0));
+  }
+  return torch::stack(out);
+}
+
 }  // namespace lavender::align

@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "lavender/align/word_match.h"
+
 namespace lavender::align {
 
 // The smallest r with r² ≥ n.
@@ -38,5 +40,11 @@ at::Tensor tiled_cross_attention_maps(const at::Tensor& probs,
 // n_words, S, S]; a word without tokens gets zeros.
 at::Tensor word_maps_from_tokens(const at::Tensor& maps, const std::vector<int>& word_of_token,
                                  int n_words);
+
+// Teacher maps [words, S', S'] (any float dtype) → the matches' maps [matches, S, S] fp32: each
+// match averages its teacher words' maps, resized bilinearly when S' ≠ S — how training (and the
+// evaluation of a VLM's maps) reads the teacher.
+at::Tensor matched_teacher_maps(const at::Tensor& maps, const std::vector<WordMatch>& matches,
+                                int64_t size);
 
 }  // namespace lavender::align

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "lavender/align/attention_maps.h"
 #include "lavender/align/head_layer_pooling.h"
 #include "lavender/align/word_match.h"
 #include "lavender/io/map_store.h"
@@ -23,30 +24,6 @@ MapScores score(const at::Tensor& map, const at::Tensor& reference, const MapSco
   const at::Tensor m = map.to(torch::kFloat).contiguous();
   const at::Tensor r = reference.to(torch::kFloat).contiguous();
   return score_map(m.data_ptr<float>(), r.data_ptr<float>(), static_cast<size_t>(m.numel()), o);
-}
-
-// Stored maps [words, S', S'] (any float dtype) → [matches, S, S] fp32, each match averaging its
-// words' maps (`teacher_words`), resized bilinearly when S' ≠ S — as training reads the teacher.
-at::Tensor matched_maps(const at::Tensor& maps, const std::vector<align::WordMatch>& matches,
-                        int64_t size) {
-  at::Tensor all = maps.to(torch::kFloat);
-  if (all.size(-1) != size || all.size(-2) != size)
-    all = torch::nn::functional::interpolate(all.unsqueeze(1),
-                                             torch::nn::functional::InterpolateFuncOptions()
-                                                 .size(std::vector<int64_t>{size, size})
-                                                 .mode(torch::kBilinear)
-                                                 .align_corners(false))
-              .squeeze(1);
-  std::vector<at::Tensor> out;
-  for (const auto& m : matches) {
-    std::vector<int64_t> idx(m.teacher_words.begin(), m.teacher_words.end());
-    for (int64_t i : idx)
-      if (i < 0 || i >= all.size(0))
-        throw Error("map store: word index " + std::to_string(i) + " outside the stored " +
-                    std::to_string(all.size(0)) + " maps");
-    out.push_back(all.index_select(0, torch::tensor(idx, torch::kLong)).mean(0));
-  }
-  return torch::stack(out);
 }
 
 }  // namespace
@@ -91,8 +68,8 @@ StoreComparison compare_stores(const io::MapStoreReader& maps, const io::MapStor
       theirs.push_back(t);
     }
     if (mine.empty()) continue;
-    const at::Tensor a = matched_maps(maps.maps(entry.key), mine, size);
-    const at::Tensor b = matched_maps(truth_maps, theirs, size);
+    const at::Tensor a = align::matched_teacher_maps(maps.maps(entry.key), mine, size);
+    const at::Tensor b = align::matched_teacher_maps(truth_maps, theirs, size);
     for (size_t k = 0; k < mine.size(); ++k)
       out.summary.add(mine[k].word, score(a[static_cast<int64_t>(k)], b[static_cast<int64_t>(k)],
                                           options));
@@ -142,7 +119,7 @@ void VlmMapScorer::add(const BenchmarkItem& item, const io::Image& image) {
     if (kept.empty()) return;
     at::Tensor pooled = align::pool_heads_layers(torch::stack(rows, 2).unsqueeze(0), pooling);
     pooled = pooled[0].mean(1);  // [W, S, S]: channels (heads, for heads-*) averaged
-    const at::Tensor reference = matched_maps(store.maps(item.id), kept,
+    const at::Tensor reference = align::matched_teacher_maps(store.maps(item.id), kept,
                                                              options_.map_size);
     for (size_t k = 0; k < kept.size(); ++k)
       summary.add(kept[k].word, score(pooled[static_cast<int64_t>(k)],

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "lavender/align/attention_maps.h"
 #include "lavender/io/json_file.h"
 #include "lavender/io/map_store.h"
 #include "lavender/util/error.h"
@@ -100,32 +101,10 @@ PreparedExample Student::prepare(const TrainingSample& sample, const io::MapStor
     ex.has_maps = true;
     ex.matches = align::match_words(words, in_scope, entry.words, options.filter);
     if (!ex.matches.empty())
-      ex.teacher = matched_teacher_maps(store->maps(key), ex.matches, options.map_size);
+      ex.teacher = align::matched_teacher_maps(store->maps(key), ex.matches, options.map_size);
   }
   ex.image_inputs = prepare_image(io::read_image(sample.image), ex.view);
   return ex;
-}
-
-at::Tensor matched_teacher_maps(const at::Tensor& maps, const std::vector<align::WordMatch>& m,
-                                int64_t size) {
-  at::Tensor all = maps.to(torch::kFloat);
-  if (all.size(-1) != size || all.size(-2) != size)
-    all = torch::nn::functional::interpolate(
-              all.unsqueeze(1), torch::nn::functional::InterpolateFuncOptions()
-                                    .size(std::vector<int64_t>{size, size})
-                                    .mode(torch::kBilinear)
-                                    .align_corners(false))
-              .squeeze(1);
-  std::vector<at::Tensor> out;
-  for (const auto& match : m) {
-    std::vector<int64_t> idx(match.teacher_words.begin(), match.teacher_words.end());
-    for (int64_t i : idx)
-      if (i < 0 || i >= all.size(0))
-        throw Error("teacher maps: word index " + std::to_string(i) + " outside the stored " +
-                    std::to_string(all.size(0)) + " maps");
-    out.push_back(all.index_select(0, torch::tensor(idx, torch::kLong)).mean(0));
-  }
-  return torch::stack(out);
 }
 
 at::ScalarType Student::float_dtype() {

@@ -112,11 +112,6 @@ class Student {
 // its image file name (the authors' layout keys maps by image); "" when the store has neither.
 std::string teacher_key(const TrainingSample& sample, const io::MapStoreReader& store);
 
-// Teacher maps [words, S', S'] (any float dtype) → the matches' maps [matches, S, S] fp32: each
-// match averages its teacher words' maps, resized bilinearly when S' ≠ S.
-at::Tensor matched_teacher_maps(const at::Tensor& maps, const std::vector<align::WordMatch>& m,
-                                int64_t size);
-
 // A batch's token sequences right-padded to the longest (real tokens keep positions 0.., as
 // transformers' training collators do): ids [B, T] (pad_id), labels [B, T] (-100), mask [B, T].
 struct PaddedText {
