@@ -27,6 +27,9 @@ int64_t env_int(const char* name, int64_t def) {
   return v ? std::atoll(v) : def;
 }
 
+// Disabled because it trains a model for minutes of CPU (too long for the unit suite) and states a
+// quality target the small DM does not reach yet (issue 6: its maps are not word-specific); it is
+// the measurement to rerun while that is worked on.
 TEST(DmQuality, DISABLED_ColourWordsLandOnTheirObjects) {
   test::TempDir dir;
   auto samples = test::write_tiny_shapes(
