@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -104,6 +107,29 @@ TEST(StageRunner, AFailingStageNamesItsLog) {
   }
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/after"));
   EXPECT_FALSE(std::filesystem::exists(demo::stage_record_path(dir.path(), "bad")));
+}
+
+TEST(StageRunner, ASignalStopsTheChildrenAndLaterStagesDoNotStart) {
+  test::TempDir dir;
+  std::vector<std::string> lines;
+  demo::RunnerOptions o = options(dir.path(), &lines);
+  // SIGTERM arrives while the first stage runs (raised from the runner's own report of it).
+  o.say = [&lines](const std::string& l) {
+    lines.push_back(l);
+    if (l.rfind("started", 0) == 0) std::raise(SIGTERM);
+  };
+  try {
+    demo::run_stages({init_stage(dir.path(), "first"), init_stage(dir.path(), "second")}, o);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("stopped by signal 15"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/second"));
+  // The handler is gone afterwards: SIGTERM's default would end this test binary, so check the
+  // disposition instead of raising it.
+  struct sigaction now {};
+  sigaction(SIGTERM, nullptr, &now);
+  EXPECT_EQ(now.sa_handler, SIG_DFL);
 }
 
 }  // namespace

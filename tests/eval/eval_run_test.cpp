@@ -135,7 +135,11 @@ TEST_P(EvalRunTest, VlmMapsAreScoredAgainstTeacherAndTruthByWord) {
   o.aggregation = "mean-mean";
   o.map_size = 16;
   VlmMapScorer scorer(*model, &teacher, &truth, {{"red", "colour"}}, o);
-  for (const auto& item : bench.items) scorer.add(item, io::read_image(item.image));
+  {
+    io::MapStoreWriter kept(dir.file("kept"), {{"map_size", 16}, {"recipe", "vlm"}});
+    scorer.keep_maps(&kept, 1);
+    for (const auto& item : bench.items) scorer.add(item, io::read_image(item.image));
+  }
   EXPECT_EQ(scorer.records(), 1u);
   EXPECT_EQ(scorer.missing(), 2u);
   const auto j = scorer.to_json();
@@ -167,6 +171,20 @@ TEST_P(EvalRunTest, VlmMapsAreScoredAgainstTeacherAndTruthByWord) {
   EXPECT_NEAR(j["vs_teacher"]["words"]["left"]["soft_iou"].get<double>(), t.soft_iou, 1e-5);
   EXPECT_NEAR(j["vs_teacher"]["words"]["left"]["reference_entropy"].get<double>(),
               t.reference_entropy, 1e-5);
+
+  // The kept maps: the scored record's words as matched against the truth, the same maps.
+  auto kept = io::MapStoreReader::open(dir.file("kept"));
+  ASSERT_EQ(kept.entries().size(), 1u);
+  const io::MapEntry& e = kept.entries()[0];
+  EXPECT_EQ(e.key, bench.items[2].id);
+  ASSERT_EQ(e.words.size(), 2u);
+  EXPECT_EQ(e.words[0], "red");
+  auto normalised = [](const at::Tensor& m) { return (m - m.min()) / (m.max() - m.min()); };
+  EXPECT_LT((normalised(kept.maps(e.key)[0].to(torch::kFloat)) - normalised(red))
+                .abs()
+                .max()
+                .item<double>(),
+            2e-3);  // the store keeps fp16
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, EvalRunTest, ::testing::Values("llava", "mllama"));

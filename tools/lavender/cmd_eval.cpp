@@ -59,6 +59,10 @@ int run_eval(const Args& args) {
               "heads-mean")
       .option("layers", "VLM decoder layers to read (default: LLaVA all, mllama cross-attention)")
       .option("map-size", "side of the VLM maps", "32")
+      .option("save-maps",
+              "also write the VLM's pooled per-word maps of the first --save-maps-limit scored "
+              "records into this map store (for figures)")
+      .option("save-maps-limit", "records kept by --save-maps", "16")
       .option("map-threshold",
               "IoU: a map is on where its min-max normalised value >= this (DAAM's tau)", "0.4")
       .option("truth-threshold", "IoU: a truth mask is on where its normalised value >= this",
@@ -143,6 +147,16 @@ int run_eval(const Args& args) {
       map_options.scores = scores;
       eval::VlmMapScorer scorer(*model, teacher ? &*teacher : nullptr, truth ? &*truth : nullptr,
                                 classes, map_options);
+      std::optional<io::MapStoreWriter> kept;
+      if (parser.has("save-maps")) {
+        const int64_t keep_limit = parser.get_int("save-maps-limit");
+        if (keep_limit < 0) throw Error("eval: --save-maps-limit must be >= 0");
+        kept.emplace(parser.get("save-maps"),
+                     nlohmann::json{{"map_size", map_options.map_size},
+                                    {"recipe", "vlm:" + map_options.aggregation},
+                                    {"model", parser.get("model")}});
+        scorer.keep_maps(&*kept, static_cast<size_t>(keep_limit));
+      }
       std::vector<std::string> map_problems;
       {
         Progress progress("attention", static_cast<int64_t>(items.size()));
@@ -156,7 +170,11 @@ int run_eval(const Args& args) {
         }
       }
       report_problems(map_problems, "item(s) without attention scores");
-      results["attention"] = scorer.to_json();
+      if (kept) {
+        kept->flush();
+        results["attention"]["saved_maps"] = parser.get("save-maps");
+      }
+      results["attention"].update(scorer.to_json());
       results["attention"]["problems"] = map_problems;
       if (teacher) print_map_table("VLM vs teacher maps", scorer.vs_teacher());
       if (truth) print_map_table("VLM vs truth", scorer.vs_truth());

@@ -36,6 +36,20 @@ dm::ExtractJobOptions job_options(const ArgParser& parser) {
   o.recipe = dm::recipe_preset(parser.get("recipe"));
   if (parser.has("image-size")) o.recipe.image_size = parser.get_int("image-size");
   if (parser.has("map-size")) o.recipe.map_size = parser.get_int("map-size");
+  if (parser.has("timesteps")) {
+    o.recipe.timesteps = parser.get_int_list("timesteps");
+    for (int64_t t : o.recipe.timesteps)
+      if (t < 0) throw Error("sd-attn: --timesteps must be >= 0");
+    if (o.recipe.timesteps.empty()) throw Error("sd-attn: --timesteps needs at least one value");
+  }
+  if (parser.has("factors")) {
+    // Equal weights: the recipe's own weights only make sense for its own factors.
+    const auto factors = parser.get_int_list("factors");
+    if (factors.empty()) throw Error("sd-attn: --factors needs at least one value");
+    o.recipe.layers.clear();
+    for (int64_t f : factors)
+      o.recipe.layers.push_back({f, 1.0 / static_cast<double>(factors.size())});
+  }
   o.text = parse_text_choice(parser.get("text"));
   o.batch = parser.get_int("batch");
   o.device = parser.get("device");
@@ -73,6 +87,10 @@ int run_sd_attn(const Args& args) {
               "square crop fed to the VAE (default: the recipe's, 512; a pixel-space model "
               "always uses its own sample_size)")
       .option("map-size", "side of the stored maps (default: the recipe's, 32)")
+      .option("timesteps", "comma-separated noise timesteps, replacing the recipe's (e.g. 50,150)")
+      .option("factors",
+              "comma-separated downsampling factors of the layers to read, equal weights, "
+              "replacing the recipe's (1: the UNet's input resolution)")
       .option("text", "assistant | user | all | caption (caption data always uses captions)",
               "assistant")
       .option("batch", "images per UNet pass", "4")

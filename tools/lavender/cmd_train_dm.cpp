@@ -27,8 +27,8 @@ dm::TrainDmOptions train_dm_options(const ArgParser& parser) {
   o.log_every = parser.get_int("log-every");
   o.spec.image_size = parser.get_int("image-size");
   o.spec.channels = parser.get_int_list("channels");
-  o.spec.attention_levels = parser.get_int("attention-levels");
-  o.spec.full_res_self_attention = parser.has("full-res-self-attention");
+  o.spec.first_attention_level = parser.get_int("first-attention-level");
+  o.spec.self_attention = parser.has("self-attention");
   o.spec.heads = parser.get_int("heads");
   o.spec.text_hidden = parser.get_int("text-hidden");
   o.spec.text_layers = parser.get_int("text-layers");
@@ -62,9 +62,12 @@ int run_train_dm(const Args& args) {
               "0.1")
       .option("image-size", "side of the square images the model learns (pixels)", "32")
       .option("channels", "UNet channels per level, comma-separated", "16,32,32")
-      .option("attention-levels", "levels from full resolution down with cross-attention", "2")
-      .flag("full-res-self-attention",
-            "also self-attention at full resolution (slow; by default it attends only to text)")
+      .option("first-attention-level",
+              "first level (0: full resolution) with cross-attention; it and the levels below "
+              "carry attention blocks",
+              "1")
+      .flag("self-attention", "also self-attention in the attention blocks (slower; by default "
+                              "they attend only to the text)")
       .option("heads", "attention heads per UNet block", "2")
       .option("text-hidden", "text encoder width", "64")
       .option("text-layers", "text encoder layers", "2")

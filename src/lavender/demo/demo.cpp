@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "lavender/demo/map_grids.h"
 #include "lavender/demo/report_data.h"
 #include "lavender/demo/report_html.h"
 #include "lavender/demo/stage_runner.h"
@@ -13,7 +14,8 @@
 namespace lavender::demo {
 
 DemoRun write_report(const DemoOptions& options) {
-  const nlohmann::json report = gather_report(options, demo_plan(options));
+  nlohmann::json report = gather_report(options, demo_plan(options));
+  report["figures"] = write_map_grids(options);
   DemoRun r;
   r.metrics = options.out + "/metrics.json";
   r.report = options.out + "/report.html";

@@ -1,5 +1,7 @@
 #include "lavender/demo/demo_plan.h"
 
+#include "lavender/demo/map_grids.h"
+
 #include <string>
 
 namespace lavender::demo {
@@ -62,9 +64,10 @@ DemoPreset demo_preset(const DemoOptions& o) {
 }
 
 const std::vector<Arm>& demo_arms() {
-  static const std::vector<Arm> arms = {{"sft", "SFT (λ = 0)"},
-                                        {"lavender-dm", "Lavender, diffusion model's maps"},
-                                        {"lavender-truth", "Lavender, ground-truth maps"}};
+  static const std::vector<Arm> arms = {
+      {"sft", "SFT (λ = 0)", "SFT"},
+      {"lavender-dm", "Lavender, diffusion model's maps", "Lav. (DM)"},
+      {"lavender-truth", "Lavender, ground-truth maps", "Lav. (truth)"}};
   return arms;
 }
 
@@ -167,7 +170,8 @@ std::vector<Stage> demo_plan(const DemoOptions& o) {
       std::vector<std::string> args = {
           "eval",    "--model", p.vlm + "/" + model + "/model", "--data", p.split_data(split),
           "--maps",  p.maps + "/" + split, "--truth", p.truth(split), "--word-classes",
-          p.world + "/world.json", "--out", p.eval + "/" + model + "/" + split};
+          p.world + "/world.json", "--out", p.eval + "/" + model + "/" + split,
+          "--save-maps", saved_vlm_maps(o.out, model, split), "--save-maps-limit", "4"};
       if (preset.eval_limit > 0) args.insert(args.end(), {"--limit", str(preset.eval_limit)});
       plan.push_back({"eval-" + model + "-" + split, model + " on " + split, args,
                       {p.eval + "/" + model + "/" + split + "/results.json"}, group});

@@ -46,6 +46,7 @@ DemoPreset demo_preset(const DemoOptions& options);
 struct Arm {
   std::string name;   // "sft", "lavender-dm", "lavender-truth"
   std::string title;  // "SFT (λ = 0)", ...
+  std::string short_title;  // a figure's column header: "SFT", "Lav. (DM)", ...
 };
 const std::vector<Arm>& demo_arms();
 

@@ -1,11 +1,14 @@
 #include "lavender/demo/stage_runner.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -32,6 +35,32 @@ struct Running {
   pid_t pid = -1;
   Clock::time_point start;
   std::string log;
+};
+
+// Set by SIGTERM/SIGINT while stages run: the runner then stops its children (which a Ctrl-C in a
+// terminal reaches anyway, but a `kill` of the demo alone would not) and fails.
+volatile std::sig_atomic_t g_stop_signal = 0;
+extern "C" void on_stop_signal(int sig) { g_stop_signal = sig; }
+
+// Installs the handler for the lifetime of the object and restores the previous ones.
+class StopSignals {
+ public:
+  StopSignals() {
+    struct sigaction a {};
+    a.sa_handler = on_stop_signal;
+    sigemptyset(&a.sa_mask);
+    sigaction(SIGTERM, &a, &old_term_);
+    sigaction(SIGINT, &a, &old_int_);
+  }
+  ~StopSignals() {
+    sigaction(SIGTERM, &old_term_, nullptr);
+    sigaction(SIGINT, &old_int_, nullptr);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  struct sigaction old_term_ {}, old_int_ {};
 };
 
 std::string log_path(const std::string& out, const std::string& name) {
@@ -106,6 +135,7 @@ void clear_stale(const Stage& stage, const std::string& out) {
 // Runs one group of stages at once, each with its share of the cores; returns their results.
 std::vector<StageResult> run_group(const std::vector<const Stage*>& group,
                                    const RunnerOptions& o, int cores) {
+  if (g_stop_signal != 0) throw Error("stopped by signal " + std::to_string(g_stop_signal));
   const int threads = std::max(1, cores / static_cast<int>(group.size()));
   std::vector<Running> running;
   for (const Stage* s : group) {
@@ -122,7 +152,14 @@ std::vector<StageResult> run_group(const std::vector<const Stage*>& group,
   std::vector<StageResult> results;
   std::string failure;
   auto last_report = Clock::now();
+  bool stopping = false;
   while (!running.empty()) {
+    if (g_stop_signal != 0 && !stopping) {
+      stopping = true;  // the children stop; their partial work stays for a resume
+      for (const auto& r : running) kill(r.pid, SIGTERM);
+      failure = "stopped by signal " + std::to_string(static_cast<int>(g_stop_signal)) +
+                "; rerun the same command to resume";
+    }
     for (size_t i = 0; i < running.size();) {
       int status = 0;
       const pid_t done = waitpid(running[i].pid, &status, WNOHANG);
@@ -192,6 +229,8 @@ std::vector<StageResult> run_stages(const std::vector<Stage>& stages,
                                 : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   fs::create_directories(o.out + "/stages");
   fs::create_directories(o.out + "/logs");
+  g_stop_signal = 0;
+  const StopSignals stop_signals;
   std::vector<StageResult> results;
   for (size_t i = 0; i < stages.size();) {
     std::vector<const Stage*> group = {&stages[i]};

@@ -9,12 +9,12 @@ nlohmann::json small_unet_config(const SmallDmSpec& s) {
   std::vector<std::string> down, up;
   std::vector<bool> only_cross;
   for (int64_t i = 0; i < n; ++i) {
-    const bool attends = i < s.attention_levels;
+    const bool attends = i >= s.first_attention_level;
     down.push_back(attends ? "CrossAttnDownBlock2D" : "DownBlock2D");
-    only_cross.push_back(attends && i == 0 && !s.full_res_self_attention);
+    only_cross.push_back(attends && !s.self_attention);
   }
   for (int64_t i = n - 1; i >= 0; --i)
-    up.push_back(i < s.attention_levels ? "CrossAttnUpBlock2D" : "UpBlock2D");
+    up.push_back(i >= s.first_attention_level ? "CrossAttnUpBlock2D" : "UpBlock2D");
   return {{"_class_name", "UNet2DConditionModel"},
           {"_diffusers_version", "0.30.0"},
           {"act_fn", "silu"},

@@ -311,7 +311,12 @@ TrainDmResult train_dm(const TrainDmOptions& o) {
   if (o.steps <= 0 || o.batch <= 0) throw Error("train-dm: --steps and --batch must be positive");
   if (o.spec.image_size < 8 || o.spec.channels.empty())
     throw Error("train-dm: --image-size must be at least 8");
-  const int64_t divisor = int64_t{1} << (o.spec.channels.size() - 1);
+  const auto levels = static_cast<int64_t>(o.spec.channels.size());
+  if (o.spec.first_attention_level < 0 || o.spec.first_attention_level >= levels)
+    throw Error("train-dm: --first-attention-level must be in [0, " + std::to_string(levels - 1) +
+                "] (the UNet has " + std::to_string(levels) + " levels): the maps come from "
+                "the attention blocks");
+  const int64_t divisor = int64_t{1} << (levels - 1);
   if (o.spec.image_size % divisor != 0)
     throw Error("train-dm: --image-size " + std::to_string(o.spec.image_size) +
                 " must be a multiple of " + std::to_string(divisor) + " (one halving per level)");

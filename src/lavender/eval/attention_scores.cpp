@@ -103,7 +103,9 @@ void VlmMapScorer::add(const BenchmarkItem& item, const io::Image& image) {
       model_.attention(image, chat.ids, options_.layers, options_.map_size);
   const align::HeadLayerPooling pooling = align::parse_head_layer_pooling(options_.aggregation);
 
-  auto run = [&](const io::MapStoreReader& store, MapScoreSummary& summary, MapScoreOptions o) {
+  const bool keep = sink_ && sink_->size() < sink_limit_ && !sink_->contains(item.id);
+  auto run = [&](const io::MapStoreReader& store, MapScoreSummary& summary, MapScoreOptions o,
+                 bool kept_here) {
     const io::MapEntry& entry = store.entry(item.id);
     std::vector<align::WordMatch> matches = align::match_words(att.words, {}, entry.words);
     // A word said only before the image (a chat header) sees none of it: nothing to score.
@@ -124,13 +126,26 @@ void VlmMapScorer::add(const BenchmarkItem& item, const io::Image& image) {
     for (size_t k = 0; k < kept.size(); ++k)
       summary.add(kept[k].word, score(pooled[static_cast<int64_t>(k)],
                                       reference[static_cast<int64_t>(k)], o));
+    if (kept_here) {
+      io::MapEntry e;
+      e.key = item.id;
+      e.image = item.image;
+      e.text = item.question + " " + item.answer;
+      for (const auto& m : kept) e.words.push_back(m.word);
+      // Min-max normalised per word, as teacher stores are: fp16 would blur the narrow range of
+      // raw attention probabilities.
+      const at::Tensor flat = pooled.flatten(1);
+      const at::Tensor lo = std::get<0>(flat.min(1, true)), hi = std::get<0>(flat.max(1, true));
+      const at::Tensor normalised = (flat - lo) / (hi - lo).clamp_min(1e-12);
+      sink_->add(std::move(e), normalised.view(pooled.sizes()).to(torch::kHalf));
+    }
   };
   if (in_teacher) {
     MapScoreOptions o = options_.scores;
     o.reference_threshold = o.map_threshold;  // the teacher's map is thresholded like the VLM's
-    run(*teacher_, vs_teacher_, o);
+    run(*teacher_, vs_teacher_, o, keep && !in_truth);
   }
-  if (in_truth) run(*truth_, vs_truth_, options_.scores);
+  if (in_truth) run(*truth_, vs_truth_, options_.scores, keep);
   ++records_;
 }
 

@@ -22,6 +22,7 @@
 
 namespace lavender::io {
 class MapStoreReader;
+class MapStoreWriter;
 }
 namespace lavender::vlm {
 class ChatModel;
@@ -60,6 +61,13 @@ class VlmMapScorer {
   // Scores the item's words; an item neither store holds counts as missing. Throws
   // lavender::Error for what the model cannot do with it.
   void add(const BenchmarkItem& item, const io::Image& image);
+  // Also writes the pooled maps of the first `limit` scored records into `sink` (a map store in
+  // the teacher's format, words as matched against the truth store, else the teacher's), for
+  // figures that set the VLM's maps beside the references. The sink must outlive the scorer.
+  void keep_maps(io::MapStoreWriter* sink, size_t limit) {
+    sink_ = sink;
+    sink_limit_ = limit;
+  }
 
   const MapScoreSummary& vs_teacher() const { return vs_teacher_; }
   const MapScoreSummary& vs_truth() const { return vs_truth_; }
@@ -75,6 +83,8 @@ class VlmMapScorer {
   VlmMapOptions options_;
   MapScoreSummary vs_teacher_, vs_truth_;
   size_t records_ = 0, missing_ = 0;
+  io::MapStoreWriter* sink_ = nullptr;
+  size_t sink_limit_ = 0;
 };
 
 }  // namespace lavender::eval

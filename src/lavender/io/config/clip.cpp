@@ -15,7 +15,8 @@ ClipTextConfig parse_clip_text_config(const nlohmann::json& j, const std::string
   c.hidden_size = f.positive("hidden_size", d.hidden_size);
   c.intermediate_size = f.positive("intermediate_size", d.intermediate_size);
   c.projection_dim = f.positive("projection_dim", d.projection_dim);
-  c.num_hidden_layers = f.positive("num_hidden_layers", d.num_hidden_layers);
+  // 0 is allowed: embeddings and the final norm only (train-dm's context-free text option).
+  c.num_hidden_layers = f.integer("num_hidden_layers", d.num_hidden_layers, 0, kMaxSize);
   c.num_attention_heads = f.positive("num_attention_heads", d.num_attention_heads);
   c.head_dim = divide_heads(f, "num_attention_heads", c.hidden_size, c.num_attention_heads);
   c.max_position_embeddings = f.positive("max_position_embeddings", d.max_position_embeddings);

@@ -1,0 +1,132 @@
+#include "lavender/demo/map_grids.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "lavender/eval/map_grid_figure.h"
+#include "lavender/io/image.h"
+#include "lavender/io/map_store.h"
+#include "lavender/util/atomic_file.h"
+#include "lavender/util/error.h"
+#include "lavender/util/log.h"
+
+namespace lavender::demo {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Source {
+  std::string header;
+  std::optional<io::MapStoreReader> store;
+};
+
+std::optional<io::MapStoreReader> open_if_there(const std::string& dir) {
+  if (!fs::exists(dir)) return std::nullopt;
+  try {
+    return io::MapStoreReader::open(dir);
+  } catch (const Error& e) {
+    log::warn("report: ", e.what());
+    return std::nullopt;
+  }
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// The map of `word` in `key`, min-max normalised so every panel spans the colour scale (the
+// sources' scales differ: attention probabilities, normalised maps, 0/1 masks); empty when the
+// store lacks the key or the word.
+std::vector<float> word_map(const std::optional<io::MapStoreReader>& store,
+                            const std::string& key, const std::string& word) {
+  if (!store || !store->contains(key)) return {};
+  const auto& words = store->entry(key).words;
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (lower(words[i]) != word) continue;
+    at::Tensor m = store->maps(key)[static_cast<int64_t>(i)].to(torch::kFloat);
+    const double lo = m.min().item<double>(), hi = m.max().item<double>();
+    m = hi > lo ? (m - lo) / (hi - lo) : torch::zeros_like(m);
+    m = m.contiguous();
+    return {m.data_ptr<float>(), m.data_ptr<float>() + m.numel()};
+  }
+  return {};
+}
+
+io::Image read_image_or_blank(const std::string& world, const std::string& path) {
+  const fs::path p = fs::path(path).is_absolute() ? fs::path(path) : fs::path(world) / path;
+  try {
+    return io::read_image(p.string());
+  } catch (const Error& e) {
+    log::warn("report: ", e.what());
+    return {};
+  }
+}
+
+}  // namespace
+
+std::string saved_vlm_maps(const std::string& out, const std::string& model,
+                           const std::string& split) {
+  return out + "/eval/" + model + "/" + split + "/vlm-maps";
+}
+
+nlohmann::json write_map_grids(const DemoOptions& options, int records_per_split) {
+  nlohmann::json figures = nlohmann::json::array();
+  const std::string world = options.out + "/world";
+  for (const auto& split : demo_test_splits()) {
+    const auto truth = open_if_there(world + "/truth/" + split);
+    if (!truth) continue;
+    std::vector<Source> sources;
+    sources.push_back({"truth", open_if_there(world + "/truth/" + split)});
+    sources.push_back({"diffusion", open_if_there(options.out + "/dm-maps/" + split)});
+    sources.push_back({"VLM before", open_if_there(saved_vlm_maps(options.out, "pretrain", split))});
+    for (const auto& arm : demo_arms())
+      sources.push_back(
+          {arm.short_title, open_if_there(saved_vlm_maps(options.out, arm.name + "-s0", split))});
+
+    // The first records the fine-tuned VLMs kept maps for (else the truth's first ones).
+    std::vector<std::string> keys;
+    const auto& kept = sources.back().store;
+    for (const auto& e : kept ? kept->entries() : truth->entries())
+      if (truth->contains(e.key) && static_cast<int>(keys.size()) < records_per_split)
+        keys.push_back(e.key);
+
+    std::vector<eval::MapGridRow> rows;
+    for (const auto& key : keys) {
+      const io::MapEntry& entry = truth->entry(key);
+      const io::Image image = read_image_or_blank(world, entry.image);
+      for (const auto& w : entry.words) {
+        eval::MapGridRow row;
+        row.image = image;
+        row.label = lower(w);
+        for (const auto& s : sources) row.maps.push_back(word_map(s.store, key, row.label));
+        rows.push_back(std::move(row));
+      }
+      if (!rows.empty()) rows.back().note = entry.text;  // the question under its last word
+    }
+    if (rows.empty()) continue;
+    std::vector<std::string> headers = {"image"};
+    for (const auto& s : sources) headers.push_back(s.header);
+    eval::MapGridOptions grid;
+    grid.panel = 96;
+    grid.title = split;
+    const std::string file = "figures/maps-" + split + ".png";
+    fs::create_directories(options.out + "/figures");
+    write_file_atomically(options.out + "/" + file,
+                          io::encode_png(eval::map_grid_figure(headers, rows, grid)));
+    figures.push_back(
+        {{"title", "Per-word maps, " + split},
+         {"caption", "Each row is one word of a question (the question is under its last word): "
+                     "the image, the ground-truth mask, the diffusion model's map and the VLM's "
+                     "attention before fine-tuning and after each arm (first seed); every map "
+                     "min-max normalised; a crossed-out panel has no map"},
+         {"file", file}});
+  }
+  return figures;
+}
+
+}  // namespace lavender::demo
