@@ -27,7 +27,7 @@ BUILD_DIR=build-asan BUILD_TYPE=RelWithDebInfo scripts/build.sh \
   -DLAVENDER_SANITIZE=ON -DLAVENDER_BUILD_BENCH=OFF
 ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1} \
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-  ctest --test-dir build-asan -L unit -j "$JOBS" --output-on-failure
+  ctest --test-dir build-asan -L unit -LE demo -j "$JOBS" --output-on-failure
 
 stage "fuzzing (${LAVENDER_FUZZ_SECONDS:-60} s per target)"
 cmake -S . -B build-fuzz -G Ninja -DLAVENDER_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ \

@@ -2,53 +2,18 @@
 // reads back what the page itself counted after loading: its tables and the images that decoded.
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "demo/chromium.h"
 #include "lavender/demo/report_html.h"
 #include "lavender/io/image.h"
 #include "test_paths.h"
 
 namespace lavender {
 namespace {
-
-std::string find_chromium() {
-  for (const char* name : {"chromium", "chromium-browser", "google-chrome"}) {
-    const std::string cmd = std::string("command -v ") + name + " 2>/dev/null";
-    std::FILE* p = popen(cmd.c_str(), "r");
-    if (!p) continue;
-    std::array<char, 512> buf{};
-    std::string path;
-    while (std::fgets(buf.data(), buf.size(), p)) path += buf.data();
-    pclose(p);
-    while (!path.empty() && (path.back() == '\n' || path.back() == '\r')) path.pop_back();
-    if (!path.empty()) return path;
-  }
-  return "";
-}
-
-// The DOM after load, as headless Chromium serialises it.
-std::string dump_dom(const std::string& chromium, const std::string& html_path,
-                     const std::string& profile) {
-  const std::string cmd = "'" + chromium +
-                          "' --headless --no-sandbox --disable-gpu --disable-dev-shm-usage "
-                          "--no-first-run --user-data-dir='" + profile +
-                          "' --virtual-time-budget=5000 --dump-dom 'file://" + html_path +
-                          "' 2>/dev/null";
-  std::FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return "";
-  std::string out;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  pclose(p);
-  return out;
-}
 
 nlohmann::json report_with_figure() {
   return {{"title", "render check"},
@@ -65,7 +30,7 @@ void write_report(const std::string& dir) {
 class ReportInChromium : public ::testing::Test {
  protected:
   void SetUp() override {
-    chromium_ = find_chromium();
+    chromium_ = test::find_chromium();
     if (chromium_.empty())
       GTEST_SKIP() << "no chromium on PATH: scripts/setup.sh installs Debian's chromium, which "
                       "this test uses to check that the demo report renders";
@@ -80,7 +45,7 @@ TEST_F(ReportInChromium, RendersTablesAndDecodesEveryImage) {
   img.pixels.assign(8 * 8 * 3, 200);
   io::write_png(dir.path() + "/grid.png", img);
   write_report(dir.path());
-  const std::string dom = dump_dom(chromium_, dir.path() + "/report.html", dir.path() + "/profile");
+  const std::string dom = test::dump_dom(chromium_, dir.path() + "/report.html", dir.path() + "/profile");
   ASSERT_NE(dom.find("<table>"), std::string::npos) << dom.substr(0, 500);
   EXPECT_NE(dom.find("data-tables=\"2\""), std::string::npos) << dom.substr(0, 500);
   EXPECT_NE(dom.find("data-images=\"1/1\""), std::string::npos) << dom.substr(0, 500);
@@ -90,7 +55,7 @@ TEST_F(ReportInChromium, ACorruptFigureIsCaughtAndShown) {
   test::TempDir dir;
   std::ofstream(dir.path() + "/grid.png") << "\x89PNG\r\n\x1a\nnot really";
   write_report(dir.path());
-  const std::string dom = dump_dom(chromium_, dir.path() + "/report.html", dir.path() + "/profile");
+  const std::string dom = test::dump_dom(chromium_, dir.path() + "/report.html", dir.path() + "/profile");
   EXPECT_NE(dom.find("data-images=\"0/1\""), std::string::npos) << dom.substr(0, 500);
   EXPECT_NE(dom.find("1 figure(s) failed to load."), std::string::npos);
 }

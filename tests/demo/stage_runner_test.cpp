@@ -16,14 +16,15 @@ namespace lavender {
 namespace {
 
 // Stages are lavender commands; `init-vlm` is a quick one that writes a folder.
-demo::Stage init_stage(const std::string& dir, const std::string& name, int group = -1) {
+demo::Stage init_stage(const std::string& dir, const std::string& name,
+                       std::vector<std::string> after = {}) {
   demo::Stage s;
   s.name = name;
   s.title = "a tiny model";
   s.args = {"init-vlm", "--out", dir + "/" + name, "--image-size", "16", "--text-hidden", "16",
             "--vision-hidden", "16", "--text-layers", "1", "--vision-layers", "1"};
   s.outputs = {dir + "/" + name + "/config.json"};
-  s.group = group;
+  s.after = std::move(after);
   return s;
 }
 
@@ -36,14 +37,15 @@ demo::RunnerOptions options(const std::string& dir, std::vector<std::string>* li
   return o;
 }
 
-TEST(StageRunner, RunsGroupsRecordsAndReusesFinishedStages) {
+TEST(StageRunner, RunsWhatIsReadyRecordsAndReusesFinishedStages) {
   test::TempDir dir;
   std::vector<std::string> lines;
   const std::vector<demo::Stage> stages = {init_stage(dir.path(), "a"),
-                                           init_stage(dir.path(), "b", 1),
-                                           init_stage(dir.path(), "c", 1)};
+                                           init_stage(dir.path(), "b", {"a"}),
+                                           init_stage(dir.path(), "c", {"a"})};
   auto results = demo::run_stages(stages, options(dir.path(), &lines));
   ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[0].name, "a");  // b and c wait for it
   for (const auto& r : results) EXPECT_FALSE(r.reused) << r.name;
   for (const char* n : {"a", "b", "c"}) {
     EXPECT_TRUE(std::filesystem::exists(dir.path() + "/" + n + "/model.safetensors")) << n;
@@ -51,13 +53,17 @@ TEST(StageRunner, RunsGroupsRecordsAndReusesFinishedStages) {
     const auto rec = nlohmann::json::parse(std::ifstream(demo::stage_record_path(dir.path(), n)));
     EXPECT_TRUE(rec["ok"].get<bool>());
   }
-  // b and c ran together: both started before either finished.
-  size_t started_c = 0, finished_b = 0;
+  // b and c ran together (two cores): both started before either finished, after a finished.
+  size_t started_b = 0, started_c = 0, finished_a = 0, finished_b = 0, finished_c = 0;
   for (size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].rfind("started b", 0) == 0) started_b = i;
     if (lines[i].rfind("started c", 0) == 0) started_c = i;
+    if (lines[i].rfind("finished a", 0) == 0) finished_a = i;
     if (lines[i].rfind("finished b", 0) == 0) finished_b = i;
+    if (lines[i].rfind("finished c", 0) == 0) finished_c = i;
   }
-  EXPECT_LT(started_c, finished_b);
+  EXPECT_LT(finished_a, started_b);
+  EXPECT_LT(started_c, std::min(finished_b, finished_c));
 
   // Again: everything reused. With other arguments, or a lost output, the stage runs again.
   results = demo::run_stages(stages, options(dir.path(), &lines));
@@ -67,7 +73,19 @@ TEST(StageRunner, RunsGroupsRecordsAndReusesFinishedStages) {
   std::filesystem::remove(dir.path() + "/b/config.json");
   results = demo::run_stages(changed, options(dir.path(), &lines));
   EXPECT_FALSE(results[0].reused);
-  EXPECT_TRUE(results[1].reused == false || results[2].reused == false);
+  EXPECT_FALSE(results[1].reused);  // b and c read a, which is newer now
+  EXPECT_FALSE(results[2].reused);
+}
+
+TEST(StageRunner, AStageThatCanNeverStartIsAnError) {
+  test::TempDir dir;
+  std::vector<std::string> lines;
+  try {
+    demo::run_stages({init_stage(dir.path(), "a", {"missing"})}, options(dir.path(), &lines));
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("stage a cannot run"), std::string::npos) << e.what();
+  }
 }
 
 TEST(StageRunner, AStageRunsAgainFromAnEmptyFolderWhenWhatItReadsIsNewer) {
@@ -94,7 +112,7 @@ TEST(StageRunner, AFailingStageNamesItsLog) {
   std::vector<std::string> lines;
   demo::Stage bad = init_stage(dir.path(), "bad");
   bad.args = {"init-vlm", "--out", dir.path() + "/bad", "--patch-size", "5"};
-  demo::Stage after = init_stage(dir.path(), "after");
+  demo::Stage after = init_stage(dir.path(), "after", {"bad"});
   try {
     demo::run_stages({bad, after}, options(dir.path(), &lines));
     FAIL() << "expected an error";

@@ -27,9 +27,9 @@ int64_t env_int(const char* name, int64_t def) {
   return v ? std::atoll(v) : def;
 }
 
-// Disabled because it trains a model for minutes of CPU (too long for the unit suite) and states a
-// quality target the small DM does not reach yet (issue 6: its maps are not word-specific); it is
-// the measurement to rerun while that is worked on.
+// Disabled because it trains a model for minutes of CPU (too long for the unit suite); it prints
+// rather than asserts, being the measurement to rerun when the small DM's design changes (the
+// demo's score-dm-maps stage reports the same quality on the full world).
 TEST(DmQuality, DISABLED_ColourWordsLandOnTheirObjects) {
   test::TempDir dir;
   auto samples = test::write_tiny_shapes(
@@ -55,9 +55,9 @@ TEST(DmQuality, DISABLED_ColourWordsLandOnTheirObjects) {
   if (const char* keep = std::getenv("LAVENDER_DM_KEEP"))
     std::filesystem::copy(o.out, keep, std::filesystem::copy_options::recursive);
   SdPipeline p = load_sd_pipeline(o.out);
-  for (std::vector<int64_t> ts : {std::vector<int64_t>{50, 150}, {100}, {200}, {400}})
+  for (std::vector<int64_t> ts : {std::vector<int64_t>{50}, {50, 100}, {150}, {300}})
     for (std::vector<LayerSelection> layers :
-         {std::vector<LayerSelection>{{1, 0.5}, {2, 0.5}}, {{1, 1.0}}, {{2, 1.0}}}) {
+         {std::vector<LayerSelection>{{2, 1.0}}, {{4, 1.0}}, {{2, 0.5}, {4, 0.5}}}) {
       Recipe recipe = recipe_preset("small-dm");
       recipe.timesteps = ts;
       recipe.layers = layers;

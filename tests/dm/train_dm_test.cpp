@@ -1,6 +1,8 @@
 #include "lavender/dm/train_dm.h"
 
 #include <gtest/gtest.h>
+
+#include <fstream>
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -78,6 +80,21 @@ TEST(TrainDm, WritesAPixelSpaceFolderThatTheTeacherLoads) {
 
   // Re-running into the finished folder does nothing.
   EXPECT_TRUE(train_dm(o).already_trained);
+}
+
+TEST(TrainDm, TextDataAddsWholeConversationsAsTexts) {
+  test::TempDir dir;
+  auto samples = test::write_tiny_shapes(dir.file("shapes"), 2, 4);
+  std::ofstream(dir.file("shapes/qa.jsonl"))
+      << R"({"id":"q0","image":")" << samples[0].image
+      << R"(","conversations":[{"from":"human","value":"<image>\nWhich colour is it?"},)"
+      << R"({"from":"gpt","value":"red"}]})" << "\n";
+  auto o = tiny_options(dir, 1);
+  o.text_data = {dir.file("shapes/qa.jsonl")};
+  const auto r = train_dm(o);
+  EXPECT_EQ(r.pairs, 3);  // two captions and one conversation
+  SdPipeline p = load_sd_pipeline(dir.file("dm"));
+  EXPECT_EQ(p.tokenizer->encode("which").size(), 1u);  // the question's words are tokens too
 }
 
 TEST(TrainDm, LossDecreasesOnFourImages) {

@@ -16,6 +16,7 @@ constexpr int64_t kQuickSteps = 80;
 dm::TrainDmOptions train_dm_options(const ArgParser& parser) {
   dm::TrainDmOptions o;
   o.data = parser.get("data");
+  o.text_data = parser.get_list("text-data");
   o.images = parser.get("images");
   o.out = parser.get("out");
   o.steps = parser.has("steps") || !parser.has("quick") ? parser.get_int("steps") : kQuickSteps;
@@ -52,6 +53,9 @@ int run_train_dm(const Args& args) {
       .option("vocabulary-data",
               "comma-separated datasets whose texts (all turns) the tokenizer and text length "
               "must also serve, e.g. the questions the teacher will draw maps for")
+      .option("text-data",
+              "comma-separated datasets also trained on, each record's whole conversation (every "
+              "turn) as the image's text: the question-answer texts the maps will be drawn for")
       .option("images", "root folder for relative image paths (default: the dataset's folder)")
       .option("out", "output model folder (must not exist, or be a finished one)")
       .option("steps", "optimizer steps", "500")

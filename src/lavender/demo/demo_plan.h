@@ -32,13 +32,13 @@ struct DemoOptions {
 
 // The sizes a preset uses; exposed so the report can state them.
 struct DemoPreset {
-  int train_images = 4000, test_images = 300;
-  int64_t dm_steps = 1500;
-  int64_t pretrain_steps = 800, finetune_steps = 800, batch = 32;
+  int train_images = 3000, test_images = 300;
+  int64_t dm_steps = 500;
+  int64_t pretrain_steps = 600, finetune_steps = 600, batch = 32;
   double pretrain_lr = 2e-3, finetune_lr = 1e-3;
   double lambda = 10;
   int seeds = 1;
-  int64_t eval_limit = 0;  // questions per test split (0: all)
+  int64_t eval_limit = 240;  // questions per test split (0: all)
 };
 DemoPreset demo_preset(const DemoOptions& options);
 
@@ -46,7 +46,7 @@ DemoPreset demo_preset(const DemoOptions& options);
 struct Arm {
   std::string name;   // "sft", "lavender-dm", "lavender-truth"
   std::string title;  // "SFT (λ = 0)", ...
-  std::string short_title;  // a figure's column header: "SFT", "Lav. (DM)", ...
+  std::string short_title;  // a figure's column header (8 characters fit): "SFT", "Lav-DM", ...
 };
 const std::vector<Arm>& demo_arms();
 

@@ -82,8 +82,8 @@ nlohmann::json write_map_grids(const DemoOptions& options, int records_per_split
     if (!truth) continue;
     std::vector<Source> sources;
     sources.push_back({"truth", open_if_there(world + "/truth/" + split)});
-    sources.push_back({"diffusion", open_if_there(options.out + "/dm-maps/" + split)});
-    sources.push_back({"VLM before", open_if_there(saved_vlm_maps(options.out, "pretrain", split))});
+    sources.push_back({"DM", open_if_there(options.out + "/dm-maps/" + split)});
+    sources.push_back({"before", open_if_there(saved_vlm_maps(options.out, "pretrain", split))});
     for (const auto& arm : demo_arms())
       sources.push_back(
           {arm.short_title, open_if_there(saved_vlm_maps(options.out, arm.name + "-s0", split))});
@@ -121,9 +121,10 @@ nlohmann::json write_map_grids(const DemoOptions& options, int records_per_split
     figures.push_back(
         {{"title", "Per-word maps, " + split},
          {"caption", "Each row is one word of a question (the question is under its last word): "
-                     "the image, the ground-truth mask, the diffusion model's map and the VLM's "
-                     "attention before fine-tuning and after each arm (first seed); every map "
-                     "min-max normalised; a crossed-out panel has no map"},
+                     "the image, the ground-truth mask, the diffusion model's map (DM) and the "
+                     "VLM's attention before fine-tuning and after SFT, Lavender with the DM's "
+                     "maps (Lav-DM) and Lavender with ground-truth maps (Lav-GT), first seed; "
+                     "every map min-max normalised; a crossed-out panel has no map"},
          {"file", file}});
   }
   return figures;

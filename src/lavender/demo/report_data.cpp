@@ -109,18 +109,43 @@ json teacher_table(const std::string& out) {
           {"rows", rows}};
 }
 
-json stage_table(const std::string& out, const std::vector<Stage>& plan, double* total) {
+// The optimizer steps a training stage asks for (--max-steps / --steps), or 0.
+int64_t stage_steps(const Stage& s) {
+  for (size_t i = 0; i + 1 < s.args.size(); ++i)
+    if (s.args[i] == "--max-steps" || s.args[i] == "--steps") return std::stoll(s.args[i + 1]);
+  return 0;
+}
+
+struct StageTimes {
+  double total = 0;  // sum of the stages' times
+  double wall = 0;   // first start to last finish (stages ran side by side)
+};
+
+json stage_table(const std::string& out, const std::vector<Stage>& plan, StageTimes* times) {
   json rows = json::array();
-  *total = 0;
+  double first_start = 0, last_finish = 0;
   for (const auto& s : plan) {
     const json r = read_json_or_null(stage_record_path(out, s.name));
     const auto seconds = number_at(r, {"seconds"});
-    if (seconds) *total += *seconds;
-    rows.push_back({s.name, s.title, seconds ? Progress::format_duration(*seconds) : "–"});
+    const auto finished = number_at(r, {"finished_at"});
+    std::string speed = "";
+    if (seconds) {
+      times->total += *seconds;
+      if (const int64_t steps = stage_steps(s); steps > 0 && *seconds > 0)
+        speed = fixed(static_cast<double>(steps) / *seconds, 2);
+    }
+    if (seconds && finished) {
+      const double start = *finished - *seconds;
+      first_start = first_start == 0 ? start : std::min(first_start, start);
+      last_finish = std::max(last_finish, *finished);
+    }
+    rows.push_back({s.name, s.title, seconds ? Progress::format_duration(*seconds) : "–", speed});
   }
+  times->wall = last_finish > first_start ? last_finish - first_start : 0;
   return {{"title", "Stages"},
-          {"note", "Wall time of each stage's last run; stages in one group ran side by side."},
-          {"columns", {"stage", "what", "time"}},
+          {"note", "Wall time of each stage's last run (up to one stage per core ran side by "
+                   "side); steps/s of the training stages counts their loading and saving too."},
+          {"columns", {"stage", "what", "time", "steps/s"}},
           {"rows", rows}};
 }
 
@@ -168,8 +193,8 @@ std::string mean_and_spread(const std::vector<double>& values, int decimals) {
 json gather_report(const DemoOptions& options, const std::vector<Stage>& plan) {
   const DemoPreset preset = demo_preset(options);
   const std::string& out = options.out;
-  double total = 0;
-  json stages = stage_table(out, plan, &total);
+  StageTimes times;
+  json stages = stage_table(out, plan, &times);
   const std::string seeds = std::to_string(preset.seeds) + (preset.seeds == 1 ? " seed" : " seeds");
   json tables = json::array();
   tables.push_back(split_table(
@@ -195,8 +220,9 @@ json gather_report(const DemoOptions& options, const std::vector<Stage>& plan) {
   const std::string preset_name = options.quick ? "quick" : "default";
   return {{"title", "Lavender on the shapes world"},
           {"subtitle", "lavender demo, " + preset_name + " preset, seed " +
-                           std::to_string(options.seed) + ", " + seeds + "; stages took " +
-                           Progress::format_duration(total) + " in all"},
+                           std::to_string(options.seed) + ", " + seeds + "; the stages ran for " +
+                           Progress::format_duration(times.wall) + " (" +
+                           Progress::format_duration(times.total) + " of stage time side by side)"},
           {"tables", tables},
           {"curves", curves(out)},
           {"figures", json::array()},

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -132,71 +133,52 @@ void clear_stale(const Stage& stage, const std::string& out) {
   fs::remove(path);
 }
 
-// Runs one group of stages at once, each with its share of the cores; returns their results.
-std::vector<StageResult> run_group(const std::vector<const Stage*>& group,
-                                   const RunnerOptions& o, int cores) {
-  if (g_stop_signal != 0) throw Error("stopped by signal " + std::to_string(g_stop_signal));
-  const int threads = std::max(1, cores / static_cast<int>(group.size()));
-  std::vector<Running> running;
-  for (const Stage* s : group) {
-    Running r;
-    r.stage = s;
-    r.log = log_path(o.out, s->name);
-    std::vector<std::string> args = {"--threads", std::to_string(threads)};
-    args.insert(args.end(), s->args.begin(), s->args.end());
-    r.start = Clock::now();
-    r.pid = spawn(o.exe, args, r.log);
-    o.say("started " + s->name + ": " + s->title + " (log " + r.log + ")");
-    running.push_back(r);
-  }
-  std::vector<StageResult> results;
-  std::string failure;
-  auto last_report = Clock::now();
-  bool stopping = false;
-  while (!running.empty()) {
-    if (g_stop_signal != 0 && !stopping) {
-      stopping = true;  // the children stop; their partial work stays for a resume
-      for (const auto& r : running) kill(r.pid, SIGTERM);
-      failure = "stopped by signal " + std::to_string(static_cast<int>(g_stop_signal)) +
-                "; rerun the same command to resume";
+Running start_stage(const Stage& s, const RunnerOptions& o, int threads) {
+  Running r;
+  r.stage = &s;
+  r.log = log_path(o.out, s.name);
+  std::vector<std::string> args = {"--threads", std::to_string(threads)};
+  args.insert(args.end(), s.args.begin(), s.args.end());
+  r.start = Clock::now();
+  r.pid = spawn(o.exe, args, r.log);
+  o.say("started " + s.name + ": " + s.title + " (log " + r.log + ")");
+  return r;
+}
+
+// Reaps the children that ended; a success is recorded, the first failure kept in `failure`.
+void reap(std::vector<Running>& running, const RunnerOptions& o, std::set<std::string>& completed,
+          std::vector<StageResult>& results, std::string& failure) {
+  for (size_t i = 0; i < running.size();) {
+    int status = 0;
+    const pid_t done = waitpid(running[i].pid, &status, WNOHANG);
+    if (done == 0) {
+      ++i;
+      continue;
     }
-    for (size_t i = 0; i < running.size();) {
-      int status = 0;
-      const pid_t done = waitpid(running[i].pid, &status, WNOHANG);
-      if (done == 0) {
-        ++i;
-        continue;
-      }
-      const Running r = running[i];
-      running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
-      const double seconds = std::chrono::duration<double>(Clock::now() - r.start).count();
-      const int code = done < 0 ? -1 : status;
-      if (code == 0) {
-        write_file_atomically(stage_record_path(o.out, r.stage->name),
-                              record(*r.stage, 0, seconds).dump(2) + "\n");
-        o.say("finished " + r.stage->name + " in " + Progress::format_duration(seconds));
-        results.push_back({r.stage->name, seconds, false});
-      } else if (failure.empty()) {
-        failure = "stage " + r.stage->name + " (" + r.stage->title + ") failed with " +
-                  describe_status(code) + "; its log: " + r.log + "\n  last line: " +
-                  last_line(r.log);
-        if (!running.empty())
-          o.say(failure + "\n  waiting for the other stages of its group to finish");
-      }
-    }
-    if (running.empty()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    if (Clock::now() - last_report > std::chrono::seconds(15)) {
-      last_report = Clock::now();
-      for (const auto& r : running)
-        o.say("  " + r.stage->name + " " +
-              Progress::format_duration(
-                  std::chrono::duration<double>(Clock::now() - r.start).count()) +
-              ": " + last_line(r.log));
+    const Running r = running[i];
+    running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
+    const double seconds = std::chrono::duration<double>(Clock::now() - r.start).count();
+    const int code = done < 0 ? -1 : status;
+    if (code == 0) {
+      write_file_atomically(stage_record_path(o.out, r.stage->name),
+                            record(*r.stage, 0, seconds).dump(2) + "\n");
+      o.say("finished " + r.stage->name + " in " + Progress::format_duration(seconds));
+      results.push_back({r.stage->name, seconds, false});
+      completed.insert(r.stage->name);
+    } else if (failure.empty()) {
+      failure = "stage " + r.stage->name + " (" + r.stage->title + ") failed with " +
+                describe_status(code) + "; its log: " + r.log + "\n  last line: " +
+                last_line(r.log);
+      if (!running.empty()) o.say(failure + "\n  waiting for the running stages to finish");
     }
   }
-  if (!failure.empty()) throw Error(failure);
-  return results;
+}
+
+void report_running(const std::vector<Running>& running, const RunnerOptions& o) {
+  for (const auto& r : running)
+    o.say("  " + r.stage->name + " " +
+          Progress::format_duration(std::chrono::duration<double>(Clock::now() - r.start).count()) +
+          ": " + last_line(r.log));
 }
 
 }  // namespace
@@ -232,26 +214,63 @@ std::vector<StageResult> run_stages(const std::vector<Stage>& stages,
   g_stop_signal = 0;
   const StopSignals stop_signals;
   std::vector<StageResult> results;
-  for (size_t i = 0; i < stages.size();) {
-    std::vector<const Stage*> group = {&stages[i]};
-    for (size_t j = i + 1; j < stages.size() && stages[i].group >= 0 &&
-                           stages[j].group == stages[i].group;
-         ++j)
-      group.push_back(&stages[j]);
-    i += group.size();
-    std::vector<const Stage*> todo;
-    for (const Stage* s : group) {
-      if (!o.force && stage_is_done(*s, o.out)) {
-        o.say("reusing " + s->name + " (" + s->title + ") from an earlier run");
-        results.push_back({s->name, 0, true});
-      } else {
-        if (o.force || fs::exists(stage_record_path(o.out, s->name))) clear_stale(*s, o.out);
-        todo.push_back(s);
-      }
+  std::set<std::string> completed;  // done now or by an earlier run
+  std::vector<bool> started(stages.size(), false);
+  std::vector<Running> running;
+  std::string failure;
+  bool stopping = false;
+  auto last_report = Clock::now();
+  for (;;) {
+    if (g_stop_signal != 0 && !stopping) {
+      stopping = true;  // the children stop; their partial work stays for a resume
+      for (const auto& r : running) kill(r.pid, SIGTERM);
+      failure = "stopped by signal " + std::to_string(static_cast<int>(g_stop_signal)) +
+                "; rerun the same command to resume";
     }
-    if (todo.empty()) continue;
-    for (auto& r : run_group(todo, o, cores)) results.push_back(r);
+    reap(running, o, completed, results, failure);
+    // Start, in plan order, every stage whose inputs are complete while a core is free.
+    bool progressed = false;
+    for (size_t i = 0; failure.empty() && i < stages.size(); ++i) {
+      const Stage& s = stages[i];
+      if (started[i]) continue;
+      bool ready = true;
+      for (const auto& dep : s.after) ready = ready && completed.count(dep) > 0;
+      if (!ready) continue;
+      if (!o.force && stage_is_done(s, o.out)) {
+        started[i] = progressed = true;
+        o.say("reusing " + s.name + " (" + s.title + ") from an earlier run");
+        results.push_back({s.name, 0, true});
+        completed.insert(s.name);
+        continue;
+      }
+      if (static_cast<int>(running.size()) >= cores) continue;
+      if (o.force || fs::exists(stage_record_path(o.out, s.name))) clear_stale(s, o.out);
+      // A stage that starts with nothing else running or ready gets every core, others one.
+      bool alone = running.empty();
+      for (size_t j = i + 1; alone && j < stages.size(); ++j) {
+        bool other_ready = !started[j];
+        for (const auto& dep : stages[j].after) other_ready = other_ready && completed.count(dep);
+        alone = !other_ready;
+      }
+      running.push_back(start_stage(s, o, alone ? cores : 1));
+      started[i] = progressed = true;
+    }
+    if (running.empty()) {
+      if (!failure.empty()) break;
+      if (progressed) continue;  // reused stages may have readied others
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (Clock::now() - last_report > std::chrono::seconds(15)) {
+      last_report = Clock::now();
+      report_running(running, o);
+    }
   }
+  if (!failure.empty()) throw Error(failure);
+  for (size_t i = 0; i < stages.size(); ++i)
+    if (!started[i])
+      throw Error("stage " + stages[i].name + " cannot run: it needs a stage the plan does not "
+                  "have or that comes after it");
   return results;
 }
 

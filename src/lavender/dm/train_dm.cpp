@@ -42,22 +42,22 @@ struct Corpus {
   std::vector<std::string> problems;
 };
 
-Corpus load_corpus(const TrainDmOptions& o) {
+// Adds the (image, text) pairs of one dataset; an image with several texts is read once.
+void add_pairs(const std::string& path, const std::string& images, data::TextChoice choice,
+               int64_t image_size, std::map<std::string, at::Tensor>& cache,
+               std::vector<at::Tensor>& pixels, Corpus& c) {
   const std::string root =
-      o.images.empty() ? fs::absolute(o.data).parent_path().string() : o.images;
-  auto read = data::read_dataset(o.data, root);
-  Corpus c;
-  c.problems = read.problems;
-  std::map<std::string, at::Tensor> cache;  // an image with several captions is read once
-  std::vector<at::Tensor> pixels;
+      images.empty() ? fs::absolute(path).parent_path().string() : images;
+  auto read = data::read_dataset(path, root);
+  c.problems.insert(c.problems.end(), read.problems.begin(), read.problems.end());
   for (const auto& record : read.records)
-    for (const auto& pair : data::image_text_pairs(record, data::TextChoice::assistant)) {
+    for (const auto& pair : data::image_text_pairs(record, choice)) {
       if (pair.text.empty()) continue;
       auto it = cache.find(pair.image);
       if (it == cache.end()) {
         try {
           it = cache.emplace(pair.image,
-                             prepare_image(io::read_image(pair.image), o.spec.image_size).pixels)
+                             prepare_image(io::read_image(pair.image), image_size).pixels)
                    .first;
         } catch (const Error& e) {
           c.problems.push_back(pair.origin + ": " + e.what());
@@ -67,6 +67,15 @@ Corpus load_corpus(const TrainDmOptions& o) {
       pixels.push_back(it->second);
       c.texts.push_back(pair.text);
     }
+}
+
+Corpus load_corpus(const TrainDmOptions& o) {
+  Corpus c;
+  std::map<std::string, at::Tensor> cache;
+  std::vector<at::Tensor> pixels;
+  add_pairs(o.data, o.images, data::TextChoice::assistant, o.spec.image_size, cache, pixels, c);
+  for (const auto& path : o.text_data)
+    add_pairs(path, o.images, data::TextChoice::all_turns, o.spec.image_size, cache, pixels, c);
   if (pixels.empty())
     throw Error(o.data + ": no usable image-caption pairs" +
                 (c.problems.empty() ? std::string() : " (first problem: " + c.problems[0] + ")"));
@@ -275,6 +284,7 @@ void train_into(const TrainDmOptions& o, const Corpus& corpus, const std::string
   write_json(tmp + "/scheduler/scheduler_config.json", sched_json);
   write_json(tmp + "/train_dm.json",
              {{"data", o.data},
+              {"text_data", o.text_data},
               {"pairs", n},
               {"steps", o.steps},
               {"batch", o.batch},

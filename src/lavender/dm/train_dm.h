@@ -23,6 +23,11 @@ namespace lavender::dm {
 
 struct TrainDmOptions {
   std::string data;    // dataset (any layout read_dataset knows); the reply/caption is the text
+  // Further datasets trained on with their whole conversation text (every turn, e.g. "What colour
+  // is the star? red"), so that the texts the teacher will be asked to draw maps for are ones
+  // its text encoder has seen: a causal text encoder gives a word a different key after a
+  // question it never met.
+  std::vector<std::string> text_data;
   std::string images;  // root for relative image paths ("": the dataset file's folder)
   std::string out;
   // Further texts the tokenizer and the text length must serve (the questions and answers the
