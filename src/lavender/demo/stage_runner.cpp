@@ -174,6 +174,13 @@ void reap(std::vector<Running>& running, const RunnerOptions& o, std::set<std::s
   }
 }
 
+// Whether every stage `s` reads from has completed.
+bool inputs_complete(const Stage& s, const std::set<std::string>& completed) {
+  for (const auto& dep : s.after)
+    if (completed.count(dep) == 0) return false;
+  return true;
+}
+
 void report_running(const std::vector<Running>& running, const RunnerOptions& o) {
   for (const auto& r : running)
     o.say("  " + r.stage->name + " " +
@@ -233,9 +240,7 @@ std::vector<StageResult> run_stages(const std::vector<Stage>& stages,
     for (size_t i = 0; failure.empty() && i < stages.size(); ++i) {
       const Stage& s = stages[i];
       if (started[i]) continue;
-      bool ready = true;
-      for (const auto& dep : s.after) ready = ready && completed.count(dep) > 0;
-      if (!ready) continue;
+      if (!inputs_complete(s, completed)) continue;
       if (!o.force && stage_is_done(s, o.out)) {
         started[i] = progressed = true;
         o.say("reusing " + s.name + " (" + s.title + ") from an earlier run");
@@ -247,11 +252,8 @@ std::vector<StageResult> run_stages(const std::vector<Stage>& stages,
       if (o.force || fs::exists(stage_record_path(o.out, s.name))) clear_stale(s, o.out);
       // A stage that starts with nothing else running or ready gets every core, others one.
       bool alone = running.empty();
-      for (size_t j = i + 1; alone && j < stages.size(); ++j) {
-        bool other_ready = !started[j];
-        for (const auto& dep : stages[j].after) other_ready = other_ready && completed.count(dep);
-        alone = !other_ready;
-      }
+      for (size_t j = i + 1; alone && j < stages.size(); ++j)
+        alone = started[j] || !inputs_complete(stages[j], completed);
       running.push_back(start_stage(s, o, alone ? cores : 1));
       started[i] = progressed = true;
     }
