@@ -5,9 +5,7 @@
 #include <map>
 
 namespace lavender::align {
-namespace {
-
-std::string normalise(const std::string& word) {
+std::string match_spelling(const std::string& word) {
   size_t b = 0, e = word.size();
   while (b < e && std::isspace(static_cast<unsigned char>(word[b]))) ++b;
   while (e > b && std::isspace(static_cast<unsigned char>(word[e - 1]))) --e;
@@ -17,15 +15,13 @@ std::string normalise(const std::string& word) {
   return out;
 }
 
-}  // namespace
-
 std::vector<WordMatch> match_words(const text::WordSegmentation& student,
                                    const std::vector<bool>& in_scope,
                                    const std::vector<std::string>& teacher_words,
                                    const WordFilter& filter) {
   std::map<std::string, std::vector<int>> teacher;
   for (size_t i = 0; i < teacher_words.size(); ++i) {
-    std::string w = normalise(teacher_words[i]);
+    std::string w = match_spelling(teacher_words[i]);
     if (!w.empty()) teacher[w].push_back(static_cast<int>(i));
   }
   std::vector<WordMatch> out;
@@ -33,7 +29,7 @@ std::vector<WordMatch> match_words(const text::WordSegmentation& student,
   for (size_t t = 0; t < student.word_of_token.size(); ++t) {
     const int k = student.word_of_token[t];
     if (k < 0 || (!in_scope.empty() && (t >= in_scope.size() || !in_scope[t]))) continue;
-    const std::string w = normalise(student.words[static_cast<size_t>(k)]);
+    const std::string w = match_spelling(student.words[static_cast<size_t>(k)]);
     auto found = teacher.find(w);
     if (found == teacher.end() || !filter.keeps(w)) continue;
     auto [it, fresh] = slot.emplace(w, out.size());

@@ -14,6 +14,9 @@
 
 namespace lavender::align {
 
+// The spelling words are matched by: stripped of surrounding white space, ASCII lower-cased.
+std::string match_spelling(const std::string& word);
+
 struct WordMatch {
   std::string word;
   std::vector<int> student_tokens;    // token positions whose attention rows are averaged

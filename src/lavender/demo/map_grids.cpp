@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "lavender/align/word_match.h"
+#include "lavender/dm/aggregate.h"
 #include "lavender/eval/map_grid_figure.h"
 #include "lavender/io/image.h"
 #include "lavender/io/map_store.h"
@@ -34,11 +36,6 @@ std::optional<io::MapStoreReader> open_if_there(const std::string& dir) {
   }
 }
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // The map of `word` in `key`, min-max normalised so every panel spans the colour scale (the
 // sources' scales differ: attention probabilities, normalised maps, 0/1 masks); empty when the
 // store lacks the key or the word.
@@ -47,11 +44,10 @@ std::vector<float> word_map(const std::optional<io::MapStoreReader>& store,
   if (!store || !store->contains(key)) return {};
   const auto& words = store->entry(key).words;
   for (size_t i = 0; i < words.size(); ++i) {
-    if (lower(words[i]) != word) continue;
-    at::Tensor m = store->maps(key)[static_cast<int64_t>(i)].to(torch::kFloat);
-    const double lo = m.min().item<double>(), hi = m.max().item<double>();
-    m = hi > lo ? (m - lo) / (hi - lo) : torch::zeros_like(m);
-    m = m.contiguous();
+    if (align::match_spelling(words[i]) != word) continue;
+    const at::Tensor m =
+        dm::minmax_normalise(store->maps(key)[static_cast<int64_t>(i)].to(torch::kFloat))
+            .contiguous();
     return {m.data_ptr<float>(), m.data_ptr<float>() + m.numel()};
   }
   return {};
@@ -78,31 +74,32 @@ nlohmann::json write_map_grids(const DemoOptions& options, int records_per_split
   nlohmann::json figures = nlohmann::json::array();
   const std::string world = options.out + "/world";
   for (const auto& split : demo_test_splits()) {
-    const auto truth = open_if_there(world + "/truth/" + split);
-    if (!truth) continue;
     std::vector<Source> sources;
     sources.push_back({"truth", open_if_there(world + "/truth/" + split)});
+    if (!sources[0].store) continue;
     sources.push_back({"DM", open_if_there(options.out + "/dm-maps/" + split)});
     sources.push_back({"before", open_if_there(saved_vlm_maps(options.out, "pretrain", split))});
     for (const auto& arm : demo_arms())
       sources.push_back(
           {arm.short_title, open_if_there(saved_vlm_maps(options.out, arm.name + "-s0", split))});
 
+    const io::MapStoreReader& truth = *sources[0].store;  // bound once `sources` stops growing
     // The first records the fine-tuned VLMs kept maps for (else the truth's first ones).
     std::vector<std::string> keys;
     const auto& kept = sources.back().store;
-    for (const auto& e : kept ? kept->entries() : truth->entries())
-      if (truth->contains(e.key) && static_cast<int>(keys.size()) < records_per_split)
-        keys.push_back(e.key);
+    for (const auto& e : kept ? kept->entries() : truth.entries()) {
+      if (static_cast<int>(keys.size()) == records_per_split) break;
+      if (truth.contains(e.key)) keys.push_back(e.key);
+    }
 
     std::vector<eval::MapGridRow> rows;
     for (const auto& key : keys) {
-      const io::MapEntry& entry = truth->entry(key);
+      const io::MapEntry& entry = truth.entry(key);
       const io::Image image = read_image_or_blank(world, entry.image);
       for (const auto& w : entry.words) {
         eval::MapGridRow row;
         row.image = image;
-        row.label = lower(w);
+        row.label = align::match_spelling(w);
         for (const auto& s : sources) row.maps.push_back(word_map(s.store, key, row.label));
         rows.push_back(std::move(row));
       }

@@ -7,17 +7,13 @@
 #include "lavender/align/attention_maps.h"
 #include "lavender/align/head_layer_pooling.h"
 #include "lavender/align/word_match.h"
+#include "lavender/dm/aggregate.h"
 #include "lavender/io/map_store.h"
 #include "lavender/util/error.h"
 #include "lavender/vlm/chat_model.h"
 
 namespace lavender::eval {
 namespace {
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 // Scores one word's map against its reference (both [S, S] fp32).
 MapScores score(const at::Tensor& map, const at::Tensor& reference, const MapScoreOptions& o) {
@@ -51,7 +47,7 @@ StoreComparison compare_stores(const io::MapStoreReader& maps, const io::MapStor
     // Each distinct word once, its occurrences averaged on both sides.
     std::vector<align::WordMatch> mine, theirs;
     for (size_t i = 0; i < entry.words.size(); ++i) {
-      const std::string w = lower(entry.words[i]);
+      const std::string w = align::match_spelling(entry.words[i]);
       auto seen = std::find_if(mine.begin(), mine.end(), [&](const auto& m) { return m.word == w; });
       if (seen != mine.end()) {
         seen->teacher_words.push_back(static_cast<int>(i));
@@ -59,7 +55,7 @@ StoreComparison compare_stores(const io::MapStoreReader& maps, const io::MapStor
       }
       align::WordMatch t{w, {}, {}};
       for (size_t j = 0; j < reference.words.size(); ++j)
-        if (lower(reference.words[j]) == w) t.teacher_words.push_back(static_cast<int>(j));
+        if (align::match_spelling(reference.words[j]) == w) t.teacher_words.push_back(static_cast<int>(j));
       if (t.teacher_words.empty()) {
         ++out.missing_words;
         continue;
@@ -134,10 +130,7 @@ void VlmMapScorer::add(const BenchmarkItem& item, const io::Image& image) {
       for (const auto& m : kept) e.words.push_back(m.word);
       // Min-max normalised per word, as teacher stores are: fp16 would blur the narrow range of
       // raw attention probabilities.
-      const at::Tensor flat = pooled.flatten(1);
-      const at::Tensor lo = std::get<0>(flat.min(1, true)), hi = std::get<0>(flat.max(1, true));
-      const at::Tensor normalised = (flat - lo) / (hi - lo).clamp_min(1e-12);
-      sink_->add(std::move(e), normalised.view(pooled.sizes()).to(torch::kHalf));
+      sink_->add(std::move(e), dm::minmax_normalise(pooled).to(torch::kHalf));
     }
   };
   if (in_teacher) {
