@@ -34,15 +34,20 @@ TEST(Llava, ParityWithTheReferenceFixture) {
   EXPECT_EQ(report.comparisons.size(), 13u) << report.format();
 }
 
-TEST(Llava, CapturedBlockIsTheTextByImageSliceOfTheFullMatrixAndHasGradients) {
-  auto c = test::tiny_llava_config();
-  torch::manual_seed(0);
-  LlavaForConditionalGeneration model(c);
+// Two rows of 3 text, 16 image and 5 text tokens; row 1 ends in one pad.
+LlavaInputs two_rows_one_padded() {
   LlavaInputs in;
   in.input_ids = torch::cat({prompt(3, 5, 1), prompt(3, 5, 2)}, 0);
   in.pixel_values = torch::randn({2, 3, 16, 16});
   in.attention_mask = torch::ones_like(in.input_ids);
-  in.attention_mask[1][23] = 0;  // right padding on row 1
+  in.attention_mask[1][23] = 0;
+  return in;
+}
+
+TEST(Llava, CapturedBlockIsTheTextByImageSliceOfTheFullMatrixAndHasGradients) {
+  torch::manual_seed(0);
+  LlavaForConditionalGeneration model(test::tiny_llava_config());
+  LlavaInputs in = two_rows_one_padded();
 
   LlavaCapture full;
   full.full_matrix = true;
@@ -77,6 +82,40 @@ TEST(Llava, CapturedBlockIsTheTextByImageSliceOfTheFullMatrixAndHasGradients) {
   EXPECT_GT(grad_sum(lm->layers[1]->as<LlamaDecoderLayer>()->self_attn->k_proj->weight), 0);
   EXPECT_GT(grad_sum(model->model->multi_modal_projector->linear_1->weight), 0);
   EXPECT_GT(grad_sum(model->model->vision_tower->embeddings->patch_embedding->weight), 0);
+}
+
+TEST(Llava, LossFromTheLabelledPositionsOnlyEqualsTheFullLossWithItsGradients) {
+  torch::manual_seed(0);
+  LlavaForConditionalGeneration model(test::tiny_llava_config());
+  LlavaInputs in = two_rows_one_padded();
+  // Answers: the last three tokens of row 0, two of row 1 (its last is padding).
+  in.labels = torch::full_like(in.input_ids, -100);
+  in.labels[0].slice(0, 21).copy_(in.input_ids[0].slice(0, 21));
+  in.labels[1].slice(0, 21, 23).copy_(in.input_ids[1].slice(0, 21, 23));
+
+  auto gradients = [&](const at::Tensor& loss) {
+    model->zero_grad();
+    loss.backward();
+    std::vector<at::Tensor> g;
+    for (const auto& p : model->parameters())
+      g.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
+    return g;
+  };
+  LlavaOutput full = model->forward(in);
+  const auto full_grads = gradients(full.loss);
+  in.loss_logits_only = true;
+  LlavaOutput rows = model->forward(in);
+  const auto row_grads = gradients(rows.loss);
+
+  // Five labelled next tokens: positions 20-22 of row 0 and 20-21 of row 1 (flat 24 + 20, 21).
+  ASSERT_EQ(rows.logits.sizes(), (std::vector<int64_t>{5, 50}));
+  EXPECT_TRUE(torch::allclose(rows.logits, full.logits.reshape({-1, 50}).index_select(
+                                               0, torch::tensor({20, 21, 22, 44, 45})),
+                              1e-6, 1e-6));
+  EXPECT_NEAR(rows.loss.item<double>(), full.loss.item<double>(), 1e-6);
+  ASSERT_EQ(row_grads.size(), full_grads.size());
+  for (size_t i = 0; i < row_grads.size(); ++i)
+    EXPECT_TRUE(torch::allclose(row_grads[i], full_grads[i], 1e-5, 1e-7)) << "parameter " << i;
 }
 
 TEST(Llava, CaptureGathersEachRowsImageColumnsWhenRowsAreShifted) {

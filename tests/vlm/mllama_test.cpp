@@ -65,6 +65,26 @@ TEST(Mllama, ImagesChangeTheAnswerOnlyThroughOpenGates) {
   EXPECT_TRUE(torch::allclose(closed->forward(in).logits, closed->forward(other).logits));
 }
 
+TEST(Mllama, LossFromTheLabelledPositionsOnlyEqualsTheFullLoss) {
+  auto model = gated_fixture_model();
+  torch::NoGradGuard no_grad;
+  auto in = fixture_inputs();
+  const int64_t t = in.input_ids.size(1);
+  in.labels = torch::full_like(in.input_ids, -100);
+  in.labels.select(1, t - 1).copy_(in.input_ids.select(1, t - 1));
+  in.labels.select(1, t - 3).copy_(in.input_ids.select(1, t - 3));
+  const MllamaOutput full = model->forward(in);
+  in.loss_logits_only = true;
+  const MllamaOutput rows = model->forward(in);
+  const int64_t b = in.input_ids.size(0), v = full.logits.size(-1);
+  ASSERT_EQ(rows.logits.sizes(), (std::vector<int64_t>{2 * b, v}));
+  // Per row, positions t - 4 and t - 2 predict the two labels.
+  const at::Tensor expected =
+      torch::stack({full.logits.select(1, t - 4), full.logits.select(1, t - 2)}, 1).reshape({-1, v});
+  EXPECT_TRUE(torch::allclose(rows.logits, expected, 1e-5, 1e-5));
+  EXPECT_NEAR(rows.loss.item<double>(), full.loss.item<double>(), 1e-5);
+}
+
 TEST(Mllama, CachedDecodingMatchesTheFullForward) {
   auto model = gated_fixture_model();
   auto in = fixture_inputs();

@@ -101,10 +101,16 @@ int64_t fitted_positions(const text::ClipTokenizer& tok, const std::vector<std::
   return std::max<int64_t>(8, (static_cast<int64_t>(longest) + 2 + 7) / 8 * 8);
 }
 
-// transformers' CLIPTextModel init (_init_weights): embeddings N(0, 0.02); attention inputs
-// N(0, d^-0.5·(2L)^-0.5), outputs N(0, d^-0.5); MLP fc1 N(0, (2d)^-0.5), fc2 as the inputs;
-// biases 0, layer norms 1/0 (their defaults). LibTorch's kaiming-uniform default would start
-// the residual stream far larger.
+// transformers' CLIPTextModel init (_init_weights): position embeddings N(0, 0.02); attention
+// inputs N(0, d^-0.5·(2L)^-0.5), outputs N(0, d^-0.5); MLP fc1 N(0, (2d)^-0.5), fc2 as the
+// inputs; biases 0, layer norms 1/0 (their defaults). LibTorch's kaiming-uniform default would
+// start the residual stream far larger.
+// One departure: token embeddings N(0, 1), not N(0, 0.02). At 0.02 the blocks' outputs swamp the
+// tokens in the residual stream, and after a few hundred steps every position's output was nearly
+// the same vector (cosine 0.94-0.99 between the words of a caption): the UNet's keys were alike,
+// its cross-attention exactly uniform (1/T at every pixel) and the per-word maps noise. At 1 the
+// words stay apart (cosine -0.2-0.4, the same word 0.94) and the attention follows the words
+// (600 steps on 1000 images: map IoU vs truth 0.20 against 0.09 with 2 text layers).
 void init_text_encoder(ClipTextModelImpl& m) {
   torch::NoGradGuard no_grad;
   const auto& c = m.config();
@@ -116,7 +122,9 @@ void init_text_encoder(ClipTextModelImpl& m) {
     auto ends = [&](const std::string& s) {
       return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
     };
-    if (ends("embedding.weight")) {
+    if (ends("token_embedding.weight")) {
+      p.normal_(0, 1.0);
+    } else if (ends("embedding.weight")) {
       p.normal_(0, c.initializer_range * f);
     } else if (ends("_proj.weight")) {
       p.normal_(0, ends("out_proj.weight") ? std::pow(d, -0.5) * f : in_std);

@@ -61,6 +61,7 @@ class LlavaStudent : public Student {
     vlm::LlavaInputs in;
     in.input_ids = text.ids.to(device);
     in.labels = text.labels.to(device);
+    in.loss_logits_only = true;  // the trainer reads the loss, not the logits
     in.attention_mask = text.mask.to(device);
     in.pixel_values = torch::stack(pixels).to(device, float_dtype());
     vlm::LlavaCapture capture;

@@ -90,6 +90,7 @@ class MllamaStudent : public Student {
     vlm::MllamaInputs in;
     in.input_ids = text.ids.to(device);
     in.labels = text.labels.to(device);
+    in.loss_logits_only = true;  // the trainer reads the loss, not the logits
     in.attention_mask = text.mask.to(device);
     in.pixel_values = pixels.to(device, float_dtype());
     in.aspect_ratio_ids = ratio_ids.to(device);

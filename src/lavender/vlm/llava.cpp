@@ -211,14 +211,21 @@ LlavaOutput LlavaForConditionalGenerationImpl::forward(const LlavaInputs& in, Ll
   }
 
   at::Tensor hidden = model->language_model->forward(embeds, o);
-  if (logits_to_keep > 0 && logits_to_keep < t) hidden = hidden.slice(1, t - logits_to_keep);
-  out.logits = lm_logits(hidden);
   if (in.labels.defined()) {
     if (in.labels.sizes() != in.input_ids.sizes())
       throw Error("LLaVA: labels must have the shape of input_ids");
     if (logits_to_keep > 0 && logits_to_keep < t)
       throw Error("LLaVA: a loss needs the logits of every position");
-    out.loss = causal_lm_loss(out.logits, in.labels);
+  }
+  if (in.labels.defined() && in.loss_logits_only) {
+    auto head = [this](const at::Tensor& h) { return lm_logits(h); };
+    LabelledLogits at_labels = labelled_logits(hidden, in.labels, head);
+    out.logits = at_labels.logits;
+    out.loss = at_labels.loss;
+  } else {
+    if (logits_to_keep > 0 && logits_to_keep < t) hidden = hidden.slice(1, t - logits_to_keep);
+    out.logits = lm_logits(hidden);
+    if (in.labels.defined()) out.loss = causal_lm_loss(out.logits, in.labels);
   }
 
   for (int64_t i : captured) {

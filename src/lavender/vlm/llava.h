@@ -42,6 +42,9 @@ struct LlavaInputs {
   at::Tensor attention_mask;  // [B, past + T] (1 = real token); undefined: no padding
   at::Tensor position_ids;    // [B, T]; undefined: past + arange(T)
   at::Tensor labels;          // [B, T] with -100 where no loss is taken; undefined: no loss
+  // With labels: the LM head runs only at the positions the loss reads (training), and the
+  // output's logits are those rows, [N, vocab] in loss_positions' order.
+  bool loss_logits_only = false;
 };
 
 struct LlavaCapture {
@@ -63,7 +66,7 @@ struct LlavaCapture {
 };
 
 struct LlavaOutput {
-  at::Tensor logits;               // [B, T or logits_to_keep, vocab]
+  at::Tensor logits;  // [B, T or logits_to_keep, vocab]; [N, vocab] with loss_logits_only
   at::Tensor loss;                 // scalar mean CE over shifted labels != -100 (when labels)
   at::Tensor image_hidden_states;  // [images · tokens per image, hidden] projector output
 };

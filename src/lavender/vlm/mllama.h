@@ -34,6 +34,9 @@ struct MllamaInputs {
   at::Tensor attention_mask;        // [B, past + T] (1 = real token); undefined: no padding
   at::Tensor position_ids;          // [B, T]; undefined: past + arange(T)
   at::Tensor labels;                // [B, T], -100 where no loss is taken; undefined: no loss
+  // With labels: the LM head runs only at the positions the loss reads (training), and the
+  // output's logits are those rows, [N, vocab] in loss_positions' order.
+  bool loss_logits_only = false;
 };
 
 struct MllamaCapture {
@@ -48,7 +51,7 @@ struct MllamaCapture {
 };
 
 struct MllamaOutput {
-  at::Tensor logits;  // [B, T or logits_to_keep, vocab]
+  at::Tensor logits;  // [B, T or logits_to_keep, vocab]; [N, vocab] with loss_logits_only
   at::Tensor loss;    // scalar (when labels are given)
 };
 
