@@ -62,6 +62,15 @@ TEST(TrainDm, WritesAPixelSpaceFolderThatTheTeacherLoads) {
   // Every caption word is one token of the learnt vocabulary.
   EXPECT_EQ(p.tokenizer->encode("yellow").size(), 1u);
   EXPECT_EQ(p.text_encoder->config().vocab_size, static_cast<int64_t>(p.tokenizer->vocab_size()));
+  // Token embeddings start at unit scale, position embeddings at transformers' 0.02: at 0.02 the
+  // tokens drowned in the blocks' outputs, the encoder's outputs collapsed to one vector in a few
+  // hundred steps and the UNet's cross-attention stayed uniform (train_dm.cpp, init_text_encoder).
+  {
+    torch::NoGradGuard no_grad;
+    const auto& emb = p.text_encoder->text_model->embeddings;
+    EXPECT_NEAR(emb->token_embedding->weight.std().item<double>(), 1.0, 0.1);
+    EXPECT_LT(emb->position_embedding->weight.std().item<double>(), 0.05);
+  }
 
   // Pixel-space extraction: 32×32 images are resized to the 16×16 sample size; maps come at
   // the recipe's map size, one per content word.
