@@ -57,10 +57,10 @@ Recipe recipe_preset(const std::string& name) {
   if (name == "small-dm") {
     // For the pixel-space models of `lavender train-dm` (cross-attention at half and quarter
     // resolution): the half-resolution layers only (16×16 for 32×32 images), at little noise.
-    // Measured on the shapes world (800 steps, test-id, IoU with the truth): factor 2 at
-    // t = 50 0.289, t = 150 0.222, t = 300 0.121, t = 500 0.061; t = 50 and 100 together 0.293,
-    // factors 2 and 4 together 0.221 (the best of several runs: others gave 0.10-0.13, see the
-    // README). One timestep keeps extraction to one UNet pass.
+    // Measured on the shapes world (test-id, IoU with the truth): with unit-scale token
+    // embeddings (600 steps) factor 2 at t = 50 0.203, t = 150 0.159, t = 300 0.110; before that
+    // fix (800 steps, one good run) t = 50 0.289, 150 0.222, 300 0.121, 500 0.061, t = 50 and 100
+    // together 0.293, factors 2 and 4 together 0.221. One timestep keeps extraction to one pass.
     r.layers = {{2, 1.0}};
     r.timesteps = {50};
     r.image_size = 32;
