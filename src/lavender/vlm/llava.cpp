@@ -217,16 +217,10 @@ LlavaOutput LlavaForConditionalGenerationImpl::forward(const LlavaInputs& in, Ll
     if (logits_to_keep > 0 && logits_to_keep < t)
       throw Error("LLaVA: a loss needs the logits of every position");
   }
-  if (in.labels.defined() && in.loss_logits_only) {
-    auto head = [this](const at::Tensor& h) { return lm_logits(h); };
-    LabelledLogits at_labels = labelled_logits(hidden, in.labels, head);
-    out.logits = at_labels.logits;
-    out.loss = at_labels.loss;
-  } else {
-    if (logits_to_keep > 0 && logits_to_keep < t) hidden = hidden.slice(1, t - logits_to_keep);
-    out.logits = lm_logits(hidden);
-    if (in.labels.defined()) out.loss = causal_lm_loss(out.logits, in.labels);
-  }
+  LmHeadOutput head = lm_head_and_loss(hidden, in.labels, in.loss_logits_only, logits_to_keep,
+                                       [this](const at::Tensor& h) { return lm_logits(h); });
+  out.logits = head.logits;
+  out.loss = head.loss;
 
   for (int64_t i : captured) {
     at::Tensor p = slots[i].probs;

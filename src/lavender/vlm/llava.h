@@ -43,7 +43,7 @@ struct LlavaInputs {
   at::Tensor position_ids;    // [B, T]; undefined: past + arange(T)
   at::Tensor labels;          // [B, T] with -100 where no loss is taken; undefined: no loss
   // With labels: the LM head runs only at the positions the loss reads (training), and the
-  // output's logits are those rows, [N, vocab] in loss_positions' order.
+  // output's logits are those rows, [N, vocab] in row-major order (lm_head_and_loss).
   bool loss_logits_only = false;
 };
 

@@ -91,17 +91,10 @@ MllamaOutput MllamaForConditionalGenerationImpl::forward(const MllamaInputs& in,
 
   at::Tensor hidden = text->forward(text->embed(ids), o);
   MllamaOutput out;
-  if (in.labels.defined() && in.loss_logits_only) {
-    auto head = [this](const at::Tensor& h) { return lm_head(h); };
-    LabelledLogits at_labels = labelled_logits(hidden, in.labels, head);
-    out.logits = at_labels.logits;
-    out.loss = at_labels.loss;
-  } else {
-    if (logits_to_keep > 0 && logits_to_keep < hidden.size(1))
-      hidden = hidden.slice(1, hidden.size(1) - logits_to_keep);
-    out.logits = lm_head(hidden);
-    if (in.labels.defined()) out.loss = causal_lm_loss(out.logits, in.labels);
-  }
+  LmHeadOutput head = lm_head_and_loss(hidden, in.labels, in.loss_logits_only, logits_to_keep,
+                                       [this](const at::Tensor& h) { return lm_head(h); });
+  out.logits = head.logits;
+  out.loss = head.loss;
   if (capture)
     for (auto& [i, slot] : slots)
       if (slot.probs.defined()) capture->probs[i] = slot.probs;
