@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "lavender/util/remove_tree.h"
@@ -17,6 +18,11 @@ inline std::string shared_dir() {
 
 inline std::string fixture_dir(const std::string& name) {
   return shared_dir() + "/fixtures/hf-tiny/" + name;
+}
+
+// Writes `content` to `path`, byte for byte.
+inline void write_file(const std::string& path, const std::string& content) {
+  std::ofstream(path, std::ios::binary) << content;
 }
 
 // A fresh empty folder under the system temp dir, removed when the object goes away.

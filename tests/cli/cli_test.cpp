@@ -68,8 +68,9 @@ TEST(Cli, InspectJsonIsMachineReadable) {
 
 TEST(Cli, ParityExitCodes) {
   CliRun r = run_cli("parity " + test::fixture_dir("llava"));
-  EXPECT_TRUE(r.code == 0 || r.code == 3) << r.output;
-  EXPECT_NE(r.output.find("logits"), std::string::npos) << r.output;
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("PASS logits"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(" 0 failed"), std::string::npos) << r.output;
   r = run_cli("parity " + test::shared_dir());
   EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_NE(r.output.find("not a fixture"), std::string::npos) << r.output;

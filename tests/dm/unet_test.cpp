@@ -13,7 +13,7 @@ namespace {
 using io::config::UNet2DConditionConfig;
 
 // A tiny SD-shaped UNet: two levels, cross-attention in the upper one.
-UNet2DConditionConfig tiny_config() {
+UNet2DConditionConfig tiny_unet_config() {
   UNet2DConditionConfig c;
   c.block_out_channels = {16, 32};
   c.down_block_types = {"CrossAttnDownBlock2D", "DownBlock2D"};
@@ -83,7 +83,7 @@ TEST(Unet, CaptureReturnsExactlyTheRequestedLayersAndLeavesTheOutputAlone) {
 
 TEST(Unet, BatchIndependenceAndOddLatentSizes) {
   torch::manual_seed(0);
-  UNet2DConditionModel unet(tiny_config());
+  UNet2DConditionModel unet(tiny_unet_config());
   unet->eval();
   torch::NoGradGuard no_grad;
   at::Tensor x = torch::randn({2, 4, 8, 8}), ctx = torch::randn({2, 5, 12});
@@ -104,7 +104,7 @@ TEST(Unet, BatchIndependenceAndOddLatentSizes) {
 
 TEST(Unet, Sd2StyleOptionsBuild) {
   // SD 2.x: linear projections, per-block heads; plus scale-shift time conditioning.
-  auto c = tiny_config();
+  auto c = tiny_unet_config();
   c.use_linear_projection = true;
   c.upcast_attention = true;
   c.resnet_time_scale_shift = "scale_shift";
@@ -129,28 +129,28 @@ TEST(Unet, RejectsUnsupportedConfigFeaturesByName) {
       EXPECT_NE(std::string(e.what()).find("\"" + field + "\""), std::string::npos) << e.what();
     }
   };
-  auto c = tiny_config();
+  auto c = tiny_unet_config();
   c.class_embed_type = "timestep";
   expect_rejected(c, "class_embed_type");
-  c = tiny_config();
+  c = tiny_unet_config();
   c.addition_embed_type = "text_time";
   expect_rejected(c, "addition_embed_type");
-  c = tiny_config();
+  c = tiny_unet_config();
   c.dual_cross_attention = true;
   expect_rejected(c, "dual_cross_attention");
-  c = tiny_config();
+  c = tiny_unet_config();
   c.attention_type = "gated";
   expect_rejected(c, "attention_type");
-  c = tiny_config();
+  c = tiny_unet_config();
   c.time_cond_proj_dim = 8;
   expect_rejected(c, "time_cond_proj_dim");
-  c = tiny_config();
+  c = tiny_unet_config();
   c.encoder_hid_dim = 8;
   expect_rejected(c, "encoder_hid_dim");
-  c = tiny_config();
+  c = tiny_unet_config();
   c.time_embedding_type = "fourier";
   expect_rejected(c, "time_embedding_type");
-  c = tiny_config();
+  c = tiny_unet_config();
   c.norm_num_groups.reset();
   expect_rejected(c, "norm_num_groups");
 }

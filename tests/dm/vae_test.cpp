@@ -10,7 +10,7 @@
 namespace lavender::dm {
 namespace {
 
-io::config::AutoencoderKLConfig tiny_config() {
+io::config::AutoencoderKLConfig tiny_vae_config() {
   io::config::AutoencoderKLConfig c;
   c.block_out_channels = {8, 16};
   c.down_block_types = {"DownEncoderBlock2D", "DownEncoderBlock2D"};
@@ -51,7 +51,7 @@ TEST(Vae, LatentsFromImageScalesTheMeanOrASample) {
 
 TEST(Vae, BatchIndependence) {
   torch::manual_seed(0);
-  AutoencoderKL vae(tiny_config());
+  AutoencoderKL vae(tiny_vae_config());
   vae->eval();
   torch::NoGradGuard no_grad;
   at::Tensor image = torch::rand({2, 3, 16, 16}) * 2 - 1;
@@ -65,7 +65,7 @@ TEST(Vae, BatchIndependence) {
 }
 
 TEST(Vae, OptionalPiecesFollowTheConfig) {
-  auto c = tiny_config();
+  auto c = tiny_vae_config();
   c.mid_block_add_attention = false;
   c.use_quant_conv = false;
   c.use_post_quant_conv = false;
@@ -76,7 +76,7 @@ TEST(Vae, OptionalPiecesFollowTheConfig) {
   }
   torch::NoGradGuard no_grad;
   EXPECT_EQ(vae->decode(torch::zeros({1, 4, 4, 4})).sizes(), (std::vector<int64_t>{1, 3, 8, 8}));
-  c = tiny_config();
+  c = tiny_vae_config();
   c.latents_mean = std::vector<double>(4, 0.0);
   AutoencoderKL normalised(c);
   EXPECT_THROW(latents_from_image(*normalised, torch::zeros({1, 3, 8, 8})), Error);

@@ -27,10 +27,7 @@ const ClipTokenizer& clip() {
   return *tok;
 }
 
-void write_file(const std::string& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary);
-  out << content;
-}
+using test::write_file;
 
 using test::read_jsonl;
 

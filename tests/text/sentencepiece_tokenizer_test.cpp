@@ -14,10 +14,7 @@ namespace {
 
 using Ids = std::vector<int64_t>;
 
-void write_file(const std::string& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary);
-  out << content;
-}
+using test::write_file;
 
 // A tiny model with Llama 2's settings (BPE, byte fallback, split digits, identity
 // normalisation, dummy prefix, unk/bos/eos = 0/1/2); tests/text/data/README.md says how it was

@@ -1,7 +1,7 @@
 // Our byte-level BPE against the real tiktoken (its Rust core as WASM) and llama3-tokenizer-js
 // on a generated corpus of several thousand lines (tests/tokenizer-ref/corpus.mjs). Needs node
-// and `npm ci` in tests/tokenizer-ref (scripts/test.sh does it); skipped with the reason
-// otherwise.
+// and `npm ci` in tests/tokenizer-ref (scripts/test.sh does it). Without them: a failure with the
+// reason when $CI is set (CI must compare), a skip with the reason on a developer's machine.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -57,7 +57,18 @@ class TiktokenReference : public ::testing::Test {
     out_ = nullptr;
   }
   void SetUp() override {
-    if (!skip_reason_.empty()) GTEST_SKIP() << skip_reason_;
+    if (skip_reason_.empty()) return;
+    if (running_in_ci())
+      FAIL() << skip_reason_ << " ($CI is set: CI must compare with the reference tokenizers)";
+    GTEST_SKIP() << skip_reason_;
+  }
+
+  // CI systems set CI=true (.ci/run sets CI=1); "0" or "false" mean a developer's shell.
+  static bool running_in_ci() {
+    const char* ci = std::getenv("CI");
+    if (ci == nullptr) return false;
+    const std::string v = ci;
+    return !v.empty() && v != "0" && v != "false";
   }
 
   // Every line's ids from `tok` equal the reference file's; shows the first few differences.

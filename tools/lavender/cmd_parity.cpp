@@ -11,8 +11,9 @@ int run_parity(const Args& args) {
   ArgParser parser("parity",
                    "Runs lavender on a reference fixture's stored inputs and prints, for every "
                    "reference output, the max abs difference and pass/fail at the documented "
-                   "tolerance.\nExit codes: 0 all pass, 1 some output fails, 2 not a usable "
-                   "fixture, 3 no failure but some outputs have no implementation yet.");
+                   "tolerance. Outputs the fixture holds no reference for are listed as not "
+                   "checked.\nExit codes: 0 every reference passes, 1 some reference fails or "
+                   "was not produced, 2 not a usable fixture.");
   parser.positional("FIXTURE_DIR", "a fixture folder, e.g. ../shared/fixtures/hf-tiny/llava");
   if (!parser.parse(args)) {
     std::printf("%s", parser.help().c_str());

@@ -12,6 +12,9 @@
 namespace lavender::eval {
 
 using Rgb = std::array<uint8_t, 3>;
+// The figures' shared palette and spacing.
+inline constexpr Rgb kBackground{255, 255, 255}, kInk{20, 20, 20}, kGrey{128, 128, 128};
+inline constexpr int kFigureMargin = 8;
 
 io::Image blank_image(int width, int height, Rgb colour);
 void fill_rect(io::Image& canvas, int x, int y, int width, int height, Rgb colour);

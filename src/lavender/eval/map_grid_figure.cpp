@@ -10,9 +10,6 @@
 namespace lavender::eval {
 namespace {
 
-constexpr Rgb kBackground{255, 255, 255}, kInk{20, 20, 20}, kGrey{128, 128, 128};
-constexpr int kMargin = 8;
-
 // A panel with no map: the image dimmed under a grey diagonal, so "missing" never reads as "cold".
 void cross_out(io::Image& canvas, int x, int y, int size) {
   for (int i = 0; i < size; ++i)
@@ -48,27 +45,28 @@ io::Image map_grid_figure(const std::vector<std::string>& headers,
   // Small panels (a grid of many samples) get the 1× font so that words still fit under them.
   const int text_scale = o.panel >= 96 ? 2 : 1;
   const int label_h = kGlyphHeight * text_scale + 8;
-  const int cell_w = o.panel + kMargin, cell_h = o.panel + label_h;
+  const int cell_w = o.panel + kFigureMargin, cell_h = o.panel + label_h;
   const int columns = static_cast<int>(headers.size());
-  const int width = kMargin + columns * cell_w;
+  const int width = kFigureMargin + columns * cell_w;
   const int title_h = o.title.empty() ? 0 : label_h;
-  io::Image canvas = blank_image(
-      width, kMargin + title_h + label_h + static_cast<int>(rows.size()) * cell_h, kBackground);
+  io::Image canvas =
+      blank_image(width, kFigureMargin + title_h + label_h + static_cast<int>(rows.size()) * cell_h,
+                  kBackground);
   if (!o.title.empty())
-    draw_text(canvas, kMargin, kMargin, fit_text(o.title, width - 2 * kMargin, text_scale), kInk,
-              text_scale);
+    draw_text(canvas, kFigureMargin, kFigureMargin,
+              fit_text(o.title, width - 2 * kFigureMargin, text_scale), kInk, text_scale);
   for (int c = 0; c < columns; ++c)
-    draw_text(canvas, kMargin + c * cell_w, kMargin + title_h,
+    draw_text(canvas, kFigureMargin + c * cell_w, kFigureMargin + title_h,
               fit_text(headers[static_cast<size_t>(c)], o.panel, text_scale), kInk, text_scale);
 
   for (size_t r = 0; r < rows.size(); ++r) {
     const MapGridRow& row = rows[r];
-    const int y = kMargin + title_h + label_h + static_cast<int>(r) * cell_h;
+    const int y = kFigureMargin + title_h + label_h + static_cast<int>(r) * cell_h;
     const io::Image base = row.image.width > 0 ? resize_for_display(row.image, o.panel, o.panel)
                                                : blank_image(o.panel, o.panel, kGrey);
-    for (int c = 0; c < columns; ++c) paste(canvas, base, kMargin + c * cell_w, y);
+    for (int c = 0; c < columns; ++c) paste(canvas, base, kFigureMargin + c * cell_w, y);
     for (size_t m = 0; m < map_columns; ++m) {
-      const int x = kMargin + static_cast<int>(m + 1) * cell_w;
+      const int x = kFigureMargin + static_cast<int>(m + 1) * cell_w;
       if (row.maps[m].empty()) {
         cross_out(canvas, x, y, o.panel);
         continue;
@@ -76,12 +74,13 @@ io::Image map_grid_figure(const std::vector<std::string>& headers,
       const int side = square_side(row.maps[m].size());
       overlay_heat(canvas, x, y, o.panel, row.maps[m], side, side, o.opacity);
     }
-    draw_text(canvas, kMargin, y + o.panel + 4, fit_text(row.label, o.panel, text_scale), kInk,
-              text_scale);
+    draw_text(canvas, kFigureMargin, y + o.panel + 4, fit_text(row.label, o.panel, text_scale),
+              kInk, text_scale);
     if (!row.note.empty())
-      draw_text(canvas, kMargin + cell_w, y + o.panel + 4,
-                fit_text(row.note, static_cast<int>(map_columns) * cell_w - kMargin, text_scale),
-                kInk, text_scale);
+      draw_text(
+          canvas, kFigureMargin + cell_w, y + o.panel + 4,
+          fit_text(row.note, static_cast<int>(map_columns) * cell_w - kFigureMargin, text_scale),
+          kInk, text_scale);
   }
   return canvas;
 }

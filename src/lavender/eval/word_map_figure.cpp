@@ -10,8 +10,7 @@
 namespace lavender::eval {
 namespace {
 
-constexpr Rgb kBackground{255, 255, 255}, kInk{20, 20, 20}, kGrey{128, 128, 128};
-constexpr int kMargin = 8, kTextScale = 2;
+constexpr int kTextScale = 2;
 constexpr int kLabelHeight = kGlyphHeight * kTextScale + 8;
 
 // One output channel value averaged over the source box [x0, x1) × [y0, y1) (fractional edges
@@ -71,19 +70,19 @@ io::Image word_map_figure(const io::Image& image, const std::vector<WordMap>& ma
   const int panels = static_cast<int>(maps.size()) + 1;
   const int columns = std::min(o.columns, panels);
   const int rows = (panels + columns - 1) / columns;
-  const int cell_w = o.panel + kMargin, cell_h = o.panel + kLabelHeight;
+  const int cell_w = o.panel + kFigureMargin, cell_h = o.panel + kLabelHeight;
   const int title_h = o.title.empty() ? 0 : kLabelHeight;
-  const int width = kMargin + columns * cell_w;
-  io::Image canvas = blank_image(width, kMargin + title_h + rows * cell_h, kBackground);
+  const int width = kFigureMargin + columns * cell_w;
+  io::Image canvas = blank_image(width, kFigureMargin + title_h + rows * cell_h, kBackground);
   if (!o.title.empty())
-    draw_text(canvas, kMargin, kMargin, fit_text(o.title, width - 2 * kMargin, kTextScale), kInk,
-              kTextScale);
+    draw_text(canvas, kFigureMargin, kFigureMargin,
+              fit_text(o.title, width - 2 * kFigureMargin, kTextScale), kInk, kTextScale);
 
   io::Image base = image.width > 0 ? resize_for_display(image, o.panel, o.panel)
                                    : blank_image(o.panel, o.panel, kGrey);
   for (int i = 0; i < panels; ++i) {
-    const int x = kMargin + (i % columns) * cell_w;
-    const int y = kMargin + title_h + (i / columns) * cell_h;
+    const int x = kFigureMargin + (i % columns) * cell_w;
+    const int y = kFigureMargin + title_h + (i / columns) * cell_h;
     paste(canvas, base, x, y);
     std::string label = "image";
     if (i > 0) {

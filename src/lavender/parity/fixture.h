@@ -25,6 +25,11 @@ struct Fixture {
   std::vector<std::string> input_names() const;
   std::vector<std::string> reference_names() const;
   at::Tensor tensor(const std::string& name) const { return io->tensor(name); }
+  bool has(const std::string& name) const { return io->contains(name); }
+  // An input the fixture may leave out (labels, say): undefined when absent.
+  at::Tensor optional_tensor(const std::string& name) const {
+    return has(name) ? tensor(name) : at::Tensor();
+  }
   std::string path(const std::string& relative) const { return dir + "/" + relative; }
 };
 

@@ -100,12 +100,11 @@ Comparison compare(const std::string& name, const at::Tensor& ours, const at::Te
 bool Report::all_passed() const {
   for (const auto& c : comparisons)
     if (!c.passed) return false;
-  return extra.empty();
+  return missing.empty();
 }
 
 int Report::exit_code() const {
-  if (!all_passed()) return kExitFail;
-  return pending.empty() ? kExitPass : kExitNotImplemented;
+  return all_passed() ? kExitPass : kExitFail;
 }
 
 std::string Report::format() const {
@@ -118,13 +117,14 @@ std::string Report::format() const {
                   c.tolerance.describe().c_str(), c.note.empty() ? "" : "  ", c.note.c_str());
     s << line;
   }
-  for (const auto& name : pending) s << "  TODO " << name << "  (no implementation yet)\n";
-  for (const auto& name : extra)
-    s << "  FAIL " << name << "  (produced, but the fixture has no such reference)\n";
+  for (const auto& name : missing)
+    s << "  FAIL " << name << "  (the fixture holds a reference; lavender produced nothing)\n";
+  for (const auto& name : unchecked)
+    s << "  ---- " << name << "  (not checked: the fixture holds no reference)\n";
   size_t passed = 0;
   for (const auto& c : comparisons) passed += c.passed;
-  s << passed << " passed, " << comparisons.size() - passed + extra.size() << " failed, "
-    << pending.size() << " not implemented\n";
+  s << passed << " passed, " << comparisons.size() - passed + missing.size() << " failed, "
+    << unchecked.size() << " not checked\n";
   return s.str();
 }
 
@@ -136,14 +136,14 @@ Report run_parity(const Fixture& fixture, const Runner& runner) {
   for (const auto& name : fixture.reference_names()) {
     auto it = outputs.find(name);
     if (it == outputs.end()) {
-      report.pending.push_back(name);
+      report.missing.push_back(name);
       continue;
     }
     report.comparisons.push_back(
         compare(name, it->second, fixture.tensor(name), tolerance_for(fixture.kind, name)));
     outputs.erase(it);
   }
-  for (const auto& kv : outputs) report.extra.push_back(kv.first);
+  for (const auto& kv : outputs) report.unchecked.push_back(kv.first);
   return report;
 }
 

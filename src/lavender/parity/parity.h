@@ -35,8 +35,8 @@ struct Comparison {
 Comparison compare(const std::string& name, const at::Tensor& ours, const at::Tensor& reference,
                    const Tolerance& tolerance);
 
-// What an implementation produced for one fixture: output name → tensor. Outputs it does not
-// produce are reported as pending (model code not written yet).
+// What an implementation produced for one fixture: output name → tensor. A runner produces every
+// output it can; the report judges them against what the fixture holds.
 using Outputs = std::map<std::string, at::Tensor>;
 using Runner = std::function<Outputs(const Fixture&)>;
 
@@ -44,12 +44,15 @@ struct Report {
   std::string dir;
   FixtureKind kind;
   std::vector<Comparison> comparisons;
-  std::vector<std::string> pending;
-  std::vector<std::string> extra;  // produced but not in the fixture (a runner bug)
+  // References the fixture holds that lavender did not produce: failures, since a fixture
+  // documents what the reference computed and every kind has a runner.
+  std::vector<std::string> missing;
+  // Produced, but the fixture holds no reference for them (a fixture written without the
+  // attention hooks, say): reported as not checked, neither passed nor failed.
+  std::vector<std::string> unchecked;
 
   bool all_passed() const;
-  // 0: every reference output produced and within tolerance; 1: some output failed;
-  // 3: nothing failed but some outputs have no implementation yet.
+  // 0: every reference output produced and within tolerance; 1: some output failed or is missing.
   int exit_code() const;
   std::string format() const;
 };
@@ -57,9 +60,8 @@ struct Report {
 constexpr int kExitPass = 0;
 constexpr int kExitFail = 1;
 constexpr int kExitBadFixture = 2;
-constexpr int kExitNotImplemented = 3;
 
-// The runners lavender has for each kind (empty function when none yet).
+// The runner lavender has for each kind.
 Runner runner_for(FixtureKind kind);
 Report run_parity(const Fixture& fixture, const Runner& runner);
 Report run_parity(const std::string& dir);

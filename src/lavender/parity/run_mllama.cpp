@@ -1,5 +1,6 @@
 // Parity runner for the mllama fixture: one forward with every decoder layer's attention
-// probabilities (self- and cross-attention) and every vision layer's captured.
+// probabilities (self- and cross-attention) and every vision layer's captured; the loss too when
+// the fixture stores labels.
 #include <torch/torch.h>
 
 #include "lavender/parity/parity.h"
@@ -16,6 +17,8 @@ Outputs run_mllama(const Fixture& f) {
   in.aspect_ratio_ids = f.tensor("aspect_ratio_ids");
   in.aspect_ratio_mask = f.tensor("aspect_ratio_mask");
   in.cross_attention_mask = f.tensor("cross_attention_mask");
+  in.attention_mask = f.optional_tensor("attention_mask");
+  in.labels = f.optional_tensor("labels");
 
   vlm::MllamaCapture capture;
   auto& text = model->model->language_model;
@@ -29,6 +32,7 @@ Outputs run_mllama(const Fixture& f) {
   auto result = model->forward(in, &capture);
 
   Outputs out{{"logits", result.logits}};
+  if (result.loss.defined()) out["loss"] = result.loss.reshape({1});
   for (const auto& [layer, probs] : capture.probs) {
     const bool cross = text->is_cross_attention_layer(static_cast<size_t>(layer));
     out["lm_attentions." + std::to_string(layer)] = probs;

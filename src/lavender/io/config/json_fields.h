@@ -24,6 +24,8 @@ namespace lavender::io::config {
 
 // Largest size (channels, hidden size, vocabulary, ...) a config may declare.
 inline constexpr int64_t kMaxSize = 2147483647;  // INT32_MAX
+// Smallest special-token id a config may declare: -1 is transformers' "none" in older configs.
+inline constexpr int64_t kMinTokenId = -1;
 
 // Throws lavender::Error "<source>: field '<path>': <problem>".
 [[noreturn]] void throw_field_error(const std::string& source, const std::string& path,

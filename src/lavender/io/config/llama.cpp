@@ -8,9 +8,6 @@
 namespace lavender::io::config {
 namespace {
 
-// Token ids: -1 appears in old configs as "no such token".
-constexpr int64_t kMinTokenId = -1;
-
 // Reads `key` of the rope dict `p`, which transformers requires for this rope type.
 double required_number(const Fields& p, const std::string& key, RopeType type) {
   if (!p.has(key)) {

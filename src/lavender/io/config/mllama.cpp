@@ -9,8 +9,6 @@
 namespace lavender::io::config {
 namespace {
 
-constexpr int64_t kMinTokenId = -1;
-
 std::vector<std::array<int64_t, 2>> read_aspect_ratios(const Fields& f, int64_t max_num_tiles,
                                                        const MllamaVisionConfig& d) {
   const std::string key = "supported_aspect_ratios";
