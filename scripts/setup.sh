@@ -6,6 +6,8 @@ set -euo pipefail
 PACKAGES=(
   # toolchain
   build-essential cmake ninja-build pkg-config git
+  # compiler cache: rebuilds of unchanged sources (another clone, the next CI run) are hits
+  ccache
   # LibTorch 1.13 (CPU) and the JSON library
   libtorch-dev nlohmann-json3-dev
   # tokenizers: Unicode classes and normalisation (ICU), gzip'd vocabularies (zlib),
