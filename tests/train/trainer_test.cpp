@@ -19,10 +19,16 @@
 namespace lavender::train {
 namespace {
 
-std::map<std::string, at::Tensor> parameters(const vlm::LlavaForConditionalGeneration& m) {
+std::map<std::string, at::Tensor> parameters(const torch::nn::Module& m) {
   std::map<std::string, at::Tensor> out;
-  for (const auto& p : m->named_parameters()) out[p.key()] = p.value();
+  for (const auto& p : m.named_parameters()) out[p.key()] = p.value();
   return out;
+}
+
+// The parameters of the model folder `dir` of a tiny run's architecture ("llava" or "mllama").
+std::map<std::string, at::Tensor> parameters(const std::string& fixture, const std::string& dir) {
+  if (fixture == "mllama") return parameters(*vlm::load_mllama(dir));
+  return parameters(*vlm::load_llava(dir));
 }
 
 TrainOptions tiny_options(const test::TinyTrainingRun& run, const std::string& out) {
@@ -82,8 +88,8 @@ TEST(Trainer, LavenderStepsAlignWordsAndWriteAModelThatLoads) {
     event_files += f.path().filename().string().rfind("events.out.tfevents.", 0) == 0;
   EXPECT_EQ(event_files, 1);
   // The saved model is a Hugging Face folder that loads, with trained weights.
-  auto before = parameters(vlm::load_llava(run.model));
-  auto after = parameters(vlm::load_llava(s.model_dir));
+  auto before = parameters(*vlm::load_llava(run.model));
+  auto after = parameters(*vlm::load_llava(s.model_dir));
   const std::string name = "model.language_model.layers.0.self_attn.q_proj.weight";
   EXPECT_FALSE(torch::equal(before.at(name), after.at(name)));
   EXPECT_TRUE(std::filesystem::exists(s.model_dir + "/tokenizer.json"));
@@ -118,7 +124,8 @@ TEST(Trainer, AnInterruptedRunResumesExactly) {
   EXPECT_TRUE(a.interrupted);
   EXPECT_EQ(a.steps, 3);
   // The killed run had logged a step past its checkpoint: the resumed log must not repeat it.
-  std::ofstream(dir.file("split/metrics.jsonl"), std::ios::app) << R"({"step":4,"total":1})" << "\n";
+  std::ofstream(dir.file("split/metrics.jsonl"), std::ios::app) << R"({"step":4,"total":1})"
+                                                                << "\n";
   o.resume = true;
   TrainSummary b = Trainer(o).run();
   auto rows = test::read_jsonl(dir.file("split/metrics.jsonl"));
@@ -164,7 +171,8 @@ TEST(Trainer, ParallelAttentionLearnsBesideThePretrainedOne) {
     TrainSummary s = Trainer(o).run();
     for (const auto& r : s.history) EXPECT_GT(r.attention, 0) << fixture;
     // The projections are saved apart from the model, which still loads as the architecture.
-    auto parallel = io::load_safetensors(dir.file(std::string(fixture) + "-out/parallel_attention.safetensors"));
+    auto parallel = io::load_safetensors(
+        dir.file(std::string(fixture) + "-out/parallel_attention.safetensors"));
     EXPECT_EQ(parallel.size(), 2u) << fixture;  // one layer (1/5 of the aligned ones), q and k
     for (const auto& [name, _] : parallel)
       EXPECT_NE(name.find("parallel_attn."), std::string::npos) << name;
@@ -172,25 +180,31 @@ TEST(Trainer, ParallelAttentionLearnsBesideThePretrainedOne) {
   EXPECT_NO_THROW(vlm::load_llava(dir.file("llava-out/model")));
 }
 
-TEST(Trainer, FrozenVisionTowerStaysPut) {
+TEST(Trainer, TheVisionEncoderIsFrozenByDefaultForEveryStudent) {
   test::TempDir dir;
-  auto run = test::write_tiny_training_run(dir.path());
-  TrainOptions o = tiny_options(run, dir.file("out"));
-  o.freeze = TrainOptions{}.freeze;  // the default: the vision tower is frozen
-  o.max_steps = 2;
-  TrainSummary s = Trainer(o).run();
-  auto before = parameters(vlm::load_llava(run.model));
-  auto after = parameters(vlm::load_llava(s.model_dir));
-  int compared = 0;
-  for (const auto& [name, value] : after) {
-    if (name.rfind("model.vision_tower.", 0) == 0) {
-      EXPECT_TRUE(torch::equal(before.at(name), value)) << name;
-      ++compared;
-    } else if (name.find("q_proj.weight") != std::string::npos) {
-      EXPECT_FALSE(torch::equal(before.at(name), value)) << name;
+  const std::map<std::string, std::string> encoder{{"llava", "model.vision_tower."},
+                                                   {"mllama", "model.vision_model."}};
+  for (const auto& [fixture, prefix] : encoder) {
+    auto run = test::write_tiny_training_run(dir.file(fixture), 4, fixture);
+    TrainOptions o = tiny_options(run, dir.file(fixture + "-out"));
+    o.freeze = TrainOptions{}.freeze;  // the default: @vision
+    o.max_steps = 2;
+    TrainSummary s = Trainer(o).run();
+    auto before = parameters(fixture, run.model);
+    auto after = parameters(fixture, s.model_dir);
+    int frozen = 0, trained = 0;
+    for (const auto& [name, value] : after) {
+      if (name.rfind(prefix, 0) == 0) {
+        EXPECT_TRUE(torch::equal(before.at(name), value)) << fixture << " " << name;
+        ++frozen;
+      } else if (name.find("q_proj.weight") != std::string::npos) {
+        EXPECT_FALSE(torch::equal(before.at(name), value)) << fixture << " " << name;
+        ++trained;
+      }
     }
+    EXPECT_GT(frozen, 0) << fixture;
+    EXPECT_GT(trained, 0) << fixture;
   }
-  EXPECT_GT(compared, 0);
 }
 
 TEST(Trainer, MllamaAlignsItsCrossAttentionLayers) {
@@ -242,8 +256,8 @@ TEST(Trainer, AlignerWarmupHoldsTheStudentStill) {
     EXPECT_EQ(r.text_weight, 0.0);
     EXPECT_NEAR(r.total, r.lambda * r.attention, 1e-6);
   }
-  auto before = parameters(vlm::load_llava(run.model));
-  auto after = parameters(vlm::load_llava(s.model_dir));
+  auto before = parameters(*vlm::load_llava(run.model));
+  auto after = parameters(*vlm::load_llava(s.model_dir));
   for (const auto& [name, value] : after) EXPECT_TRUE(torch::equal(before.at(name), value)) << name;
   // The Aligner learned.
   EXPECT_NE(s.history[0].attention, s.history[1].attention);
@@ -306,8 +320,8 @@ TEST(Trainer, LoraTrainsAdaptersOnlyAndSavesAPeftFolder) {
   auto config = nlohmann::json::parse(std::ifstream(dir.file("out/adapter/adapter_config.json")));
   EXPECT_EQ(config["r"], 4);
   // Merged weights: only the adapted projections moved; the MLPs and norms are the base's.
-  auto before = parameters(base);
-  auto merged = parameters(vlm::load_llava(dir.file("out/model")));
+  auto before = parameters(*base);
+  auto merged = parameters(*vlm::load_llava(dir.file("out/model")));
   for (const auto& [name, value] : merged) {
     const bool adapted_module = name.find("language_model") != std::string::npos &&
                                 name.find("_proj.weight") != std::string::npos &&
@@ -331,6 +345,14 @@ TEST(Trainer, ClearErrors) {
   o = tiny_options(run, dir.file("out"));
   o.freeze = {"("};
   EXPECT_THROW(Trainer(o).run(), Error);
+  o = tiny_options(run, dir.file("out"));
+  o.freeze = {"@vison"};  // a role that does not exist
+  try {
+    Trainer(o).run();
+    ADD_FAILURE() << "an unknown --freeze role was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown role \"@vison\""), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

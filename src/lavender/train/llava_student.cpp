@@ -26,6 +26,7 @@ class LlavaStudent : public Student {
   }
 
   torch::nn::Module& module() override { return *model_; }
+  std::string vision_encoder_prefix() const override { return "model.vision_tower."; }
   void enable_parallel_attention(const std::vector<int64_t>& layers) override {
     for (int64_t l : layers)
       model_->model->language_model->layers[static_cast<size_t>(l)]

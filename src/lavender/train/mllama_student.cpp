@@ -26,6 +26,7 @@ class MllamaStudent : public Student {
   }
 
   torch::nn::Module& module() override { return *model_; }
+  std::string vision_encoder_prefix() const override { return "model.vision_model."; }
   void enable_parallel_attention(const std::vector<int64_t>& layers) override {
     for (int64_t l : layers) {
       check_align_layer(l);

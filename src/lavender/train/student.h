@@ -40,7 +40,7 @@ struct ExampleOptions {
 
 struct PreparedExample {
   std::string key, origin;
-  std::vector<int64_t> ids, labels;      // the model's sequence (LLaVA: image tokens expanded)
+  std::vector<int64_t> ids, labels;       // the model's sequence (LLaVA: image tokens expanded)
   std::vector<align::WordMatch> matches;  // student_tokens are positions in ids
   at::Tensor teacher;                     // [matches, S, S] fp32; undefined without maps
   std::vector<at::Tensor> image_inputs;   // the family's image tensors (CPU)
@@ -66,7 +66,10 @@ class Student {
   const text::Tokenizer& tokenizer() const { return *tokenizer_; }
   text::ChatFormat format() const { return format_; }
   virtual torch::nn::Module& module() = 0;
-  virtual int64_t heads() const = 0;      // attention heads of the aligned layers
+  // The name prefix of the vision encoder's parameters in module() (LLaVA "model.vision_tower.",
+  // mllama "model.vision_model."): what `--freeze @vision` holds still.
+  virtual std::string vision_encoder_prefix() const = 0;
+  virtual int64_t heads() const = 0;       // attention heads of the aligned layers
   virtual int64_t num_layers() const = 0;  // decoder layers
   // The layers aligned by default: LLaVA every decoder layer, mllama its cross-attention layers.
   virtual std::vector<int64_t> default_align_layers() const = 0;

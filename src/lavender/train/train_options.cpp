@@ -15,7 +15,8 @@ int64_t to_int(const std::string& name, const std::string& v) {
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used == 0 || used != v.size()) throw Error("--" + name + ": expected an integer, got \"" + v + "\"");
+  if (used == 0 || used != v.size())
+    throw Error("--" + name + ": expected an integer, got \"" + v + "\"");
   return n;
 }
 
@@ -33,7 +34,8 @@ double to_double(const std::string& name, const std::string& v) {
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used == 0 || used != v.size()) throw Error("--" + name + ": expected a number, got \"" + v + "\"");
+  if (used == 0 || used != v.size())
+    throw Error("--" + name + ": expected a number, got \"" + v + "\"");
   return d;
 }
 
@@ -69,8 +71,7 @@ OptionSpec text(std::string name, std::string help, std::string TrainOptions::*m
           [m](TrainOptions& o, const std::string& v) { o.*m = v; }};
 }
 OptionSpec integer(std::string name, std::string help, int64_t TrainOptions::*m, int64_t min) {
-  return {name, std::move(help), false,
-          [m](const TrainOptions& o) { return std::to_string(o.*m); },
+  return {name, std::move(help), false, [m](const TrainOptions& o) { return std::to_string(o.*m); },
           [name, m, min](TrainOptions& o, const std::string& v) { o.*m = to_count(name, v, min); }};
 }
 OptionSpec real(std::string name, std::string help, double TrainOptions::*m) {
@@ -78,7 +79,8 @@ OptionSpec real(std::string name, std::string help, double TrainOptions::*m) {
           [name, m](TrainOptions& o, const std::string& v) { o.*m = to_double(name, v); }};
 }
 OptionSpec flag(std::string name, std::string help, bool TrainOptions::*m) {
-  return {name, std::move(help), true, [m](const TrainOptions& o) { return o.*m ? "true" : "false"; },
+  return {name, std::move(help), true,
+          [m](const TrainOptions& o) { return o.*m ? "true" : "false"; },
           [name, m](TrainOptions& o, const std::string& v) { o.*m = to_bool(name, v); }};
 }
 
@@ -179,8 +181,10 @@ std::vector<OptionSpec> make_specs() {
       real("adam-beta2", "AdamW beta2", &O::adam_beta2),
       real("adam-eps", "AdamW epsilon", &O::adam_eps),
       real("max-grad-norm", "gradient-norm clipping (0: none)", &O::max_grad_norm),
-      {"freeze", "comma-separated regexes of parameter names to keep frozen", false,
-       [](const O& o) { return join(o.freeze); },
+      {"freeze",
+       "comma-separated regexes of parameter names to keep frozen; @vision is the student's "
+       "vision encoder (LLaVA's vision_tower, mllama's vision_model); '' trains everything",
+       false, [](const O& o) { return join(o.freeze); },
        [](O& o, const std::string& v) { o.freeze = to_list(v); }},
       flag("lora", "train LoRA adapters on the language model instead of all its weights",
            &O::lora),
@@ -202,8 +206,8 @@ std::vector<OptionSpec> make_specs() {
               &O::figure_every, 0),
       integer("figure-samples", "samples drawn per progress figure step", &O::figure_samples, 1),
       integer("figure-words", "words per progress figure", &O::figure_words, 1),
-      integer("max-bad-steps", "non-finite steps in a row before the run stops",
-              &O::max_bad_steps, 1),
+      integer("max-bad-steps", "non-finite steps in a row before the run stops", &O::max_bad_steps,
+              1),
   };
   // --no-shuffle is the negation of a member; spelled out here.
   for (auto& spec : s)
@@ -229,14 +233,18 @@ void apply_config(TrainOptions& options, const nlohmann::json& config, const std
       if (s.name == key) spec = &s;
     if (!spec) throw Error(path + ": unknown option \"" + key + "\" (see lavender train --help)");
     std::string text;
-    if (value.is_string()) text = value.get<std::string>();
-    else if (value.is_boolean()) text = value.get<bool>() ? "true" : "false";
-    else if (value.is_number_integer()) text = std::to_string(value.get<int64_t>());
-    else if (value.is_number()) text = number(value.get<double>());
+    if (value.is_string())
+      text = value.get<std::string>();
+    else if (value.is_boolean())
+      text = value.get<bool>() ? "true" : "false";
+    else if (value.is_number_integer())
+      text = std::to_string(value.get<int64_t>());
+    else if (value.is_number())
+      text = number(value.get<double>());
     else if (value.is_array()) {
       for (const auto& item : value)
-        text += (text.empty() ? "" : ",") +
-                (item.is_string() ? item.get<std::string>() : item.dump());
+        text +=
+            (text.empty() ? "" : ",") + (item.is_string() ? item.get<std::string>() : item.dump());
     } else
       throw Error(path + ": option \"" + key + "\" has a value of an unsupported type");
     try {

@@ -23,8 +23,8 @@ struct TrainOptions {
   bool shuffle = true;
   // --- the run
   int64_t max_steps = 1000;
-  int64_t batch_size = 1;   // per process and micro-batch
-  int64_t grad_accum = 1;   // micro-batches per optimizer step
+  int64_t batch_size = 1;  // per process and micro-batch
+  int64_t grad_accum = 1;  // micro-batches per optimizer step
   uint64_t seed = 0;
   bool resume = false;
   std::string device = "cpu";
@@ -53,7 +53,9 @@ struct TrainOptions {
   double weight_decay = 0.0;
   double adam_beta1 = 0.9, adam_beta2 = 0.999, adam_eps = 1e-8;
   double max_grad_norm = 1.0;  // 0: no clipping
-  std::vector<std::string> freeze{"^model\\.vision_tower\\."};  // regexes over parameter names
+  // Parameters held still: regexes over their names, or @vision, the student's vision encoder
+  // whatever its checkpoint calls it (Student::vision_encoder_prefix).
+  std::vector<std::string> freeze{"@vision"};
   // --- LoRA (only the adapters, learned parallel projections and the Aligner train)
   bool lora = false;
   int64_t lora_rank = 8;
@@ -75,7 +77,7 @@ struct OptionSpec {
   std::string name;  // without dashes
   std::string help;
   bool is_flag = false;
-  std::function<std::string(const TrainOptions&)> get;          // the value as text
+  std::function<std::string(const TrainOptions&)> get;         // the value as text
   std::function<void(TrainOptions&, const std::string&)> set;  // throws for a bad value
 };
 const std::vector<OptionSpec>& train_option_specs();

@@ -4,12 +4,13 @@
 
 #include <atomic>
 #include <cctype>
-#include <cstdio>
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <optional>
 #include <regex>
@@ -39,7 +40,9 @@ namespace fs = std::filesystem;
 namespace {
 
 std::atomic<int> g_signal{0};
-extern "C" void on_signal(int sig) { g_signal = sig; }
+extern "C" void on_signal(int sig) {
+  g_signal = sig;
+}
 
 // SIGINT/SIGTERM ask the run to checkpoint and stop; the previous handlers come back after.
 class SignalScope {
@@ -225,15 +228,17 @@ class TrainingRun {
 
   // Forward and backward of one micro-batch, accumulating into `r`; false when it was empty.
   // `figures` (when not null) receives progress pictures of the batch's first samples.
-  bool accumulate(const MicroBatch& batch, bool only_aligner, StepRecord& r,
-                  TrainSummary& summary, std::vector<SampleFigure>* figures = nullptr) {
+  bool accumulate(const MicroBatch& batch, bool only_aligner, StepRecord& r, TrainSummary& summary,
+                  std::vector<SampleFigure>* figures = nullptr) {
     summary.bad_samples += batch.bad;
     if (batch.examples.empty()) return false;
     std::vector<const PreparedExample*> ptrs;
     for (const auto& ex : batch.examples) {
       ptrs.push_back(&ex);
-      if (store_ && !ex.has_maps) ++summary.samples_without_maps;
-      else if (store_ && ex.matches.empty()) ++summary.samples_without_words;
+      if (store_ && !ex.has_maps)
+        ++summary.samples_without_maps;
+      else if (store_ && ex.matches.empty())
+        ++summary.samples_without_words;
     }
     StudentOutput out;
     {
@@ -253,8 +258,8 @@ class TrainingRun {
         loss = loss + a.loss * r.lambda;
         attention = a.loss.item<double>();
         if (figures)
-          *figures = alignment_figures(ptrs, out.valid, a, r.step, o_.figure_samples,
-                                       o_.figure_words);
+          *figures =
+              alignment_figures(ptrs, out.valid, a, r.step, o_.figure_samples, o_.figure_words);
       }
     }
     r.text += out.text_loss.item<double>();
@@ -341,18 +346,30 @@ class TrainingRun {
         align::WordFilter(align::parse_word_filter(o_.word_filter), o_.pos_lexicon);
   }
 
+  // A --freeze entry as a test on parameter names: @vision is the student's vision encoder,
+  // anything else a regex.
+  std::function<bool(const std::string&)> freeze_test(const std::string& pattern) const {
+    if (pattern == "@vision")
+      return [prefix = student_->vision_encoder_prefix()](const std::string& name) {
+        return name.rfind(prefix, 0) == 0;
+      };
+    if (!pattern.empty() && pattern[0] == '@')
+      throw Error("--freeze: unknown role \"" + pattern + "\" (known: @vision)");
+    try {
+      return [re = std::regex(pattern)](const std::string& name) {
+        return std::regex_search(name, re);
+      };
+    } catch (const std::regex_error&) {
+      throw Error("--freeze: \"" + pattern + "\" is not a valid regular expression");
+    }
+  }
+
   // With LoRA only the adapters (and learned parallel projections) train; otherwise parameters
   // matching a --freeze pattern are held still and the rest train. They are split into those
   // that take weight decay and those that do not.
   std::pair<std::vector<at::Tensor>, std::vector<at::Tensor>> choose_trainable() {
-    std::vector<std::regex> frozen;
-    for (const auto& pattern : o_.freeze) {
-      try {
-        frozen.emplace_back(pattern);
-      } catch (const std::regex_error&) {
-        throw Error("--freeze: \"" + pattern + "\" is not a valid regular expression");
-      }
-    }
+    std::vector<std::function<bool(const std::string&)>> frozen;
+    for (const auto& pattern : o_.freeze) frozen.push_back(freeze_test(pattern));
     std::vector<at::Tensor> decay, no_decay;
     for (auto& item : student_->module().named_parameters()) {
       const std::string& name = item.key();
@@ -361,7 +378,7 @@ class TrainingRun {
         train = name.find(".lora_") != std::string::npos ||
                 name.find("parallel_attn.") != std::string::npos;
       else
-        for (const auto& re : frozen) train = train && !std::regex_search(name, re);
+        for (const auto& is_frozen : frozen) train = train && !is_frozen(name);
       item.value().set_requires_grad(train);
       if (!train) continue;
       student_trainable_.emplace_back("student." + item.key(), item.value());
@@ -392,7 +409,8 @@ class TrainingRun {
       groups.push_back(group(a, aligner_lr, 0.0));
       trainable_.insert(trainable_.end(), a.begin(), a.end());
     }
-    optimizer_ = std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(o_.lr.lr));
+    optimizer_ =
+        std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(o_.lr.lr));
   }
 
   void load_data() {
@@ -413,9 +431,9 @@ class TrainingRun {
   std::string teacher_store() {
     if (!io::is_authors_layout(o_.maps)) return o_.maps;
     const std::string dir = o_.out + "/teacher-maps";
-    io::MapStoreWriter writer(dir, {{"map_size", o_.map_size},
-                                    {"recipe", {{"name", "authors-layout"}}},
-                                    {"source", o_.maps}});
+    io::MapStoreWriter writer(
+        dir,
+        {{"map_size", o_.map_size}, {"recipe", {{"name", "authors-layout"}}}, {"source", o_.maps}});
     io::AuthorsImportReport report = io::import_authors_layout(o_.maps, writer, o_.map_size);
     writer.flush();
     for (const auto& p : report.problems) log::warn("teacher maps: ", p);
@@ -531,8 +549,7 @@ TrainSummary Trainer::train(TrainingRun& run, Distributed& dist) {
   if (main) {
     events = std::make_unique<EventFileWriter>(o.out + "/tensorboard");
     metrics = std::make_unique<MetricsLog>(
-        o.out,
-        summary.start_step > 0 ? std::optional<int64_t>(summary.start_step) : std::nullopt,
+        o.out, summary.start_step > 0 ? std::optional<int64_t>(summary.start_step) : std::nullopt,
         events.get());
   }
   int64_t bad_in_a_row = 0, step = summary.start_step;
