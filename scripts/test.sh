@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test, from a fresh Debian 12 machine: install, then
 #   1. the Release build of the CLI and the test binary, and the unit tests (ctest -L unit), after
-#      `npm ci` in tests/tokenizer-ref for the tokenizer comparison against tiktoken;
+#      `npm ci` in tests/tokenizer-ref for the tokenizer comparisons against tiktoken,
+#      llama3-tokenizer-js and the official Hugging Face tokenizers;
 #   2. the same unit tests under AddressSanitizer + UBSan (build-asan; the demo end-to-end test is
 #      left out there, where it would take about 5x as long);
 #   3. the libFuzzer targets for a bounded time (build-fuzz, clang);
@@ -47,15 +48,15 @@ stage "Release build (CLI, tests)"
 BUILD_TARGETS="lavender lavender_tests" scripts/build.sh
 
 stage "reference tokenizers (npm ci)"
-# tiktoken and llama3-tokenizer-js for the tokenizer comparison test, from npm's cache when it
-# has them.
+# tiktoken, llama3-tokenizer-js and tokenizers (Hugging Face's Rust library through its Node
+# binding) for the tokenizer comparison tests, from npm's cache when it has them.
 if ! (cd tests/tokenizer-ref && npm ci --prefer-offline --no-audit --no-fund --loglevel=error); then
   if [ -n "${CI:-}" ] && [ "${CI}" != 0 ] && [ "${CI}" != false ]; then
     echo "error: npm ci in tests/tokenizer-ref failed, and CI must compare our tokenizers with" \
-         "tiktoken and llama3-tokenizer-js (is the npm registry reachable?)" >&2
+         "the reference ones (is the npm registry reachable?)" >&2
     exit 1
   fi
-  echo "warning: npm ci in tests/tokenizer-ref failed; the tiktoken comparison will be skipped"
+  echo "warning: npm ci in tests/tokenizer-ref failed; the tokenizer comparisons will be skipped"
 fi
 
 stage "unit tests (Release)"

@@ -23,8 +23,8 @@ std::vector<BpeWord> words_of(const std::vector<std::pair<std::string, int64_t>>
 
 TEST(BpeTrainer, MergesTheMostFrequentPairFirst) {
   // "es" (6 + 3 = 9) beats "lo"/"ow" (5 + 2 = 7), then "est" (9), then "lo", "low".
-  auto merges = learn_bpe_merges(words_of({{"low", 5}, {"lower", 2}, {"newest", 6}, {"widest", 3}}),
-                                 {4, 1});
+  auto merges =
+      learn_bpe_merges(words_of({{"low", 5}, {"lower", 2}, {"newest", 6}, {"widest", 3}}), {4, 1});
   const BpeMerges expected = {{"e", "s"}, {"es", "t"}, {"l", "o"}, {"lo", "w"}};
   EXPECT_EQ(merges, expected);
 }

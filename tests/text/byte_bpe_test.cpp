@@ -140,14 +140,18 @@ TEST(ByteBpe, UnsupportedFilesAreClearErrors) {
   j["pre_tokenizer"] = {{"type", "Metaspace"}};
   expect_error(j, "pre_tokenizer Metaspace");
   j = tiny_json(true);
+  j["model"]["vocab"]["zz"] = j["model"]["vocab"]["a"];  // same size, so the ids still follow
   j["model"]["vocab"].erase("a");
   expect_error(j, "byte-level symbol for byte 97");
+  j = tiny_json(true);
+  j["added_tokens"][0]["id"] = 300;
+  expect_error(j, "\"<s>\" has id 300 but the tokenizers library gives it 259");
   j = tiny_json(true);
   j["model"]["merges"] = {"a x"};
   expect_error(j, "merge 1");
   j = tiny_json(true);
-  j["added_tokens"][0]["lstrip"] = true;
-  expect_error(j, "lstrip");
+  j["model"]["byte_fallback"] = true;
+  expect_error(j, "byte_fallback");
   j = tiny_json(true);
   j["post_processor"] = {{"type", "RobertaProcessing"}};
   expect_error(j, "RobertaProcessing");

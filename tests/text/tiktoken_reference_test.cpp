@@ -1,7 +1,6 @@
 // Our byte-level BPE against the real tiktoken (its Rust core as WASM) and llama3-tokenizer-js
 // on a generated corpus of several thousand lines (tests/tokenizer-ref/corpus.mjs). Needs node
-// and `npm ci` in tests/tokenizer-ref (scripts/test.sh does it). Without them: a failure with the
-// reason when $CI is set (CI must compare), a skip with the reason on a developer's machine.
+// and `npm ci` in tests/tokenizer-ref (npm_reference.h says what happens without them).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -10,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lavender/text/byte_bpe.h"
+#include "npm_reference.h"
 #include "test_jsonl.h"
 #include "test_paths.h"
 
@@ -17,37 +17,23 @@ namespace lavender::text {
 namespace {
 
 using Ids = std::vector<int64_t>;
-namespace fs = std::filesystem;
 
-std::string ref_dir() {
-  return std::string(LAVENDER_SOURCE_DIR) + "/tests/tokenizer-ref";
-}
 std::string llama3_path() {
   return test::shared_dir() + "/data/llama3/tokenizer.json";
 }
 
 using test::read_jsonl;
 
-// Runs reference.mjs once for the whole suite. The reference is the real tiktoken (npm, run by
-// node); scripts/test.sh installs both before the unit tests, so CI always compares. A developer
-// machine without node or `npm ci` skips with the command that fixes it, since our own ids are
-// also pinned by llama3_expected.jsonl in ByteBpe tests that always run.
+// Runs reference.mjs once for the whole suite.
 class TiktokenReference : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (std::system("node --version > /dev/null 2>&1") != 0) {
-      skip_reason_ =
-          "node is not installed (scripts/setup.sh installs it): no reference to compare";
-      return;
-    }
-    for (const char* pkg : {"tiktoken", "llama3-tokenizer-js"})
-      if (!fs::is_directory(ref_dir() + "/node_modules/" + pkg)) {
-        skip_reason_ = std::string("npm package ") + pkg + " missing: run `npm ci` in " + ref_dir();
-        return;
-      }
+    skip_reason_ = test::npm_reference_missing({"tiktoken", "llama3-tokenizer-js"});
+    if (!skip_reason_.empty()) return;
     out_ = new test::TempDir();
-    const std::string cmd = "cd '" + ref_dir() + "' && node reference.mjs --llama3 '" +
-                            llama3_path() + "' --out '" + out_->path() + "' --lines 4000";
+    const std::string cmd = "cd '" + test::npm_reference_dir() +
+                            "' && node reference.mjs --llama3 '" + llama3_path() + "' --out '" +
+                            out_->path() + "' --lines 4000";
     ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
     for (const auto& row : read_jsonl(out_->file("corpus.jsonl")))
       corpus_.push_back(row.get<std::string>());
@@ -56,20 +42,7 @@ class TiktokenReference : public ::testing::Test {
     delete out_;
     out_ = nullptr;
   }
-  void SetUp() override {
-    if (skip_reason_.empty()) return;
-    if (running_in_ci())
-      FAIL() << skip_reason_ << " ($CI is set: CI must compare with the reference tokenizers)";
-    GTEST_SKIP() << skip_reason_;
-  }
-
-  // CI systems set CI=true (.ci/run sets CI=1); "0" or "false" mean a developer's shell.
-  static bool running_in_ci() {
-    const char* ci = std::getenv("CI");
-    if (ci == nullptr) return false;
-    const std::string v = ci;
-    return !v.empty() && v != "0" && v != "false";
-  }
+  void SetUp() override { LAVENDER_REQUIRE_NPM_REFERENCE(skip_reason_); }
 
   // Every line's ids from `tok` equal the reference file's; shows the first few differences.
   static void expect_same_ids(const ByteBpeTokenizer& tok, const std::string& reference) {

@@ -96,7 +96,7 @@ ByteBpeTokenizer::ByteBpeTokenizer(ByteBpeConfig config, const std::string& sour
     id_to_token_[t.id] = t.content;
     kind_of_id_[t.id] = t.special ? kAddedSpecial : kAdded;
     token_to_id_.emplace(t.content, t.id);
-    added_.add(t.content, t.id);
+    added_.add(t);
   }
   for (int b = 0; b < 256; ++b) {
     const int64_t id = token_to_id(byte_alphabet()[b]);

@@ -30,11 +30,6 @@ struct ByteBpeConfig {
   std::vector<std::pair<std::string, std::string>> merges;
   // Each merge's rank; empty means the list order (tiktoken ranks give several pairs one rank).
   std::vector<int32_t> merge_ranks;
-  struct AddedToken {
-    std::string content;
-    int64_t id;
-    bool special;
-  };
   std::vector<AddedToken> added_tokens;
   SplitPattern pattern = SplitPattern::kLlama3;
   bool add_prefix_space = false;  // ByteLevel's: a space before text not starting with one
@@ -93,8 +88,9 @@ class ByteBpeTokenizer : public Tokenizer {
 // Loads a tokenizer.json with a byte-level BPE model (Llama 3, GPT-2 style). Supported:
 // model BPE without byte fallback / suffixes / dropout, no normalizer, pre-tokenizer Split with
 // the Llama 3 pattern + ByteLevel(use_regex=false) or ByteLevel(use_regex=true), post-processor
-// TemplateProcessing / ByteLevel / a Sequence of them, decoder ByteLevel. When the file's folder
-// has tokenizer_config.json, its bos_token / eos_token name those ids. Throws lavender::Error
+// TemplateProcessing / ByteLevel / a Sequence of them, decoder ByteLevel, added tokens with all
+// their flags (tokenizer_json.h says from where). When the file's folder has
+// tokenizer_config.json, its bos_token / eos_token name those ids. Throws lavender::Error
 // naming the file and the unsupported part otherwise.
 std::unique_ptr<ByteBpeTokenizer> load_byte_bpe_tokenizer(const std::string& path);
 // The same from an already parsed document; `path` names it and locates tokenizer_config.json.

@@ -59,7 +59,8 @@ BpeMerges learn_byte_level_merges(const std::vector<std::string>& texts,
                                   const BpeTrainOptions& options) {
   std::map<std::string, int64_t> counts;
   for (const auto& t : texts)
-    for (std::string_view piece : split_text(t, SplitPattern::kLlama3)) ++counts[std::string(piece)];
+    for (std::string_view piece : split_text(t, SplitPattern::kLlama3))
+      ++counts[std::string(piece)];
   std::vector<BpeWord> words;
   words.reserve(counts.size());
   for (const auto& [piece, count] : counts) {

@@ -15,7 +15,6 @@
 namespace lavender::text {
 namespace {
 
-
 std::string to_alphabet(std::string_view bytes) {
   std::string s;
   for (char c : bytes) s += byte_alphabet()[static_cast<unsigned char>(c)];

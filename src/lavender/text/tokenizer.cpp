@@ -7,6 +7,7 @@
 #include "lavender/text/byte_bpe.h"
 #include "lavender/text/clip_tokenizer.h"
 #include "lavender/text/sentencepiece_tokenizer.h"
+#include "lavender/text/sp_bpe.h"
 #include "lavender/util/error.h"
 
 namespace lavender::text {
@@ -49,6 +50,7 @@ bool is_clip_json(const nlohmann::json& j) {
 std::unique_ptr<Tokenizer> load_json(const std::string& path) {
   const nlohmann::json j = io::read_json_file(path);
   if (is_clip_json(j)) return std::make_unique<ClipAdapter>(load_clip_tokenizer(path));
+  if (is_sp_bpe_json(j)) return load_sp_bpe_tokenizer(j, path);
   return load_byte_bpe_tokenizer(j, path);
 }
 

@@ -30,15 +30,17 @@ class Tokenizer {
   // -1 where the tokenizer has none.
   virtual int64_t bos_id() const = 0;
   virtual int64_t eos_id() const = 0;
-  // "clip", "byte-bpe" or "sentencepiece".
+  // "clip", "byte-bpe", "sentencepiece-bpe" (tokenizer.json) or "sentencepiece" (.model).
   virtual std::string kind() const = 0;
 };
 
 // Loads the tokenizer at `path`: a folder (or its `tokenizer/` sub-folder) holding
 // tokenizer.json, tokenizer.model, vocab.json + merges.txt or bpe_simple_vocab_16e6.txt.gz, or
-// one of those files. A tokenizer.json is CLIP's when its BPE model has end_of_word_suffix
-// "</w>", a byte-level BPE (Llama 3, GPT-2 style) otherwise. Throws lavender::Error naming the
-// file for anything missing, malformed or unsupported.
+// one of those files; like transformers, the fast tokenizer.json is preferred when a folder has
+// it. A tokenizer.json is CLIP's when its BPE model has end_of_word_suffix "</w>", a byte-level
+// BPE (Llama 3, GPT-2 style) when its pre-tokenizer or decoder is ByteLevel, and a
+// SentencePiece-style BPE (Llama 2 / LLaVA-1.5, Mistral: byte fallback, "▁") otherwise. Throws
+// lavender::Error naming the file for anything missing, malformed or unsupported.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path);
 
 }  // namespace lavender::text

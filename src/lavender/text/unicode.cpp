@@ -117,6 +117,24 @@ const UNormalizer2* nfkc_instance() {
   return norm;
 }
 
+const UNormalizer2* nfd_instance() {
+  static const UNormalizer2* norm = [] {
+    UErrorCode status = U_ZERO_ERROR;
+    const UNormalizer2* n = unorm2_getNFDInstance(&status);
+    return U_SUCCESS(status) ? n : nullptr;
+  }();
+  return norm;
+}
+
+const UNormalizer2* nfkd_instance() {
+  static const UNormalizer2* norm = [] {
+    UErrorCode status = U_ZERO_ERROR;
+    const UNormalizer2* n = unorm2_getNFKDInstance(&status);
+    return U_SUCCESS(status) ? n : nullptr;
+  }();
+  return norm;
+}
+
 // ---- html.unescape ----
 
 struct Entity {
@@ -553,6 +571,21 @@ std::u32string to_lower(std::u32string_view text) {
 std::u32string nfc(std::u32string_view text) {
   if (is_ascii(text)) return std::u32string(text);
   return normalize(nfc_instance(), text);
+}
+
+std::u32string to_normal_form(NormalForm form, std::u32string_view text) {
+  if (is_ascii(text)) return std::u32string(text);  // ASCII is invariant under all four
+  switch (form) {
+    case NormalForm::kNfc:
+      return normalize(nfc_instance(), text);
+    case NormalForm::kNfd:
+      return normalize(nfd_instance(), text);
+    case NormalForm::kNfkc:
+      return normalize(nfkc_instance(), text);
+    case NormalForm::kNfkd:
+      return normalize(nfkd_instance(), text);
+  }
+  return std::u32string(text);
 }
 
 std::u32string html_unescape(std::u32string_view text) {

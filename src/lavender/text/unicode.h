@@ -28,6 +28,9 @@ bool is_space(char32_t cp);
 std::u32string to_lower(std::u32string_view text);
 // Canonical composition (NFC).
 std::u32string nfc(std::u32string_view text);
+// Any of the four Unicode normalization forms (tokenizer.json's NFC/NFD/NFKC/NFKD normalizers).
+enum class NormalForm { kNfc, kNfd, kNfkc, kNfkd };
+std::u32string to_normal_form(NormalForm form, std::u32string_view text);
 
 // Python's html.unescape: numeric references (with its replacements for invalid code points)
 // and named references. Only a subset of the 2,231 HTML5 names is known: all 106 that may
