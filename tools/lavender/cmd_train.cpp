@@ -1,13 +1,31 @@
 #include <cstdio>
+#include <cstdlib>
 
 #include "commands.h"
 #include "lavender/io/json_file.h"
+#include "lavender/train/memory_plan.h"
 #include "lavender/train/trainer.h"
 #include "lavender/util/args.h"
 #include "lavender/util/error.h"
 #include "lavender/util/log.h"
 
 namespace lavender::cli {
+namespace {
+
+// The memory plan of this run (lavender plan with the same options) before any weight loads.
+void print_plan(const train::TrainOptions& options) {
+  try {
+    train::PlanOptions plan = train::plan_options_from(options);
+    if (const char* world = std::getenv("WORLD_SIZE")) plan.world_size = std::atoll(world);
+    const vlm::ParameterCount count = vlm::count_parameters(options.model);
+    log::info("memory plan (lavender plan):\n",
+              train::format_plan(count, plan, train::plan_memory(count, plan)));
+  } catch (const Error& e) {
+    log::debug("no memory plan: ", e.what());  // the trainer reports a bad model itself
+  }
+}
+
+}  // namespace
 
 int run_train(const Args& args) {
   const train::TrainOptions defaults;
@@ -30,6 +48,7 @@ int run_train(const Args& args) {
   for (const auto& spec : train::train_option_specs())
     if (parser.has(spec.name)) spec.set(options, spec.is_flag ? "true" : parser.get(spec.name));
 
+  print_plan(options);
   train::Trainer trainer(options);
   trainer.set_step_callback([&](const train::StepRecord& r) {
     if (r.step % options.log_every != 0 && r.step != options.max_steps) return;

@@ -17,6 +17,7 @@ int run_init_vlm(const Args& args);
 int run_inspect(const Args& args);
 int run_maps(const Args& args);
 int run_parity(const Args& args);
+int run_plan(const Args& args);
 int run_sd_attn(const Args& args);
 int run_show_maps(const Args& args);
 int run_synth(const Args& args);

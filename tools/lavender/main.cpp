@@ -35,6 +35,8 @@ const Command kCommands[] = {
      lavender::cli::run_inspect},
     {"maps", "import or export maps in the Lavender authors' JPEG layout", lavender::cli::run_maps},
     {"parity", "compare lavender with a reference fixture's outputs", lavender::cli::run_parity},
+    {"plan", "parameters and memory per rank of a training run, from config.json alone",
+     lavender::cli::run_plan},
     {"sd-attn", "draw Stable Diffusion's per-word attention maps for a dataset",
      lavender::cli::run_sd_attn},
     {"show-maps", "draw a stored image with each word's map as a heat map (PNG)",

@@ -1,0 +1,144 @@
+#include "lavender/vlm/parameter_count.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "lavender/io/config/llava.h"
+#include "lavender/io/config/mllama.h"
+#include "lavender/io/json_file.h"
+#include "lavender/util/error.h"
+#include "lavender/vlm/hf_architecture.h"
+
+namespace lavender::vlm {
+namespace {
+
+namespace config = io::config;
+
+int64_t layer_norm(int64_t width) {
+  return 2 * width;  // weight and bias
+}
+
+int64_t linear(int64_t in, int64_t out, bool bias) {
+  return in * out + (bias ? out : 0);
+}
+
+// CLIP's vision transformer as CLIPVisionModel holds it (with post_layernorm, without the
+// visual projection).
+int64_t clip_vision(const config::ClipVisionConfig& c) {
+  const int64_t h = c.hidden_size,
+                patches = (c.image_size / c.patch_size) * (c.image_size / c.patch_size);
+  const int64_t embeddings = h * c.num_channels * c.patch_size * c.patch_size  // conv, no bias
+                             + h                                               // class embedding
+                             + (patches + 1) * h;                              // positions
+  const int64_t layer = 4 * linear(h, h, true) + linear(h, c.intermediate_size, true) +
+                        linear(c.intermediate_size, h, true) + 2 * layer_norm(h);
+  return embeddings + layer_norm(h) + c.num_hidden_layers * layer + layer_norm(h);
+}
+
+ParameterCount llava(const nlohmann::json& j, const std::string& source) {
+  const config::LlavaConfig c = config::parse_llava_config(j, source);
+  const config::LlamaConfig& t = c.text_config;
+  ParameterCount n;
+  n.architecture = "LlavaForConditionalGeneration";
+  n.vision = clip_vision(c.vision_config);
+  const int64_t features =
+      c.vision_config.hidden_size * static_cast<int64_t>(c.vision_feature_layers.size());
+  n.projector = linear(features, t.hidden_size, c.multimodal_projector_bias) +
+                linear(t.hidden_size, t.hidden_size, c.multimodal_projector_bias);
+  const int64_t h = t.hidden_size, q = t.num_attention_heads * t.head_dim,
+                kv = t.num_key_value_heads * t.head_dim;
+  const int64_t layer = linear(h, q, t.attention_bias) + 2 * linear(h, kv, t.attention_bias) +
+                        linear(q, h, t.attention_bias) +
+                        2 * linear(h, t.intermediate_size, t.mlp_bias) +
+                        linear(t.intermediate_size, h, t.mlp_bias) + 2 * h;
+  const bool tied = t.tie_word_embeddings || c.tie_word_embeddings;
+  n.language = t.vocab_size * h * (tied ? 1 : 2) + t.num_hidden_layers * layer + h;
+  n.attention_linears = {{"q_proj", h, q, t.num_hidden_layers},
+                         {"k_proj", h, kv, t.num_hidden_layers},
+                         {"v_proj", h, kv, t.num_hidden_layers},
+                         {"o_proj", q, h, t.num_hidden_layers}};
+  n.hidden_size = h;
+  n.num_layers = t.num_hidden_layers;
+  n.num_heads = t.num_attention_heads;
+  n.vocab_size = t.vocab_size;
+  n.image_tokens = c.image_seq_length;
+  n.image_tokens_in_sequence = true;
+  return n;
+}
+
+int64_t mllama_vision(const config::MllamaVisionConfig& v) {
+  const int64_t h = v.hidden_size, side = v.image_size / v.patch_size;
+  const int64_t positions = side * side + 1;  // patches and the class token, per tile
+  const int64_t ratios = static_cast<int64_t>(v.supported_aspect_ratios.size()) + 1;  // + padding
+  const int64_t gate = 1;
+  int64_t n = h * v.num_channels * v.patch_size * v.patch_size  // patch embedding, no bias
+              + h                                               // class embedding
+              + positions * h + gate                            // gated positional embedding
+              + ratios * v.max_num_tiles * positions * h        // its tile embedding
+              + 2 * (ratios * v.max_num_tiles * h + gate)       // pre- and post-tile embeddings
+              + 2 * layer_norm(h);                              // layernorm_pre / _post
+  const int64_t layer = 4 * linear(h, h, false) + linear(h, v.intermediate_size, true) +
+                        linear(v.intermediate_size, h, true) + 2 * layer_norm(h);
+  n += v.num_hidden_layers * layer + v.num_global_layers * (layer + 2 * gate);
+  return n;
+}
+
+ParameterCount mllama(const nlohmann::json& j, const std::string& source) {
+  const config::MllamaConfig c = config::parse_mllama_config(j, source);
+  const config::MllamaTextConfig& t = c.text_config;
+  ParameterCount n;
+  n.architecture = "MllamaForConditionalGeneration";
+  n.vision = mllama_vision(c.vision_config);
+  n.projector = linear(c.vision_config.vision_output_dim, t.hidden_size, true);
+  const int64_t h = t.hidden_size, q = t.num_attention_heads * t.head_dim,
+                kv = t.num_key_value_heads * t.head_dim;
+  const int64_t attention = linear(h, q, false) + 2 * linear(h, kv, false) + linear(q, h, false);
+  const int64_t rest = 3 * h * t.intermediate_size + 2 * h;  // MLP and two RMSNorms
+  const auto cross = static_cast<int64_t>(t.cross_attention_layers.size());
+  const int64_t self = t.num_hidden_layers - cross;
+  // Cross-attention layers add q/k RMSNorms over a head and two tanh gates.
+  n.language = (t.vocab_size + 8) * h                            // embeddings: 8 extra rows
+               + (t.tie_word_embeddings ? 0 : t.vocab_size * h)  // LM head
+               + self * (attention + rest) + cross * (attention + 2 * t.head_dim + 2 + rest) + h;
+  n.attention_linears = {{"q_proj", h, q, t.num_hidden_layers},
+                         {"k_proj", h, kv, t.num_hidden_layers},
+                         {"v_proj", h, kv, t.num_hidden_layers},
+                         {"o_proj", q, h, t.num_hidden_layers}};
+  n.hidden_size = h;
+  n.num_layers = t.num_hidden_layers;
+  n.num_heads = t.num_attention_heads;
+  const int64_t side = c.vision_config.image_size / c.vision_config.patch_size;
+  n.vocab_size = t.vocab_size;
+  n.image_tokens = c.vision_config.max_num_tiles * (side * side + 1);  // cross-attention keys
+  return n;
+}
+
+}  // namespace
+
+ParameterCount count_parameters(const nlohmann::json& config, const std::string& source) {
+  const std::string arch = architecture_of(config);
+  if (arch == "LlavaForConditionalGeneration" || arch == "llava") return llava(config, source);
+  if (arch == "MllamaForConditionalGeneration" || arch == "mllama") return mllama(config, source);
+  throw Error(source + ": architecture " + arch +
+              " has no parameter count (lavender's students: LlavaForConditionalGeneration, "
+              "MllamaForConditionalGeneration)");
+}
+
+ParameterCount count_parameters(const std::string& path) {
+  const std::filesystem::path p(path);
+  const std::string file =
+      std::filesystem::is_directory(p) ? (p / "config.json").string() : p.string();
+  return count_parameters(io::read_json_file(file), file);
+}
+
+int64_t lora_parameters(const ParameterCount& count, int64_t rank,
+                        const std::vector<std::string>& targets) {
+  int64_t n = 0;
+  for (const LinearShape& l : count.attention_linears)
+    if (std::find(targets.begin(), targets.end(), l.name) != targets.end())
+      n += l.count * rank * (l.in + l.out);
+  return n;
+}
+
+}  // namespace lavender::vlm

@@ -1,0 +1,89 @@
+// Parameter counts from config.json against the truth: every tensor of the fixtures'
+// checkpoints (written by transformers), part by part, and the published totals of the real
+// models from their Hub configs (tests/data/hub-configs).
+#include "lavender/vlm/parameter_count.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "lavender/io/checkpoint.h"
+#include "lavender/util/error.h"
+#include "test_paths.h"
+
+namespace lavender::vlm {
+namespace {
+
+std::string hub_config(const std::string& name) {
+  return std::string(LAVENDER_SOURCE_DIR) + "/tests/data/hub-configs/" + name;
+}
+
+// Tensors of `ckpt` whose names start with any of `prefixes`, counted.
+int64_t numel_under(const io::Checkpoint& ckpt, const std::vector<std::string>& prefixes) {
+  int64_t n = 0;
+  for (const auto& name : ckpt.names())
+    for (const auto& p : prefixes)
+      if (name.rfind(p, 0) == 0) {
+        n += static_cast<int64_t>(ckpt.info(name).numel());
+        break;
+      }
+  return n;
+}
+
+TEST(ParameterCount, LlavaFixtureTensorByTensor) {
+  const std::string dir = test::fixture_dir("llava");
+  const ParameterCount c = count_parameters(dir);
+  const auto ckpt = io::Checkpoint::open(dir);
+  EXPECT_EQ(c.architecture, "LlavaForConditionalGeneration");
+  EXPECT_EQ(c.vision, numel_under(ckpt, {"vision_tower.", "model.vision_tower."}));
+  EXPECT_EQ(c.projector,
+            numel_under(ckpt, {"multi_modal_projector.", "model.multi_modal_projector."}));
+  EXPECT_EQ(c.total(), numel_under(ckpt, {""}));
+}
+
+TEST(ParameterCount, MllamaFixtureTensorByTensor) {
+  const std::string dir = test::fixture_dir("mllama");
+  const ParameterCount c = count_parameters(dir);
+  const auto ckpt = io::Checkpoint::open(dir);
+  EXPECT_EQ(c.architecture, "MllamaForConditionalGeneration");
+  EXPECT_EQ(c.vision, numel_under(ckpt, {"vision_model.", "model.vision_model."}));
+  EXPECT_EQ(c.projector,
+            numel_under(ckpt, {"multi_modal_projector.", "model.multi_modal_projector."}));
+  EXPECT_EQ(c.total(), numel_under(ckpt, {""}));
+}
+
+TEST(ParameterCount, PublishedTotalsOfTheRealModels) {
+  // llava-1.5-7b-hf: Llama 2 7B with 32064 rows, CLIP ViT-L/14-336, the two-layer projector.
+  const ParameterCount llava7 = count_parameters(hub_config("llava-1.5-7b-hf"));
+  EXPECT_EQ(llava7.total(), 7063427072);
+  EXPECT_EQ(llava7.vision, 303507456);
+  EXPECT_EQ(llava7.projector, 20979712);
+  EXPECT_EQ(count_parameters(hub_config("llava-1.5-13b-hf")).total(), 13351494656);
+  // Llama-3.2-11B-Vision is published as 10.67 B, the 90B as 88.6 B.
+  EXPECT_EQ(count_parameters(hub_config("Llama-3.2-11B-Vision-Instruct")).total(), 10670220835);
+  const double b90 =
+      static_cast<double>(count_parameters(hub_config("Llama-3.2-90B-Vision-Instruct")).total());
+  EXPECT_NEAR(b90 / 1e9, 88.6, 0.05);
+}
+
+TEST(ParameterCount, LoraCountsEachAdaptedLinear) {
+  const ParameterCount c = count_parameters(hub_config("llava-1.5-7b-hf"));
+  // 32 layers x r x (in + out) for q, k, v, o: all 4096 -> 4096.
+  EXPECT_EQ(lora_parameters(c, 8, {"q_proj", "k_proj", "v_proj", "o_proj"}), 32 * 4 * 8 * 8192);
+  EXPECT_EQ(lora_parameters(c, 16, {"q_proj"}), 32 * 16 * 8192);
+  EXPECT_EQ(lora_parameters(c, 8, {"gate_proj"}), 0);
+}
+
+TEST(ParameterCount, OtherArchitecturesAreNamed) {
+  try {
+    count_parameters(nlohmann::json{{"architectures", {"BertModel"}}}, "x/config.json");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("x/config.json: architecture BertModel"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace lavender::vlm
