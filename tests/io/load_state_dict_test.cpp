@@ -61,6 +61,32 @@ TEST(LoadStateDict, ConvertsDtype) {
   EXPECT_EQ(model->head->weight[0][0].item<float>(), 0.25f);
 }
 
+// The placement mode a model built under nn::SkipInitGuard loads with: tensors of the target
+// dtype are adopted as they are (the parameter becomes a view of the checkpoint's memory),
+// others are converted; either way the parameters stay parameters.
+TEST(LoadStateDict, PlacementAdoptsMatchingTensorsAndConvertsTheRest) {
+  Tiny model;
+  auto state = full_state(0.5);
+  state["head.weight"] = state["head.weight"].to(torch::kBFloat16);
+  const TensorMapSource source(state);
+  LoadOptions options;
+  options.place = LoadOptions::Placement{torch::kFloat, torch::kCPU};
+  const LoadReport report = load_state_dict(*model, source, options);
+  EXPECT_EQ(report.zero_copy, 7);  // all but the bf16 head weight
+  EXPECT_EQ(report.bytes, uint64_t{(2 * (12 + 3 + 3) + 2) * 4 + 6 * 2});
+  const at::Tensor w = model->layers[0]->as<Block>()->proj->weight;
+  EXPECT_EQ(w.data_ptr(), source.tensor("layers.0.proj.weight").data_ptr());
+  EXPECT_EQ(model->head->weight.scalar_type(), torch::kFloat);
+  EXPECT_EQ(model->head->weight[1][2].item<float>(), 0.5f);
+  EXPECT_TRUE(model->head->weight.requires_grad());
+  EXPECT_TRUE(w.requires_grad());
+  // Into bf16: every tensor converted, none adopted.
+  Tiny narrow;
+  options.place = LoadOptions::Placement{torch::kBFloat16, torch::kCPU};
+  EXPECT_EQ(load_state_dict(*narrow, TensorMapSource(full_state(0.5)), options).zero_copy, 0);
+  for (const auto& p : narrow->parameters()) EXPECT_EQ(p.scalar_type(), torch::kBFloat16);
+}
+
 TEST(LoadStateDict, StrictListsMissingAndUnexpectedKeys) {
   Tiny model;
   auto state = full_state(1.0);

@@ -34,6 +34,30 @@ TEST(Llava, ParityWithTheReferenceFixture) {
   EXPECT_EQ(report.comparisons.size(), 13u) << report.format();
 }
 
+// Loading straight into bf16 gives the fp32 model's weights rounded to bf16, and its logits
+// within bf16's precision; loading fp32 adopts the file's tensors without a copy.
+TEST(Llava, LoadsStraightIntoTheTargetDtype) {
+  auto full = load_llava(test::fixture_dir("llava"));
+  auto narrow = load_llava(test::fixture_dir("llava"), torch::kBFloat16);
+  auto full_params = full->named_parameters();
+  for (const auto& p : narrow->named_parameters()) {
+    ASSERT_EQ(p.value().scalar_type(), torch::kBFloat16) << p.key();
+    EXPECT_TRUE(at::equal(p.value(), full_params[p.key()].to(torch::kBFloat16))) << p.key();
+  }
+  const auto& c = full->config();
+  LlavaInputs in;
+  in.input_ids = torch::cat({torch::randint(1, 20, {1, 3}),
+                             torch::full({1, full->tokens_per_image()}, c.image_token_index),
+                             torch::randint(1, 20, {1, 4})},
+                            1);
+  const int64_t side = c.vision_config.image_size;
+  in.pixel_values = torch::randn({1, 3, side, side});
+  torch::NoGradGuard no_grad;
+  const at::Tensor a = full->forward(in).logits;
+  const at::Tensor b = narrow->forward(in).logits.to(torch::kFloat);
+  EXPECT_LT((a - b).abs().max().item<float>(), 0.05f * a.abs().max().item<float>());
+}
+
 // Two rows of 3 text, 16 image and 5 text tokens; row 1 ends in one pad.
 LlavaInputs two_rows_one_padded() {
   LlavaInputs in;

@@ -11,6 +11,8 @@
 #include "lavender/eval/map_scores.h"
 #include "lavender/io/json_file.h"
 #include "lavender/io/map_store.h"
+#include "lavender/runtime/device.h"
+#include "lavender/runtime/dtype.h"
 #include "lavender/util/args.h"
 #include "lavender/util/atomic_file.h"
 #include "lavender/util/error.h"
@@ -50,8 +52,9 @@ int run_eval(const Args& args) {
       .option("max-new-tokens", "most tokens to generate per answer", "8")
       .option("mc", "multiple choice by: generate (reply matched to a choice) | likelihood",
               "generate")
-      .option("maps", "teacher map store (the VLM's maps are scored against it; without "
-                      "--model, scored against --truth)")
+      .option("maps",
+              "teacher map store (the VLM's maps are scored against it; without "
+              "--model, scored against --truth)")
       .option("truth", "ground-truth map store (e.g. a shapes world's truth/<split>)")
       .option("word-classes",
               "JSON {\"colour\": [...], \"shape\": [...]} or a world.json with a vocabulary")
@@ -59,6 +62,8 @@ int run_eval(const Args& args) {
               "heads-mean")
       .option("layers", "VLM decoder layers to read (default: LLaVA all, mllama cross-attention)")
       .option("map-size", "side of the VLM maps", "32")
+      .option("device", "cpu | cuda | cuda:N (bare cuda under torchrun: cuda:LOCAL_RANK)", "cpu")
+      .option("dtype", "fp32 | bf16 | fp16 (CUDA): the weights are loaded straight into it", "fp32")
       .option("save-maps",
               "also write the VLM's pooled per-word maps of the first --save-maps-limit scored "
               "records into this map store (for figures)")
@@ -93,15 +98,16 @@ int run_eval(const Args& args) {
   if (parser.has("maps")) teacher = io::MapStoreReader::open(parser.get("maps"));
   if (parser.has("truth")) truth = io::MapStoreReader::open(parser.get("truth"));
 
-  nlohmann::json results = {{"thresholds",
-                             {{"map", scores.map_threshold}, {"truth", scores.reference_threshold}}}};
+  nlohmann::json results = {
+      {"thresholds", {{"map", scores.map_threshold}, {"truth", scores.reference_threshold}}}};
   if (teacher && truth) {
     const eval::StoreComparison c = eval::compare_stores(*teacher, *truth, classes, scores);
     results["maps_vs_truth"] = c.to_json();
     results["maps_vs_truth"]["maps"] = parser.get("maps");
     results["maps_vs_truth"]["truth"] = parser.get("truth");
     print_map_table("maps vs truth", c.summary);
-    if (c.missing_keys) log::warn(std::to_string(c.missing_keys) + " key(s) of --maps not in --truth");
+    if (c.missing_keys)
+      log::warn(std::to_string(c.missing_keys) + " key(s) of --maps not in --truth");
   }
 
   if (parser.has("model")) {
@@ -113,7 +119,9 @@ int run_eval(const Args& args) {
     if (limit < 0) throw Error("eval: --limit must be >= 0");
     if (limit > 0 && static_cast<size_t>(limit) < items.size())
       items.resize(static_cast<size_t>(limit));
-    auto model = vlm::ChatModel::load(parser.get("model"));
+    auto model =
+        vlm::ChatModel::load(parser.get("model"), runtime::parse_dtype(parser.get("dtype")),
+                             runtime::parse_device(parser.get("device")));
 
     eval::AccuracyOptions options;
     options.max_new_tokens = parser.get_int("max-new-tokens");
@@ -182,9 +190,9 @@ int run_eval(const Args& args) {
         log::warn(std::to_string(scorer.missing()) + " item(s) in neither map store");
     }
   }
-  write_file_atomically(out + "/results.json",
-                        results.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
-                            "\n");
+  write_file_atomically(
+      out + "/results.json",
+      results.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   std::printf("results written to %s/results.json\n", out.c_str());
   return 0;
 }

@@ -3,6 +3,8 @@
 #include "commands.h"
 #include "lavender/eval/word_map_figure.h"
 #include "lavender/io/image.h"
+#include "lavender/runtime/device.h"
+#include "lavender/runtime/dtype.h"
 #include "lavender/util/args.h"
 #include "lavender/util/error.h"
 #include "lavender/vlm/chat_model.h"
@@ -68,7 +70,10 @@ int run_generate(const Args& args) {
       .option("layers",
               "decoder layers to average (default: LLaVA all, mllama its "
               "cross-attention layers); negative counts from the end")
-      .option("map-size", "side of the attention maps", "32");
+      .option("map-size", "side of the attention maps", "32")
+      .option("device", "cpu | cuda | cuda:N (bare cuda under torchrun: cuda:LOCAL_RANK)", "cpu")
+      .option("dtype", "fp32 | bf16 | fp16 (CUDA): the weights are loaded straight into it",
+              "fp32");
   if (!parser.parse(args)) {
     std::printf("%s", parser.help().c_str());
     return 0;
@@ -78,7 +83,8 @@ int run_generate(const Args& args) {
   if (parser.has("show-attention") != parser.has("out"))
     throw Error("generate: --show-attention and --out go together");
   io::Image image = io::read_image(parser.get("image"));
-  auto model = vlm::ChatModel::load(parser.get("model"));
+  auto model = vlm::ChatModel::load(parser.get("model"), runtime::parse_dtype(parser.get("dtype")),
+                                    runtime::parse_device(parser.get("device")));
   auto reply = model->generate(image, parser.get("prompt"), generation_options(parser));
   std::printf("%s\n", reply.text.c_str());
   if (parser.has("show-attention")) write_attention_figure(*model, image, reply, parser);

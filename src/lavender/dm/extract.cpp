@@ -7,6 +7,7 @@
 
 #include "lavender/dm/aggregate.h"
 #include "lavender/io/config/diffusers.h"
+#include "lavender/runtime/device.h"
 #include "lavender/runtime/dtype.h"
 #include "lavender/util/error.h"
 
@@ -92,7 +93,7 @@ SampleMaps sample_maps(const text::ClipTokenizer::Encoding& enc, const at::Tenso
 }  // namespace
 
 void SdPipeline::to(const std::string& device, const std::string& dtype) {
-  torch::Device d(device);
+  const torch::Device d = runtime::parse_device(device);  // bare "cuda": this rank's GPU
   const c10::ScalarType type = runtime::parse_dtype(dtype);
   runtime::check_dtype_on_device(type, d);
   text_encoder->to(d, type);

@@ -159,6 +159,14 @@ const SafetensorsFile& Checkpoint::file_holding(const std::string& name) const {
 at::Tensor Checkpoint::tensor(const std::string& name) const {
   return file_holding(name).tensor(name);
 }
+void Checkpoint::release(const std::string& name) const {
+  file_holding(name).release(name);
+}
+bool Checkpoint::writable() const {
+  for (const auto& f : files_)
+    if (!f->writable()) return false;
+  return true;
+}
 const StTensorInfo& Checkpoint::info(const std::string& name) const {
   return file_holding(name).info(name);
 }

@@ -23,6 +23,12 @@ class TensorSource {
   virtual at::Tensor tensor(const std::string& name) const = 0;
   // Where the tensors come from, for error messages.
   virtual std::string describe() const = 0;
+  // A hint that the bytes behind `name` will not be read again (a loader copied them out):
+  // a mapped file gives their pages back, so loading never holds file and model at once.
+  virtual void release(const std::string& name) const { (void)name; }
+  // Whether tensors may be changed in place (a model may adopt them as its parameters and train
+  // them). A read-only file mapping is not.
+  virtual bool writable() const { return true; }
 };
 
 class TensorMapSource : public TensorSource {
@@ -50,6 +56,8 @@ class Checkpoint : public TensorSource {
   bool contains(const std::string& name) const override { return where_.count(name) > 0; }
   at::Tensor tensor(const std::string& name) const override;
   std::string describe() const override { return path_; }
+  void release(const std::string& name) const override;
+  bool writable() const override;
 
   const StTensorInfo& info(const std::string& name) const;
   const std::string& file_of(const std::string& name) const;

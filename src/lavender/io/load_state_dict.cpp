@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <chrono>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -63,6 +64,7 @@ LoadReport load_state_dict(torch::nn::Module& module, const TensorSource& source
     targets[item.key()] = item.value();
 
   LoadReport report;
+  const auto start = std::chrono::steady_clock::now();
   std::map<std::string, std::string> filled_from;  // module key → checkpoint key
   torch::NoGradGuard no_grad;
   for (const auto& key : source.names()) {
@@ -82,9 +84,22 @@ LoadReport load_state_dict(torch::nn::Module& module, const TensorSource& source
       throw Error(source.describe() + ": tensor '" + key + "' has shape " +
                   shape_of(value.sizes()) + " but module key '" + target_key + "' expects " +
                   shape_of(target.sizes()));
-    target.copy_(value);
+    if (options.place) {
+      at::Tensor placed = value.to(options.place->device, options.place->dtype);
+      if (!placed.is_alias_of(value))
+        source.release(key);  // converted: the file's copy is done with
+      else if (!source.writable())
+        placed = placed.clone();  // a parameter must take in-place updates
+      else
+        ++report.zero_copy;
+      target.set_data(placed);
+    } else {
+      target.copy_(value);
+    }
     report.loaded.push_back(target_key);
+    report.bytes += static_cast<uint64_t>(value.numel()) * value.element_size();
   }
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   for (const auto& kv : targets)
     if (!filled_from.count(kv.first) && !matches_any(kv.first, allow_missing))
       report.missing.push_back(kv.first);

@@ -3,6 +3,7 @@
 // prefix rewrite that maps other published layouts onto ours.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,15 @@ struct LoadOptions {
   std::vector<std::string> ignore_unexpected;
   // Regexes over module keys that may legitimately be absent from checkpoints.
   std::vector<std::string> allow_missing;
+  // Loading a model built under nn::SkipInitGuard: each parameter's storage is replaced by the
+  // checkpoint tensor as `dtype` on `device` — adopted as is (zero-copy from the file's mapping)
+  // when it already is — and the file pages of converted tensors are given back, so the peak
+  // is about the model's final size. Unset: values are copied into the existing tensors.
+  struct Placement {
+    at::ScalarType dtype;
+    at::Device device;
+  };
+  std::optional<Placement> place;
 };
 
 struct LoadReport {
@@ -38,14 +48,18 @@ struct LoadReport {
   std::vector<std::string> missing;     // module keys with no tensor
   std::vector<std::string> unexpected;  // checkpoint keys (rewritten) with no module key
   std::vector<std::string> ignored;     // checkpoint keys skipped by ignore_unexpected
+  uint64_t bytes = 0;                   // of the checkpoint tensors loaded
+  int64_t zero_copy = 0;                // tensors adopted as views of the file (`place`)
+  double seconds = 0;
 };
 
 // The key after applying the first matching rule (unchanged when none matches).
 std::string rewrite_key(const std::string& key, const std::vector<KeyRule>& rules);
 
 // Copies every tensor of `source` into the parameter or buffer of the same (rewritten) name,
-// converting dtype and device to the module's. A shape mismatch is always an error naming the
-// key and both shapes; two checkpoint keys landing on one module key is an error too.
+// converting dtype and device to the module's (or, with `place`, puts it there as said above). A
+// shape mismatch is always an error naming the key and both shapes; two checkpoint keys landing on
+// one module key is an error too.
 LoadReport load_state_dict(torch::nn::Module& module, const TensorSource& source,
                            const LoadOptions& options = {});
 

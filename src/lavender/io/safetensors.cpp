@@ -30,6 +30,7 @@ class MappedFile {
     }
     auto size = static_cast<size_t>(st.st_size);
     void* data = nullptr;
+    bool writable = true;
     if (size > 0) {
       // Writable private pages: a caller may modify a loaded tensor in place without the
       // change reaching the file and without a segfault on a read-only page.
@@ -37,7 +38,10 @@ class MappedFile {
       // Under strict overcommit a writable private mapping of a huge file may be refused:
       // fall back to read-only pages (loading copies out of them; only in-place writes to the
       // zero-copy tensors would fault).
-      if (data == MAP_FAILED) data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (data == MAP_FAILED) {
+        writable = false;
+        data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+      }
       if (data == MAP_FAILED) {
         std::string why = std::strerror(errno);
         ::close(fd);
@@ -46,7 +50,7 @@ class MappedFile {
       ::madvise(data, size, MADV_WILLNEED);
     }
     ::close(fd);  // the mapping stays valid without the descriptor
-    return std::shared_ptr<MappedFile>(new MappedFile(static_cast<uint8_t*>(data), size));
+    return std::shared_ptr<MappedFile>(new MappedFile(static_cast<uint8_t*>(data), size, writable));
   }
   ~MappedFile() {
     if (data_) ::munmap(data_, size_);
@@ -56,11 +60,14 @@ class MappedFile {
 
   uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
+  bool writable() const { return writable_; }
 
  private:
-  MappedFile(uint8_t* data, size_t size) : data_(data), size_(size) {}
+  MappedFile(uint8_t* data, size_t size, bool writable)
+      : data_(data), size_(size), writable_(writable) {}
   uint8_t* data_;
   size_t size_;
+  bool writable_;
 };
 
 c10::ScalarType to_scalar_type(StDtype dtype, const std::string& what) {
@@ -160,6 +167,22 @@ at::Tensor SafetensorsFile::tensor(const std::string& name) const {
   std::shared_ptr<MappedFile> keep_alive = mapping_;
   return at::from_blob(
       data, meta.shape, [keep_alive](void*) mutable { keep_alive.reset(); }, options);
+}
+
+bool SafetensorsFile::writable() const {
+  return mapping_->writable();
+}
+
+void SafetensorsFile::release(const std::string& name) const {
+  const StTensorInfo& meta = info(name);
+  if (meta.nbytes() == 0) return;
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<uintptr_t>(raw_data(name));
+  const uintptr_t first = (begin + page - 1) / page * page,
+                  last = (begin + meta.nbytes()) / page * page;
+  if (last > first)
+    ::madvise(reinterpret_cast<void*>(first), last - first,
+              MADV_DONTNEED);  // a hint: errors ignored
 }
 
 std::map<std::string, at::Tensor> load_safetensors(const std::string& path) {

@@ -43,6 +43,14 @@ class SafetensorsFile {
   at::Tensor tensor(const std::string& name) const;
   // Raw bytes of `name` inside the mapping (for checks that must not go through LibTorch).
   const uint8_t* raw_data(const std::string& name) const;
+  // Gives back to the kernel the mapped pages that lie wholly inside `name`'s bytes
+  // (MADV_DONTNEED): they leave this process's RSS and are read from the file again if touched.
+  // Only for bytes nobody changed in place (private changes would be lost); loaders call it
+  // after copying a tensor out.
+  void release(const std::string& name) const;
+  // False when the system refused a writable private mapping (strict overcommit) and the pages
+  // are read-only: an in-place write to a zero-copy tensor would fault.
+  bool writable() const;
 
  private:
   SafetensorsFile(std::string path, std::shared_ptr<MappedFile> mapping, StHeader header);

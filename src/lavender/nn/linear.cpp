@@ -3,15 +3,17 @@
 
 #include <cmath>
 
+#include "lavender/nn/init_guard.h"
 #include "lavender/nn/linear.h"
 #include "lavender/util/error.h"
 
 namespace lavender::nn {
 
 LinearImpl::LinearImpl(const torch::nn::LinearOptions& opts) : options(opts) {
-  weight = register_parameter("weight",
-                              torch::empty({options.out_features(), options.in_features()}));
+  weight =
+      register_parameter("weight", torch::empty({options.out_features(), options.in_features()}));
   if (options.bias()) bias = register_parameter("bias", torch::empty({options.out_features()}));
+  if (init_skipped()) return;  // every value is about to be loaded
   // torch::nn::Linear's reset_parameters, draw for draw, so seeded random models stay identical
   // after the type swap.
   torch::NoGradGuard no_grad;
@@ -58,8 +60,7 @@ void LinearImpl::add_lora(int64_t rank, double alpha, double dropout, bool use_r
   lora_B->to(weight.device(), weight.scalar_type());
   register_module("lora_A", lora_A);
   register_module("lora_B", lora_B);
-  if (dropout > 0)
-    lora_dropout = register_module("lora_dropout", torch::nn::Dropout(dropout));
+  if (dropout > 0) lora_dropout = register_module("lora_dropout", torch::nn::Dropout(dropout));
   // A training-mode flag set on the parent before the adapter existed carries over.
   if (!is_training()) eval();
 }
@@ -67,8 +68,7 @@ void LinearImpl::add_lora(int64_t rank, double alpha, double dropout, bool use_r
 at::Tensor LinearImpl::lora_delta() const {
   if (!has_lora()) throw Error("nn::Linear: lora_delta on a layer without an adapter");
   torch::NoGradGuard no_grad;
-  return torch::matmul(lora_B->weight.to(torch::kFloat), lora_A->weight.to(torch::kFloat)) *
-         scale_;
+  return torch::matmul(lora_B->weight.to(torch::kFloat), lora_A->weight.to(torch::kFloat)) * scale_;
 }
 
 void LinearImpl::merge_lora() {

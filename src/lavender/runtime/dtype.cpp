@@ -26,6 +26,19 @@ std::string dtype_name(c10::ScalarType type) {
   }
 }
 
+std::string torch_dtype_name(c10::ScalarType type) {
+  switch (type) {
+    case c10::kFloat:
+      return "float32";
+    case c10::kHalf:
+      return "float16";
+    case c10::kBFloat16:
+      return "bfloat16";
+    default:
+      throw Error(std::string("no torch_dtype name for ") + c10::toString(type));
+  }
+}
+
 void check_dtype_on_device(c10::ScalarType type, const c10::Device& device) {
 #if TORCH_VERSION_MAJOR < 2
   if (type == c10::kHalf && device.is_cpu())

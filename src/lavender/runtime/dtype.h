@@ -12,6 +12,8 @@ namespace lavender::runtime {
 // Throws lavender::Error naming the accepted spellings.
 c10::ScalarType parse_dtype(const std::string& name);
 std::string dtype_name(c10::ScalarType type);
+// The name config.json's "torch_dtype" uses: "float32", "bfloat16", "float16".
+std::string torch_dtype_name(c10::ScalarType type);
 
 // LibTorch 1.x has no half-precision matmul on the CPU (Debian's 1.13): say so before a model
 // fails deep inside a layer.

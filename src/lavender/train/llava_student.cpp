@@ -17,9 +17,9 @@ namespace {
 
 class LlavaStudent : public Student {
  public:
-  explicit LlavaStudent(const std::string& folder)
+  LlavaStudent(const std::string& folder, at::ScalarType dtype, at::Device device)
       : Student(folder, text::load_tokenizer(folder), text::ChatFormat::llava15),
-        model_(vlm::load_llava(folder)),
+        model_(vlm::load_llava(folder, dtype, device)),
         processor_(vlm::ClipImageProcessor::load(folder + "/preprocessor_config.json")) {
     const auto& text = model_->config().text_config;
     pad_id_ = text.pad_token_id.value_or(0);
@@ -102,8 +102,9 @@ class LlavaStudent : public Student {
 
 }  // namespace
 
-std::unique_ptr<Student> make_llava_student(const std::string& folder) {
-  return std::make_unique<LlavaStudent>(folder);
+std::unique_ptr<Student> make_llava_student(const std::string& folder, at::ScalarType dtype,
+                                            at::Device device) {
+  return std::make_unique<LlavaStudent>(folder, dtype, device);
 }
 
 }  // namespace lavender::train

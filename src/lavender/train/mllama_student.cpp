@@ -18,9 +18,9 @@ namespace {
 
 class MllamaStudent : public Student {
  public:
-  explicit MllamaStudent(const std::string& folder)
+  MllamaStudent(const std::string& folder, at::ScalarType dtype, at::Device device)
       : Student(folder, text::load_tokenizer(folder), text::ChatFormat::llama3_vision),
-        model_(vlm::load_mllama(folder)),
+        model_(vlm::load_mllama(folder, dtype, device)),
         processor_(vlm::MllamaImageProcessor::load(folder + "/preprocessor_config.json")) {
     pad_id_ = model_->config().text_config.pad_token_id.value_or(0);
   }
@@ -137,8 +137,9 @@ class MllamaStudent : public Student {
 
 }  // namespace
 
-std::unique_ptr<Student> make_mllama_student(const std::string& folder) {
-  return std::make_unique<MllamaStudent>(folder);
+std::unique_ptr<Student> make_mllama_student(const std::string& folder, at::ScalarType dtype,
+                                             at::Device device) {
+  return std::make_unique<MllamaStudent>(folder, dtype, device);
 }
 
 }  // namespace lavender::train

@@ -14,8 +14,10 @@
 
 namespace lavender::train {
 
-std::unique_ptr<Student> make_llava_student(const std::string& folder);
-std::unique_ptr<Student> make_mllama_student(const std::string& folder);
+std::unique_ptr<Student> make_llava_student(const std::string& folder, at::ScalarType dtype,
+                                            at::Device device);
+std::unique_ptr<Student> make_mllama_student(const std::string& folder, at::ScalarType dtype,
+                                             at::Device device);
 
 MatchScope parse_match_scope(const std::string& name) {
   if (name == "reply") return MatchScope::reply;
@@ -23,12 +25,14 @@ MatchScope parse_match_scope(const std::string& name) {
   throw Error("unknown word-match scope \"" + name + "\" (reply, all)");
 }
 
-std::unique_ptr<Student> Student::load(const std::string& folder) {
+std::unique_ptr<Student> Student::load(const std::string& folder, at::ScalarType dtype,
+                                       at::Device device) {
   const std::string config_path = folder + "/config.json";
   const std::string arch = vlm::architecture_of(io::read_json_file(config_path));
-  if (arch == "LlavaForConditionalGeneration" || arch == "llava") return make_llava_student(folder);
+  if (arch == "LlavaForConditionalGeneration" || arch == "llava")
+    return make_llava_student(folder, dtype, device);
   if (arch == "MllamaForConditionalGeneration" || arch == "mllama")
-    return make_mllama_student(folder);
+    return make_mllama_student(folder, dtype, device);
   throw Error(config_path + ": unsupported architecture \"" + arch +
               "\" (lavender trains LlavaForConditionalGeneration and "
               "MllamaForConditionalGeneration)");
@@ -164,7 +168,8 @@ void word_averaging(const std::vector<const PreparedExample*>& batch, int64_t ro
       std::vector<int64_t> r;
       for (int t : matches[w].student_tokens)
         if (t >= row_begin && t - row_begin < rows) r.push_back(t - row_begin);
-      for (int64_t row : r) a[i][static_cast<int64_t>(w)][row] = 1.0f / static_cast<float>(r.size());
+      for (int64_t row : r)
+        a[i][static_cast<int64_t>(w)][row] = 1.0f / static_cast<float>(r.size());
       v[i][static_cast<int64_t>(w)] = !r.empty();
     }
   }

@@ -59,8 +59,10 @@ struct StudentOutput {
 class Student {
  public:
   virtual ~Student() = default;
-  // A Hugging Face folder (LLaVA-1.5 or Llama 3.2 Vision). Throws naming the folder.
-  static std::unique_ptr<Student> load(const std::string& folder);
+  // A Hugging Face folder (LLaVA-1.5 or Llama 3.2 Vision), its weights loaded straight into
+  // `dtype` on `device` (vlm::load_llava says how). Throws naming the folder.
+  static std::unique_ptr<Student> load(const std::string& folder, at::ScalarType dtype,
+                                       at::Device device);
 
   const std::string& folder() const { return folder_; }
   const text::Tokenizer& tokenizer() const { return *tokenizer_; }

@@ -23,6 +23,7 @@
 #include "lavender/io/image.h"
 #include "lavender/io/map_store.h"
 #include "lavender/runtime/autocast.h"
+#include "lavender/runtime/device.h"
 #include "lavender/runtime/dtype.h"
 #include "lavender/train/distributed.h"
 #include "lavender/train/event_file.h"
@@ -136,8 +137,9 @@ class TrainingRun {
                                           : static_cast<int>(std::thread::hardware_concurrency()));
     torch::manual_seed(o_.seed);
     const DistEnv env = dist_env_from_environment();
-    device_ = at::Device(o_.device);
-    // One GPU per process: the local rank picks it unless --device named one.
+    device_ = runtime::parse_device(o_.device);
+    // One GPU per process: the local rank picks it unless --device named one (parse_device
+    // reads LOCAL_RANK; the launcher's env may only say RANK).
     if (device_.is_cuda() && !device_.has_index() && env.world_size > 1)
       device_ = at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(env.local_rank));
     dtype_ = runtime::parse_dtype(o_.dtype);
@@ -150,7 +152,7 @@ class TrainingRun {
   }
 
   void build_model_and_data() {
-    student_ = Student::load(o_.model);
+    student_ = Student::load(o_.model, dtype_, device_);
     if (aligning()) build_objective();
     if (o_.lora) {
       lora_.rank = static_cast<int>(o_.lora_rank);

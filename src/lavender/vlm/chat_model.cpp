@@ -8,6 +8,7 @@
 #include "lavender/align/attention_maps.h"
 #include "lavender/dm/aggregate.h"
 #include "lavender/io/json_file.h"
+#include "lavender/runtime/dtype.h"
 #include "lavender/util/error.h"
 #include "lavender/vlm/clip_image_processor.h"
 #include "lavender/vlm/hf_architecture.h"
@@ -39,11 +40,13 @@ std::string preprocessor_config(const std::string& folder) {
 
 class LlavaChatModel : public ChatModel {
  public:
-  LlavaChatModel(const std::string& folder, std::unique_ptr<text::Tokenizer> tokenizer)
+  LlavaChatModel(const std::string& folder, std::unique_ptr<text::Tokenizer> tokenizer,
+                 at::ScalarType dtype, at::Device device)
       : ChatModel(std::move(tokenizer), text::ChatFormat::llava15,
                   load_generation_defaults(folder)),
-        model_(load_llava(folder)),
-        processor_(ClipImageProcessor::load(preprocessor_config(folder))) {}
+        model_(load_llava(folder, dtype, device)),
+        processor_(ClipImageProcessor::load(preprocessor_config(folder))),
+        device_(device) {}
 
  protected:
   // The prompt's one image token becomes as many as the image has features.
@@ -59,20 +62,20 @@ class LlavaChatModel : public ChatModel {
     return ids_tensor(out);
   }
   at::Tensor pixels(const io::Image& image) const {
-    return processor_.preprocess(image).unsqueeze(0);
+    return processor_.preprocess(image).unsqueeze(0).to(device_);
   }
   at::Tensor generate_ids(const io::Image& image, const at::Tensor& ids,
                           const GenerationOptions& o) override {
-    at::Tensor expanded = expand(ids);
+    at::Tensor expanded = expand(ids).to(device_);
     at::Tensor out = generate_llava(*model_, pixels(image), expanded, at::Tensor(), o);
-    return out.slice(1, expanded.size(1));
+    return out.slice(1, expanded.size(1)).cpu();
   }
   at::Tensor sequence_logits(const io::Image& image, const at::Tensor& ids) override {
     torch::NoGradGuard no_grad;
     LlavaInputs in;
-    in.input_ids = expand(ids);
+    in.input_ids = expand(ids).to(device_);
     in.pixel_values = pixels(image);
-    at::Tensor logits = model_->forward(in).logits[0].to(torch::kFloat);  // [T + extra, V]
+    at::Tensor logits = model_->forward(in).logits[0].to(torch::kFloat).cpu();  // [T + extra, V]
     // Back to the unexpanded positions: those after the image token shift by the extra copies.
     const int64_t extra = model_->tokens_per_image() - 1;
     std::vector<int64_t> rows;
@@ -87,7 +90,7 @@ class LlavaChatModel : public ChatModel {
                             const std::vector<int64_t>& layers, int64_t size) override {
     torch::NoGradGuard no_grad;
     LlavaInputs in;
-    in.input_ids = expand(ids);
+    in.input_ids = expand(ids).to(device_);
     in.pixel_values = pixels(image);
     LlavaCapture capture;
     capture.layers = layers;
@@ -95,7 +98,8 @@ class LlavaChatModel : public ChatModel {
     const int64_t t = ids.size(1), extra = model_->tokens_per_image() - 1;
     std::vector<at::Tensor> per_layer;
     for (int64_t l : layers) {
-      at::Tensor block = align::self_attention_maps(capture.probs.at(l), size)[0];  // [H, n, S, S]
+      at::Tensor block =  // [H, n, S, S]
+          align::self_attention_maps(capture.probs.at(l).to(torch::kFloat).cpu(), size)[0];
       at::Tensor full = torch::zeros({block.size(0), t, size, size});
       // Unexpanded position p after the image sits at p + extra in the expanded sequence.
       for (int64_t p = 0; p < t; ++p) {
@@ -123,15 +127,18 @@ class LlavaChatModel : public ChatModel {
  private:
   LlavaForConditionalGeneration model_;
   ClipImageProcessor processor_;
+  at::Device device_;
 };
 
 class MllamaChatModel : public ChatModel {
  public:
-  MllamaChatModel(const std::string& folder, std::unique_ptr<text::Tokenizer> tokenizer)
+  MllamaChatModel(const std::string& folder, std::unique_ptr<text::Tokenizer> tokenizer,
+                  at::ScalarType dtype, at::Device device)
       : ChatModel(std::move(tokenizer), text::ChatFormat::llama3_vision,
                   load_generation_defaults(folder)),
-        model_(load_mllama(folder)),
-        processor_(MllamaImageProcessor::load(preprocessor_config(folder))) {}
+        model_(load_mllama(folder, dtype, device)),
+        processor_(MllamaImageProcessor::load(preprocessor_config(folder))),
+        device_(device) {}
 
  protected:
   // One image: its tiles and, for every token from the first image token on, which tiles it
@@ -154,13 +161,19 @@ class MllamaChatModel : public ChatModel {
     in.cross_attention_mask = mask;
     return in;
   }
+  MllamaInputs on_device(MllamaInputs in) const {
+    for (at::Tensor* t : {&in.input_ids, &in.pixel_values, &in.aspect_ratio_ids,
+                          &in.aspect_ratio_mask, &in.cross_attention_mask})
+      *t = t->to(device_);
+    return in;
+  }
   at::Tensor generate_ids(const io::Image& image, const at::Tensor& ids,
                           const GenerationOptions& o) override {
-    return generate_mllama(*model_, inputs(image, ids), o).slice(1, ids.size(1));
+    return generate_mllama(*model_, on_device(inputs(image, ids)), o).slice(1, ids.size(1)).cpu();
   }
   at::Tensor sequence_logits(const io::Image& image, const at::Tensor& ids) override {
     torch::NoGradGuard no_grad;
-    return model_->forward(inputs(image, ids)).logits[0].to(torch::kFloat);
+    return model_->forward(on_device(inputs(image, ids))).logits[0].to(torch::kFloat).cpu();
   }
   at::Tensor attention_maps(const io::Image& image, const at::Tensor& ids,
                             const std::vector<int64_t>& layers, int64_t size) override {
@@ -174,7 +187,7 @@ class MllamaChatModel : public ChatModel {
     MllamaInputs in = inputs(image, ids);
     MllamaCapture capture;
     capture.layers = layers;
-    model_->forward(in, &capture);
+    model_->forward(on_device(in), &capture);
     const auto grid = processor_.plan(image).grid;
     const int64_t patches = model_->model->vision_model->patches_per_tile();
     // Rows that may see no tile attend nowhere in particular: leave them empty.
@@ -182,9 +195,10 @@ class MllamaChatModel : public ChatModel {
         in.cross_attention_mask.sum({2, 3}).gt(0).to(torch::kFloat).view({1, -1, 1, 1});
     std::vector<at::Tensor> per_layer;
     for (int64_t l : layers)
-      per_layer.push_back(align::tiled_cross_attention_maps(
-                              capture.probs.at(l), {{grid.first, grid.second}}, patches, size)[0] *
-                          sees);
+      per_layer.push_back(
+          align::tiled_cross_attention_maps(capture.probs.at(l).to(torch::kFloat).cpu(),
+                                            {{grid.first, grid.second}}, patches, size)[0] *
+          sees);
     return torch::stack(per_layer);
   }
   std::vector<int64_t> default_layers() const override {
@@ -201,18 +215,21 @@ class MllamaChatModel : public ChatModel {
  private:
   MllamaForConditionalGeneration model_;
   MllamaImageProcessor processor_;
+  at::Device device_;
 };
 
 }  // namespace
 
-std::unique_ptr<ChatModel> ChatModel::load(const std::string& folder) {
+std::unique_ptr<ChatModel> ChatModel::load(const std::string& folder, at::ScalarType dtype,
+                                           at::Device device) {
+  runtime::check_dtype_on_device(dtype, device);
   const std::string config_path = folder + "/config.json";
   const nlohmann::json config = io::read_json_file(config_path);
   const std::string arch = architecture_of(config);
   if (arch == "LlavaForConditionalGeneration" || arch == "llava")
-    return std::make_unique<LlavaChatModel>(folder, text::load_tokenizer(folder));
+    return std::make_unique<LlavaChatModel>(folder, text::load_tokenizer(folder), dtype, device);
   if (arch == "MllamaForConditionalGeneration" || arch == "mllama")
-    return std::make_unique<MllamaChatModel>(folder, text::load_tokenizer(folder));
+    return std::make_unique<MllamaChatModel>(folder, text::load_tokenizer(folder), dtype, device);
   throw Error(config_path + ": unsupported architecture \"" + arch +
               "\" (lavender chats with LlavaForConditionalGeneration and "
               "MllamaForConditionalGeneration)");
@@ -249,7 +266,7 @@ text::TokenizedChat ChatModel::conversation_ids(const std::string& prompt,
 }
 
 std::vector<double> ChatModel::token_log_probs(const io::Image& image,
-                                              const std::vector<int64_t>& ids) {
+                                               const std::vector<int64_t>& ids) {
   std::vector<double> out;
   if (ids.size() < 2) return out;
   const at::Tensor logp = torch::log_softmax(sequence_logits(image, ids_tensor(ids)), -1);
@@ -257,8 +274,7 @@ std::vector<double> ChatModel::token_log_probs(const io::Image& image,
   // Row t - 1 predicts token t.
   const at::Tensor picked =
       logp.slice(0, 0, t - 1)
-          .gather(1, torch::tensor(std::vector<int64_t>(ids.begin() + 1, ids.end()),
-                                   torch::kLong)
+          .gather(1, torch::tensor(std::vector<int64_t>(ids.begin() + 1, ids.end()), torch::kLong)
                          .unsqueeze(1))
           .squeeze(1)
           .to(torch::kDouble)

@@ -37,8 +37,12 @@ struct TokenAttention {
 class ChatModel {
  public:
   virtual ~ChatModel() = default;
-  // Throws lavender::Error naming the folder and what is missing or unsupported.
-  static std::unique_ptr<ChatModel> load(const std::string& folder);
+  // Throws lavender::Error naming the folder and what is missing or unsupported. The weights
+  // load straight into `dtype` on `device` (vlm::load_llava says how); inputs follow them and
+  // results come back to the CPU.
+  static std::unique_ptr<ChatModel> load(const std::string& folder,
+                                         at::ScalarType dtype = at::kFloat,
+                                         at::Device device = at::kCPU);
 
   const text::Tokenizer& tokenizer() const { return *tokenizer_; }
   text::ChatFormat format() const { return format_; }

@@ -18,7 +18,7 @@ ClipVisionEmbeddingsImpl::ClipVisionEmbeddingsImpl(const io::config::ClipVisionC
                             .stride(c.patch_size)
                             .bias(false)));
   position_embedding =
-      register_module("position_embedding", torch::nn::Embedding(grid_ * grid_ + 1, c.hidden_size));
+      register_module("position_embedding", nn::Embedding(grid_ * grid_ + 1, c.hidden_size));
 }
 
 at::Tensor ClipVisionEmbeddingsImpl::forward(const at::Tensor& pixel_values) {

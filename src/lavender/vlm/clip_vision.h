@@ -7,8 +7,8 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/conv.h>
-#include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/normalization.h>
+#include "lavender/nn/embedding.h"
 
 #include <vector>
 
@@ -26,7 +26,7 @@ class ClipVisionEmbeddingsImpl : public torch::nn::Module {
 
   at::Tensor class_embedding;
   torch::nn::Conv2d patch_embedding{nullptr};
-  torch::nn::Embedding position_embedding{nullptr};
+  nn::Embedding position_embedding{nullptr};
 
  private:
   int64_t image_size_, grid_;

@@ -63,7 +63,8 @@ at::Tensor LlamaAttentionImpl::forward(const at::Tensor& x, const at::Tensor& co
   if (cache) std::tie(k, v) = cache->append(k, v);
   // The mask already holds the causal part (aligned to the cache), so no causal flag here.
   const bool parallel = capture && parallel_attn;
-  at::Tensor out = nn::attention(q, k, v, mask, /*causal=*/false, scale_, parallel ? nullptr : capture);
+  at::Tensor out =
+      nn::attention(q, k, v, mask, /*causal=*/false, scale_, parallel ? nullptr : capture);
   if (parallel) {
     if (cache) throw Error("Llama: parallel attention is a training feature (no KV cache)");
     at::Tensor qd = nn::apply_rotary(split(parallel_attn->q(x), heads_), cos, sin);
@@ -97,7 +98,7 @@ at::Tensor LlamaDecoderLayerImpl::forward(const at::Tensor& x, const at::Tensor&
 
 LlamaModelImpl::LlamaModelImpl(const io::config::LlamaConfig& c)
     : config_(c), rotary_(c.rope, c.head_dim, c.max_position_embeddings) {
-  embed_tokens = register_module("embed_tokens", torch::nn::Embedding(c.vocab_size, c.hidden_size));
+  embed_tokens = register_module("embed_tokens", nn::Embedding(c.vocab_size, c.hidden_size));
   layers = register_module("layers", torch::nn::ModuleList());
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers->push_back(LlamaDecoderLayer(c));
   norm = register_module("norm", nn::RmsNorm(c.hidden_size, c.rms_norm_eps));

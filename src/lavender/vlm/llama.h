@@ -8,15 +8,15 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/embedding.h>
+#include "lavender/nn/embedding.h"
 
 #include <vector>
 
 #include "lavender/io/config/llama.h"
 #include "lavender/nn/attention.h"
 #include "lavender/nn/linear.h"
-#include "lavender/nn/parallel_attention.h"
 #include "lavender/nn/llama_mlp.h"
+#include "lavender/nn/parallel_attention.h"
 #include "lavender/nn/rms_norm.h"
 #include "lavender/nn/rope.h"
 #include "lavender/vlm/kv_cache.h"
@@ -100,7 +100,7 @@ class LlamaModelImpl : public torch::nn::Module {
   // keeping them (nn/checkpoint.h). Off by default.
   void set_gradient_checkpointing(bool on) { gradient_checkpointing_ = on; }
 
-  torch::nn::Embedding embed_tokens{nullptr};
+  nn::Embedding embed_tokens{nullptr};
   torch::nn::ModuleList layers{nullptr};
   nn::RmsNorm norm{nullptr};
 

@@ -8,7 +8,9 @@
 #include "lavender/io/json_file.h"
 #include "lavender/io/load_state_dict.h"
 #include "lavender/nn/activations.h"
+#include "lavender/nn/init_guard.h"
 #include "lavender/util/error.h"
+#include "lavender/util/log.h"
 #include "lavender/vlm/hf_architecture.h"
 #include "lavender/vlm/lm_loss.h"
 
@@ -41,10 +43,8 @@ at::Tensor image_positions(const at::Tensor& is_image) {
 LlavaProjectorImpl::LlavaProjectorImpl(int64_t in, int64_t out, std::string act, bool bias)
     : act_(std::move(act)) {
   nn::check_activation(act_);
-  linear_1 =
-      register_module("linear_1", nn::Linear(torch::nn::LinearOptions(in, out).bias(bias)));
-  linear_2 =
-      register_module("linear_2", nn::Linear(torch::nn::LinearOptions(out, out).bias(bias)));
+  linear_1 = register_module("linear_1", nn::Linear(torch::nn::LinearOptions(in, out).bias(bias)));
+  linear_2 = register_module("linear_2", nn::Linear(torch::nn::LinearOptions(out, out).bias(bias)));
 }
 
 at::Tensor LlavaProjectorImpl::forward(const at::Tensor& x) {
@@ -67,9 +67,9 @@ LlavaForConditionalGenerationImpl::LlavaForConditionalGenerationImpl(
   model = register_module("model", LlavaModel(c));
   if (!c.tie_word_embeddings)
     lm_head = register_module(
-        "lm_head", nn::Linear(
-                       torch::nn::LinearOptions(c.text_config.hidden_size, c.text_config.vocab_size)
-                           .bias(false)));
+        "lm_head",
+        nn::Linear(torch::nn::LinearOptions(c.text_config.hidden_size, c.text_config.vocab_size)
+                       .bias(false)));
 }
 
 int64_t LlavaForConditionalGenerationImpl::tokens_per_image() const {
@@ -235,13 +235,17 @@ LlavaOutput LlavaForConditionalGenerationImpl::forward(const LlavaInputs& in, Ll
   return out;
 }
 
-
-LlavaForConditionalGeneration load_llava(const std::string& folder) {
+LlavaForConditionalGeneration load_llava(const std::string& folder, at::ScalarType dtype,
+                                         at::Device device) {
   const std::string config_path = folder + "/config.json";
   nlohmann::json j = io::read_json_file(config_path);
   check_architecture(j, config_path, "LlavaForConditionalGeneration", "llava");
   io::config::LlavaConfig config = io::config::parse_llava_config(j, config_path);
-  LlavaForConditionalGeneration m(config);
+  // Built without drawing initial values: every parameter is about to be loaded.
+  LlavaForConditionalGeneration m = [&] {
+    nn::SkipInitGuard skip_init;
+    return LlavaForConditionalGeneration(config);
+  }();
 
   io::LoadOptions options;
   options.key_rules = io::llava_key_rules();
@@ -249,7 +253,13 @@ LlavaForConditionalGeneration load_llava(const std::string& folder) {
   options.ignore_unexpected = {R"(\.position_ids$)", R"(\.rotary_emb\.inv_freq$)"};
   // A tied head is the embedding matrix; a saved copy of it is redundant.
   if (config.tie_word_embeddings) options.ignore_unexpected.push_back(R"(^lm_head\.weight$)");
-  io::load_state_dict(*m, io::Checkpoint::open(folder), options);
+  options.place = io::LoadOptions::Placement{dtype, device};
+  // Strict loading fills every parameter (none keeps the uninitialised memory).
+  const io::LoadReport report = io::load_state_dict(*m, io::Checkpoint::open(folder), options);
+  log::info("loaded ", folder, ": ", report.loaded.size(), " tensors, ",
+            static_cast<double>(report.bytes) / 1e9, " GB in ", report.seconds, " s (",
+            report.zero_copy, " zero-copy)");
+  m->to(device, dtype);  // what the checkpoint does not hold (nothing today) follows
   m->eval();
   return m;
 }

@@ -67,7 +67,7 @@ struct LlavaCapture {
 
 struct LlavaOutput {
   at::Tensor logits;  // [B, T or logits_to_keep, vocab]; [N, vocab] with loss_logits_only
-  at::Tensor loss;                 // scalar mean CE over shifted labels != -100 (when labels)
+  at::Tensor loss;    // scalar mean CE over shifted labels != -100 (when labels)
   at::Tensor image_hidden_states;  // [images · tokens per image, hidden] projector output
 };
 
@@ -109,10 +109,15 @@ class LlavaForConditionalGenerationImpl : public torch::nn::Module {
 };
 TORCH_MODULE(LlavaForConditionalGeneration);
 
-
 // Builds the model from a Hugging Face folder (config.json + model.safetensors, single or
 // sharded) and loads its weights strictly. An architecture other than LLaVA, or missing
 // tensors, is a lavender::Error naming the folder and what is wrong.
-LlavaForConditionalGeneration load_llava(const std::string& folder);
+// The model is built without random initialisation and each tensor goes straight to `dtype`
+// on `device`: tensors already of that dtype on the CPU stay zero-copy views of the file, the
+// others are converted one by one with the file's pages given back after each, so peak memory
+// is about the model's size in `dtype`, not the fp32 model plus the file.
+LlavaForConditionalGeneration load_llava(const std::string& folder,
+                                         at::ScalarType dtype = at::kFloat,
+                                         at::Device device = at::kCPU);
 
 }  // namespace lavender::vlm

@@ -5,7 +5,9 @@
 #include "lavender/io/checkpoint.h"
 #include "lavender/io/json_file.h"
 #include "lavender/io/load_state_dict.h"
+#include "lavender/nn/init_guard.h"
 #include "lavender/util/error.h"
+#include "lavender/util/log.h"
 #include "lavender/vlm/hf_architecture.h"
 #include "lavender/vlm/lm_loss.h"
 
@@ -24,9 +26,9 @@ int64_t resolve_layer(int64_t layer, int64_t n) {
 
 MllamaModelImpl::MllamaModelImpl(const io::config::MllamaConfig& c) {
   vision_model = register_module("vision_model", MllamaVisionModel(c.vision_config));
-  multi_modal_projector = register_module(
-      "multi_modal_projector",
-      nn::Linear(c.vision_config.vision_output_dim, c.text_config.hidden_size));
+  multi_modal_projector =
+      register_module("multi_modal_projector",
+                      nn::Linear(c.vision_config.vision_output_dim, c.text_config.hidden_size));
   language_model = register_module("language_model", MllamaTextModel(c.text_config));
 }
 
@@ -35,9 +37,9 @@ MllamaForConditionalGenerationImpl::MllamaForConditionalGenerationImpl(
     : config_(c) {
   model = register_module("model", MllamaModel(c));
   lm_head = register_module(
-      "lm_head", nn::Linear(
-                     torch::nn::LinearOptions(c.text_config.hidden_size, c.text_config.vocab_size)
-                         .bias(false)));
+      "lm_head",
+      nn::Linear(torch::nn::LinearOptions(c.text_config.hidden_size, c.text_config.vocab_size)
+                     .bias(false)));
 }
 
 at::Tensor MllamaForConditionalGenerationImpl::image_states(const MllamaInputs& in,
@@ -139,16 +141,27 @@ at::Tensor generate_mllama(MllamaForConditionalGenerationImpl& model, const Mlla
                   prompt.attention_mask, options);
 }
 
-MllamaForConditionalGeneration load_mllama(const std::string& folder) {
+MllamaForConditionalGeneration load_mllama(const std::string& folder, at::ScalarType dtype,
+                                           at::Device device) {
   const std::string config_path = folder + "/config.json";
   nlohmann::json j = io::read_json_file(config_path);
   check_architecture(j, config_path, "MllamaForConditionalGeneration", "mllama");
   auto config = io::config::parse_mllama_config(j, config_path);
-  MllamaForConditionalGeneration m(config);
+  // Built without drawing initial values: every parameter is about to be loaded.
+  MllamaForConditionalGeneration m = [&] {
+    nn::SkipInitGuard skip_init;
+    return MllamaForConditionalGeneration(config);
+  }();
   io::LoadOptions options;
   options.key_rules = io::mllama_key_rules();
   options.ignore_unexpected = {R"(\.rotary_emb\.inv_freq$)"};
-  io::load_state_dict(*m, io::Checkpoint::open(folder), options);
+  options.place = io::LoadOptions::Placement{dtype, device};
+  // Strict loading fills every parameter (none keeps the uninitialised memory).
+  const io::LoadReport report = io::load_state_dict(*m, io::Checkpoint::open(folder), options);
+  log::info("loaded ", folder, ": ", report.loaded.size(), " tensors, ",
+            static_cast<double>(report.bytes) / 1e9, " GB in ", report.seconds, " s (",
+            report.zero_copy, " zero-copy)");
+  m->to(device, dtype);  // what the checkpoint does not hold (nothing today) follows
   m->eval();
   return m;
 }

@@ -92,6 +92,12 @@ at::Tensor generate_mllama(MllamaForConditionalGenerationImpl& model, const Mlla
 
 // Builds the model from a Hugging Face folder and loads its weights strictly; another
 // architecture or missing tensors are a lavender::Error naming the folder and the problem.
-MllamaForConditionalGeneration load_mllama(const std::string& folder);
+// The model is built without random initialisation and each tensor goes straight to `dtype`
+// on `device`: tensors already of that dtype on the CPU stay zero-copy views of the file, the
+// others are converted one by one with the file's pages given back after each, so peak memory
+// is about the model's size in `dtype`, not the fp32 model plus the file.
+MllamaForConditionalGeneration load_mllama(const std::string& folder,
+                                           at::ScalarType dtype = at::kFloat,
+                                           at::Device device = at::kCPU);
 
 }  // namespace lavender::vlm

@@ -83,7 +83,8 @@ at::Tensor MllamaCrossAttentionImpl::forward(const at::Tensor& x, const at::Tens
   }
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim_));
   const bool parallel = capture && parallel_attn;
-  at::Tensor out = nn::attention(q, k, v, mask, /*causal=*/false, scale, parallel ? nullptr : capture);
+  at::Tensor out =
+      nn::attention(q, k, v, mask, /*causal=*/false, scale, parallel ? nullptr : capture);
   if (parallel) {
     if (!image_states.defined())
       throw Error("mllama cross-attention: parallel attention needs the image features");
@@ -129,8 +130,7 @@ at::Tensor MllamaCrossAttentionDecoderLayerImpl::forward(const at::Tensor& x,
 MllamaTextModelImpl::MllamaTextModelImpl(const io::config::MllamaTextConfig& c)
     : config_(c), rotary_(c.rope, c.head_dim) {
   // transformers gives the embedding 8 rows beyond the vocabulary (image and reserved tokens).
-  embed_tokens =
-      register_module("embed_tokens", torch::nn::Embedding(c.vocab_size + 8, c.hidden_size));
+  embed_tokens = register_module("embed_tokens", nn::Embedding(c.vocab_size + 8, c.hidden_size));
   layers = register_module("layers", torch::nn::ModuleList());
   const auto llama = llama_config_of(c);
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
@@ -193,8 +193,7 @@ at::Tensor MllamaTextModelImpl::forward(const at::Tensor& inputs_embeds,
             },
             {h}, capture);
       else
-        h = layer->forward(h, cos, sin, mask, o.cache ? &o.cache->self.layer(i) : nullptr,
-                           capture);
+        h = layer->forward(h, cos, sin, mask, o.cache ? &o.cache->self.layer(i) : nullptr, capture);
     }
   }
   return norm(h);

@@ -9,7 +9,7 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/embedding.h>
+#include "lavender/nn/embedding.h"
 
 #include <utility>
 #include <vector>
@@ -17,8 +17,8 @@
 #include "lavender/io/config/mllama.h"
 #include "lavender/nn/attention.h"
 #include "lavender/nn/linear.h"
-#include "lavender/nn/parallel_attention.h"
 #include "lavender/nn/llama_mlp.h"
+#include "lavender/nn/parallel_attention.h"
 #include "lavender/nn/rms_norm.h"
 #include "lavender/nn/rope.h"
 #include "lavender/vlm/kv_cache.h"
@@ -111,7 +111,7 @@ class MllamaTextModelImpl : public torch::nn::Module {
   MllamaCache make_cache() const { return MllamaCache(layers->size()); }
   const io::config::MllamaTextConfig& config() const { return config_; }
 
-  torch::nn::Embedding embed_tokens{nullptr};
+  nn::Embedding embed_tokens{nullptr};
   torch::nn::ModuleList layers{nullptr};
   nn::RmsNorm norm{nullptr};
 

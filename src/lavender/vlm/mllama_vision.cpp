@@ -27,8 +27,7 @@ MllamaVisionAttentionImpl::MllamaVisionAttentionImpl(int64_t hidden, int64_t hea
     throw Error("mllama vision: hidden size " + std::to_string(hidden) + " is not divisible by " +
                 std::to_string(heads) + " heads");
   auto linear = [&](const char* name) {
-    return register_module(name,
-                           nn::Linear(torch::nn::LinearOptions(hidden, hidden).bias(false)));
+    return register_module(name, nn::Linear(torch::nn::LinearOptions(hidden, hidden).bias(false)));
   };
   q_proj = linear("q_proj"), k_proj = linear("k_proj"), v_proj = linear("v_proj");
   o_proj = linear("o_proj");
@@ -92,8 +91,8 @@ std::vector<at::Tensor> MllamaVisionEncoderImpl::forward(const at::Tensor& x,
 
 TileEmbeddingImpl::TileEmbeddingImpl(const MllamaVisionConfig& c)
     : tiles_(c.max_num_tiles), hidden_(c.hidden_size) {
-  embedding = register_module("embedding",
-                              torch::nn::Embedding(max_aspect_ratio_id(c) + 1, tiles_ * hidden_));
+  embedding =
+      register_module("embedding", nn::Embedding(max_aspect_ratio_id(c) + 1, tiles_ * hidden_));
   gate = register_parameter("gate", torch::zeros({1}));
 }
 
@@ -109,8 +108,7 @@ TilePositionEmbeddingImpl::TilePositionEmbeddingImpl(const MllamaVisionConfig& c
   embedding = register_parameter("embedding", torch::zeros({patches_, hidden_}));
   gate = register_parameter("gate", torch::zeros({1}));
   tile_embedding = register_module(
-      "tile_embedding",
-      torch::nn::Embedding(max_aspect_ratio_id(c) + 1, tiles_ * patches_ * hidden_));
+      "tile_embedding", nn::Embedding(max_aspect_ratio_id(c) + 1, tiles_ * patches_ * hidden_));
 }
 
 at::Tensor TilePositionEmbeddingImpl::forward(const at::Tensor& x,
@@ -129,9 +127,7 @@ at::Tensor tile_attention_mask(const at::Tensor& aspect_ratio_mask, int64_t patc
   if (padded_patches > patches) keep.narrow(2, patches, padded_patches - patches).zero_();
   at::Tensor pad = (1 - keep).reshape({b, tiles * padded_patches, 1});
   // Outer product: a pair is masked only when both positions are padding (transformers' rule).
-  return (at::matmul(pad, pad.transpose(-1, -2)) * nn::lowest_finite(dtype))
-      .unsqueeze(1)
-      .to(dtype);
+  return (at::matmul(pad, pad.transpose(-1, -2)) * nn::lowest_finite(dtype)).unsqueeze(1).to(dtype);
 }
 
 MllamaVisionModelImpl::MllamaVisionModelImpl(const MllamaVisionConfig& c) : config_(c) {

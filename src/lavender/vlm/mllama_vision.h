@@ -9,8 +9,8 @@
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/conv.h>
-#include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/normalization.h>
+#include "lavender/nn/embedding.h"
 
 #include <map>
 #include <set>
@@ -77,7 +77,7 @@ class TileEmbeddingImpl : public torch::nn::Module {
   TileEmbeddingImpl(const io::config::MllamaVisionConfig& c);
   at::Tensor forward(const at::Tensor& x, const at::Tensor& aspect_ratio_ids);
 
-  torch::nn::Embedding embedding{nullptr};
+  nn::Embedding embedding{nullptr};
   at::Tensor gate;
 
  private:
@@ -93,7 +93,7 @@ class TilePositionEmbeddingImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x, const at::Tensor& aspect_ratio_ids);
 
   at::Tensor embedding, gate;
-  torch::nn::Embedding tile_embedding{nullptr};
+  nn::Embedding tile_embedding{nullptr};
 
  private:
   int64_t tiles_, patches_, hidden_;
