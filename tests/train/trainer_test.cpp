@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "lavender/io/authors_layout.h"
+#include "lavender/io/checkpoint.h"
 #include "lavender/io/image.h"
 #include "lavender/io/safetensors.h"
 #include "lavender/train/lora.h"
@@ -108,6 +109,20 @@ TEST(Trainer, PlainSftWithLambdaZeroNeedsNoMaps) {
   EXPECT_EQ(s.history[1].attention, 0.0);
   EXPECT_EQ(s.history[1].words, 0);
   EXPECT_DOUBLE_EQ(s.history[1].total, s.history[1].text);
+}
+
+// Trained in bf16, the model is saved as its source checkpoint is stored (the fixture's config
+// says float32), so the config copied beside it stays true.
+TEST(Trainer, TheSavedModelKeepsTheCheckpointsDtype) {
+  test::TempDir dir;
+  auto run = test::write_tiny_training_run(dir.path());
+  TrainOptions o = tiny_options(run, dir.file("out"));
+  o.dtype = "bf16";
+  o.max_steps = 1;
+  TrainSummary s = Trainer(o).run();
+  const auto saved = io::Checkpoint::open(s.model_dir);
+  for (const auto& name : saved.names())
+    EXPECT_EQ(saved.info(name).dtype, io::StDtype::F32) << name;
 }
 
 TEST(Trainer, AnInterruptedRunResumesExactly) {

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -115,6 +116,13 @@ LoadReport load_state_dict(torch::nn::Module& module, const TensorSource& source
     throw Error(msg);
   }
   return report;
+}
+
+std::string LoadReport::summary() const {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%zu tensors, %.2f GB in %.2f s (%lld zero-copy)", loaded.size(),
+                static_cast<double>(bytes) / 1e9, seconds, static_cast<long long>(zero_copy));
+  return buf;
 }
 
 std::vector<KeyRule> llava_key_rules() {

@@ -51,6 +51,8 @@ struct LoadReport {
   uint64_t bytes = 0;                   // of the checkpoint tensors loaded
   int64_t zero_copy = 0;                // tensors adopted as views of the file (`place`)
   double seconds = 0;
+  // "407 tensors, 1.58 GB in 0.68 s (0 zero-copy)"
+  std::string summary() const;
 };
 
 // The key after applying the first matching rule (unchanged when none matches).

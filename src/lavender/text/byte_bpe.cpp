@@ -13,7 +13,6 @@ namespace {
 constexpr int32_t kNoMerge = std::numeric_limits<int32_t>::max();
 // Bounds the per-piece cache; ordinary corpora stay far below it.
 constexpr size_t kMaxCachedPieces = 1 << 18;
-enum IdKind : uint8_t { kUnused, kModel, kAdded, kAddedSpecial };
 
 // Byte alphabet code point (U+0021..U+0143) -> byte, -1 if none.
 const std::vector<int16_t>& byte_of_code_point() {
@@ -55,14 +54,10 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
-uint64_t pair_key(int32_t left, int32_t right) {
-  return static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32 | static_cast<uint32_t>(right);
-}
-
 }  // namespace
 
 ByteBpeTokenizer::ByteBpeTokenizer(ByteBpeConfig config, const std::string& source)
-    : token_to_id_(std::move(config.vocab)),
+    : vocab_(std::move(config.vocab), config.added_tokens, source),
       pattern_(config.pattern),
       add_prefix_space_(config.add_prefix_space),
       ignore_merges_(config.ignore_merges),
@@ -70,34 +65,7 @@ ByteBpeTokenizer::ByteBpeTokenizer(ByteBpeConfig config, const std::string& sour
       suffix_ids_(std::move(config.suffix_ids)),
       bos_id_(config.bos_id),
       eos_id_(config.eos_id) {
-  int64_t max_id = -1;
-  auto check_id = [&](const std::string& tok, int64_t id) {
-    if (id < 0 || id >= (int64_t{1} << 30))
-      throw Error(source + ": token \"" + tok + "\" has id " + std::to_string(id) +
-                  ", outside 0..2^30");
-    max_id = std::max(max_id, id);
-  };
-  for (const auto& [tok, id] : token_to_id_) check_id(tok, id);
-  for (const auto& t : config.added_tokens) check_id(t.content, t.id);
-  id_to_token_.assign(static_cast<size_t>(max_id + 1), "");
-  kind_of_id_.assign(id_to_token_.size(), kUnused);
-  for (const auto& [tok, id] : token_to_id_) {
-    if (kind_of_id_[id] != kUnused)
-      throw Error(source + ": id " + std::to_string(id) + " is given to both \"" +
-                  id_to_token_[id] + "\" and \"" + tok + "\"");
-    id_to_token_[id] = tok;
-    kind_of_id_[id] = kModel;
-  }
-  for (const auto& t : config.added_tokens) {
-    // An added token may repeat a vocabulary entry with its id; any other clash is an error.
-    if (kind_of_id_[t.id] == kModel && id_to_token_[t.id] != t.content)
-      throw Error(source + ": added token \"" + t.content + "\" reuses id " + std::to_string(t.id) +
-                  " of \"" + id_to_token_[t.id] + "\"");
-    id_to_token_[t.id] = t.content;
-    kind_of_id_[t.id] = t.special ? kAddedSpecial : kAdded;
-    token_to_id_.emplace(t.content, t.id);
-    added_.add(t);
-  }
+  for (const auto& t : config.added_tokens) added_.add(t);
   for (int b = 0; b < 256; ++b) {
     const int64_t id = token_to_id(byte_alphabet()[b]);
     if (id < 0)
@@ -105,45 +73,17 @@ ByteBpeTokenizer::ByteBpeTokenizer(ByteBpeConfig config, const std::string& sour
                   std::to_string(b) + " (\"" + byte_alphabet()[b] + "\"): not a byte-level BPE");
     byte_symbol_[b] = static_cast<int32_t>(id);
   }
-  if (!config.merge_ranks.empty() && config.merge_ranks.size() != config.merges.size())
-    throw Error(source + ": " + std::to_string(config.merge_ranks.size()) + " merge ranks for " +
-                std::to_string(config.merges.size()) + " merges");
-  merges_.reserve(config.merges.size());
-  for (size_t i = 0; i < config.merges.size(); ++i) {
-    const auto& [left, right] = config.merges[i];
-    const int64_t a = token_to_id(left), b = token_to_id(right), ab = token_to_id(left + right);
-    if (a < 0 || b < 0 || ab < 0)
-      throw Error(source + ": merge " + std::to_string(i + 1) + " \"" + left + " " + right +
-                  "\" uses or makes a token not in the vocabulary");
-    const int32_t rank =
-        config.merge_ranks.empty() ? static_cast<int32_t>(i) : config.merge_ranks[i];
-    // A repeated pair keeps its first (lowest) rank, as HF's merge map does.
-    merges_.emplace(pair_key(static_cast<int32_t>(a), static_cast<int32_t>(b)),
-                    Merge{rank, static_cast<int32_t>(ab)});
-  }
+  vocab_.add_merges(config.merges, config.merge_ranks, source);
   for (int64_t id : prefix_ids_) id_to_token(id);  // throws for an unknown id
   for (int64_t id : suffix_ids_) id_to_token(id);
 }
 
-int64_t ByteBpeTokenizer::token_to_id(const std::string& token) const {
-  auto it = token_to_id_.find(token);
-  return it == token_to_id_.end() ? -1 : it->second;
-}
-
 std::string ByteBpeTokenizer::id_to_token(int64_t id) const {
-  if (id < 0 || static_cast<size_t>(id) >= id_to_token_.size() || kind_of_id_[id] == kUnused)
-    throw Error("byte-level BPE tokenizer: id " + std::to_string(id) + " is not in the vocabulary");
-  return id_to_token_[id];
+  return vocab_.id_to_token(id, "byte-level BPE tokenizer");
 }
 
 bool ByteBpeTokenizer::is_special(int64_t id) const {
-  return id >= 0 && static_cast<size_t>(id) < kind_of_id_.size() &&
-         kind_of_id_[id] == kAddedSpecial;
-}
-
-const ByteBpeTokenizer::Merge* ByteBpeTokenizer::find_merge(int32_t left, int32_t right) const {
-  auto it = merges_.find(pair_key(left, right));
-  return it == merges_.end() ? nullptr : &it->second;
+  return vocab_.kind(id) == BpeVocabulary::kAddedSpecial;
 }
 
 // One merge at a time: the adjacent pair of lowest rank, the leftmost of equals (HF's BPE and
@@ -156,7 +96,7 @@ std::vector<int32_t> ByteBpeTokenizer::bpe(std::string_view piece) const {
   if (sym.size() < 2) return sym;
   std::vector<int32_t> rank(sym.size() - 1);
   auto rank_at = [&](size_t i) {
-    const Merge* m = find_merge(sym[i], sym[i + 1]);
+    const BpeVocabulary::Merge* m = vocab_.find_merge(sym[i], sym[i + 1]);
     return m ? m->rank : kNoMerge;
   };
   for (size_t i = 0; i + 1 < sym.size(); ++i) rank[i] = rank_at(i);
@@ -164,7 +104,7 @@ std::vector<int32_t> ByteBpeTokenizer::bpe(std::string_view piece) const {
     const size_t best =
         static_cast<size_t>(std::min_element(rank.begin(), rank.end()) - rank.begin());
     if (rank[best] == kNoMerge) break;
-    sym[best] = find_merge(sym[best], sym[best + 1])->merged;
+    sym[best] = vocab_.find_merge(sym[best], sym[best + 1])->merged;
     sym.erase(sym.begin() + static_cast<std::ptrdiff_t>(best) + 1);
     rank.erase(rank.begin() + static_cast<std::ptrdiff_t>(best));
     if (best > 0) rank[best - 1] = rank_at(best - 1);
@@ -189,9 +129,8 @@ void ByteBpeTokenizer::append_piece(std::string_view piece, std::vector<int64_t>
   if (ignore_merges_) {
     std::string mapped;
     for (char c : piece) mapped += byte_alphabet()[static_cast<unsigned char>(c)];
-    auto it = token_to_id_.find(mapped);
-    if (it != token_to_id_.end() && kind_of_id_[it->second] == kModel)
-      symbols.push_back(static_cast<int32_t>(it->second));
+    const int64_t id = vocab_.model_token_id(mapped);
+    if (id >= 0) symbols.push_back(static_cast<int32_t>(id));
   }
   if (symbols.empty()) symbols = bpe(piece);
   ids.insert(ids.end(), symbols.begin(), symbols.end());
@@ -240,8 +179,8 @@ std::string ByteBpeTokenizer::decode(const std::vector<int64_t>& ids, bool skip_
   std::string raw;
   for (int64_t id : ids) {
     const std::string tok = id_to_token(id);
-    if (kind_of_id_[id] != kModel) {
-      if (!(skip_special && kind_of_id_[id] == kAddedSpecial)) raw += tok;
+    if (vocab_.kind(id) != BpeVocabulary::kModel) {
+      if (!(skip_special && is_special(id))) raw += tok;
       continue;
     }
     for (char32_t cp : utf8_to_u32(tok)) {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "lavender/text/added_tokens.h"
+#include "lavender/text/bpe_vocabulary.h"
 #include "lavender/text/split_pattern.h"
 #include "lavender/text/tokenizer.h"
 
@@ -45,9 +46,9 @@ class ByteBpeTokenizer : public Tokenizer {
 
   std::vector<int64_t> encode(const std::string& text, bool add_special) const override;
   std::string decode(const std::vector<int64_t>& ids) const override;
-  int64_t token_to_id(const std::string& token) const override;
+  int64_t token_to_id(const std::string& token) const override { return vocab_.token_to_id(token); }
   std::string id_to_token(int64_t id) const override;
-  size_t vocab_size() const override { return id_to_token_.size(); }
+  size_t vocab_size() const override { return vocab_.size(); }
   int64_t bos_id() const override { return bos_id_; }
   int64_t eos_id() const override { return eos_id_; }
   std::string kind() const override { return "byte-bpe"; }
@@ -61,19 +62,11 @@ class ByteBpeTokenizer : public Tokenizer {
   ByteBpeTokenizer& operator=(const ByteBpeTokenizer&) = delete;
 
  private:
-  struct Merge {
-    int32_t rank;
-    int32_t merged;
-  };
   void append_plain(std::string_view text, std::vector<int64_t>& ids) const;
   void append_piece(std::string_view piece, std::vector<int64_t>& ids) const;
   std::vector<int32_t> bpe(std::string_view piece) const;
-  const Merge* find_merge(int32_t left, int32_t right) const;
 
-  std::unordered_map<std::string, int64_t> token_to_id_;
-  std::vector<std::string> id_to_token_;
-  std::vector<uint8_t> kind_of_id_;             // 0 unused, 1 model token, 2 added, 3 added special
-  std::unordered_map<uint64_t, Merge> merges_;  // key: left id << 32 | right id
+  BpeVocabulary vocab_;
   int32_t byte_symbol_[256] = {};
   AddedTokenMatcher added_;
   SplitPattern pattern_;

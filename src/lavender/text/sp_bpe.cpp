@@ -13,11 +13,6 @@ namespace {
 // Words longer than this are merged every time rather than cached.
 constexpr size_t kMaxCachedWordBytes = 256;
 constexpr size_t kMaxCachedWords = 1 << 17;
-enum IdKind : uint8_t { kUnused, kModel, kAdded, kAddedSpecial };
-
-uint64_t pair_key(int32_t left, int32_t right) {
-  return static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32 | static_cast<uint32_t>(right);
-}
 
 size_t utf8_length(unsigned char lead) {
   return lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
@@ -38,7 +33,7 @@ std::string replace_spaces(std::string_view text, const std::string& replacement
 }  // namespace
 
 SpBpeTokenizer::SpBpeTokenizer(SpBpeConfig config, const std::string& source)
-    : token_to_id_(std::move(config.vocab)),
+    : vocab_(std::move(config.vocab), config.added_tokens, source),
       normalizer_(std::move(config.normalizer)),
       metaspace_(std::move(config.metaspace)),
       decoder_(std::move(config.decoder)),
@@ -50,85 +45,36 @@ SpBpeTokenizer::SpBpeTokenizer(SpBpeConfig config, const std::string& source)
       suffix_ids_(std::move(config.suffix_ids)),
       bos_id_(config.bos_id),
       eos_id_(config.eos_id) {
-  int64_t max_id = -1;
-  auto check_id = [&](const std::string& tok, int64_t id) {
-    if (id < 0 || id >= (int64_t{1} << 30))
-      throw Error(source + ": token \"" + tok + "\" has id " + std::to_string(id) +
-                  ", outside 0..2^30");
-    max_id = std::max(max_id, id);
-  };
-  for (const auto& [tok, id] : token_to_id_) check_id(tok, id);
-  for (const auto& t : config.added_tokens) check_id(t.content, t.id);
-  id_to_token_.assign(static_cast<size_t>(max_id + 1), "");
-  kind_of_id_.assign(id_to_token_.size(), kUnused);
-  for (const auto& [tok, id] : token_to_id_) {
-    if (kind_of_id_[id] != kUnused)
-      throw Error(source + ": id " + std::to_string(id) + " is given to both \"" +
-                  id_to_token_[id] + "\" and \"" + tok + "\"");
-    id_to_token_[id] = tok;
-    kind_of_id_[id] = kModel;
-  }
   for (const auto& t : config.added_tokens) {
-    if (kind_of_id_[t.id] == kModel && id_to_token_[t.id] != t.content)
-      throw Error(source + ": added token \"" + t.content + "\" reuses id " + std::to_string(t.id) +
-                  " of \"" + id_to_token_[t.id] + "\"");
-    id_to_token_[t.id] = t.content;
-    kind_of_id_[t.id] = t.special ? kAddedSpecial : kAdded;
-    token_to_id_.emplace(t.content, t.id);
     if (!t.normalized) {
       raw_added_.add(t);
-    } else {
-      // Matched in normalized text, so its content is normalized the same way.
-      AddedToken normalized = t;
-      normalized.content = normalizer_.apply(t.content);
-      normalized_added_.add(normalized);
-      decoded_form_[t.id] = normalized.content;
+      continue;
     }
+    // Matched in normalized text, so its content is normalized the same way.
+    AddedToken normalized = t;
+    normalized.content = normalizer_.apply(t.content);
+    normalized_added_.add(normalized);
+    decoded_form_[t.id] = normalized.content;
   }
   for (int b = 0; b < 256; ++b) {
     char name[8];
     std::snprintf(name, sizeof name, "<0x%02X>", b);
-    const int64_t id = token_to_id(name);
-    byte_token_[b] = static_cast<int32_t>(id);
+    byte_token_[b] = static_cast<int32_t>(token_to_id(name));
   }
   if (byte_fallback_ && std::count(std::begin(byte_token_), std::end(byte_token_), -1) == 256)
     throw Error(source + ": byte_fallback is set but the vocabulary has no <0xNN> byte tokens");
   if (unk_id_ >= 0) id_to_token(unk_id_);  // throws for an unknown id
-  merges_.reserve(config.merges.size());
-  for (size_t i = 0; i < config.merges.size(); ++i) {
-    const auto& [left, right] = config.merges[i];
-    const int64_t a = token_to_id(left), b = token_to_id(right), ab = token_to_id(left + right);
-    if (a < 0 || b < 0 || ab < 0)
-      throw Error(source + ": merge " + std::to_string(i + 1) + " \"" + left + " " + right +
-                  "\" uses or makes a token not in the vocabulary");
-    // A repeated pair keeps its first (lowest) rank, as HF's merge map does.
-    merges_.emplace(pair_key(static_cast<int32_t>(a), static_cast<int32_t>(b)),
-                    Merge{static_cast<int32_t>(i), static_cast<int32_t>(ab)});
-  }
+  vocab_.add_merges(config.merges, {}, source);
   for (int64_t id : prefix_ids_) id_to_token(id);
   for (int64_t id : suffix_ids_) id_to_token(id);
 }
 
-int64_t SpBpeTokenizer::token_to_id(const std::string& token) const {
-  auto it = token_to_id_.find(token);
-  return it == token_to_id_.end() ? -1 : it->second;
-}
-
 std::string SpBpeTokenizer::id_to_token(int64_t id) const {
-  if (id < 0 || static_cast<size_t>(id) >= id_to_token_.size() || kind_of_id_[id] == kUnused)
-    throw Error("SentencePiece-style BPE tokenizer: id " + std::to_string(id) +
-                " is not in the vocabulary");
-  return id_to_token_[id];
+  return vocab_.id_to_token(id, "SentencePiece-style BPE tokenizer");
 }
 
 bool SpBpeTokenizer::is_special(int64_t id) const {
-  return id >= 0 && static_cast<size_t>(id) < kind_of_id_.size() &&
-         kind_of_id_[id] == kAddedSpecial;
-}
-
-const SpBpeTokenizer::Merge* SpBpeTokenizer::find_merge(int32_t left, int32_t right) const {
-  auto it = merges_.find(pair_key(left, right));
-  return it == merges_.end() ? nullptr : &it->second;
+  return vocab_.kind(id) == BpeVocabulary::kAddedSpecial;
 }
 
 // One symbol per character of the vocabulary; otherwise its bytes as <0xNN> tokens, otherwise
@@ -142,9 +88,8 @@ std::vector<int32_t> SpBpeTokenizer::symbols_of(std::string_view word) const {
     const size_t len = std::min(utf8_length(static_cast<unsigned char>(word[i])), word.size() - i);
     ch.assign(word.data() + i, len);
     i += len;
-    const auto it = token_to_id_.find(ch);
-    if (it != token_to_id_.end() && kind_of_id_[it->second] == kModel) {
-      symbols.push_back(static_cast<int32_t>(it->second));
+    if (const int64_t id = vocab_.model_token_id(ch); id >= 0) {
+      symbols.push_back(static_cast<int32_t>(id));
       last_unk = false;
       continue;
     }
@@ -181,7 +126,8 @@ std::vector<int32_t> SpBpeTokenizer::merge(std::vector<int32_t> sym) const {
   std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> heap;
   auto push = [&](int pos) {
     if (pos < 0 || next[pos] < 0) return;
-    if (const Merge* m = find_merge(sym[pos], sym[next[pos]])) heap.push({m->rank, pos, m->merged});
+    if (const auto* m = vocab_.find_merge(sym[pos], sym[next[pos]]))
+      heap.push({m->rank, pos, m->merged});
   };
   for (int i = 0; i + 1 < n; ++i) push(i);
   while (!heap.empty()) {
@@ -189,7 +135,7 @@ std::vector<int32_t> SpBpeTokenizer::merge(std::vector<int32_t> sym) const {
     heap.pop();
     const int right = sym[c.pos] >= 0 ? next[c.pos] : -1;
     if (right < 0) continue;  // merged away, or nothing to its right any more
-    const Merge* m = find_merge(sym[c.pos], sym[right]);
+    const auto* m = vocab_.find_merge(sym[c.pos], sym[right]);
     if (m == nullptr || m->rank != c.rank) continue;  // the pair at pos changed since
     sym[c.pos] = m->merged;
     sym[right] = -1;
@@ -216,9 +162,8 @@ void SpBpeTokenizer::append_word(std::string_view word, std::vector<int64_t>& id
   }
   std::vector<int32_t> symbols;
   if (ignore_merges_) {
-    const auto it = token_to_id_.find(std::string(word));
-    if (it != token_to_id_.end() && kind_of_id_[it->second] == kModel)
-      symbols.push_back(static_cast<int32_t>(it->second));
+    const int64_t id = vocab_.model_token_id(std::string(word));
+    if (id >= 0) symbols.push_back(static_cast<int32_t>(id));
   }
   if (symbols.empty()) symbols = merge(symbols_of(word));
   ids.insert(ids.end(), symbols.begin(), symbols.end());
@@ -285,7 +230,7 @@ std::string SpBpeTokenizer::decode(const std::vector<int64_t>& ids, bool skip_sp
   tokens.reserve(ids.size());
   for (int64_t id : ids) {
     std::string tok = id_to_token(id);
-    if (skip_special && kind_of_id_[id] == kAddedSpecial) continue;
+    if (skip_special && is_special(id)) continue;
     const auto normalized = decoded_form_.find(id);
     tokens.push_back(normalized != decoded_form_.end() ? normalized->second : std::move(tok));
   }

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "lavender/text/added_tokens.h"
+#include "lavender/text/bpe_vocabulary.h"
 #include "lavender/text/text_normalizer.h"
 #include "lavender/text/token_decoder.h"
 #include "lavender/text/tokenizer.h"
@@ -53,9 +54,9 @@ class SpBpeTokenizer : public Tokenizer {
   std::vector<int64_t> encode(const std::string& text, bool add_special) const override;
   std::string decode(const std::vector<int64_t>& ids) const override;
   std::string decode(const std::vector<int64_t>& ids, bool skip_special) const;
-  int64_t token_to_id(const std::string& token) const override;
+  int64_t token_to_id(const std::string& token) const override { return vocab_.token_to_id(token); }
   std::string id_to_token(int64_t id) const override;
-  size_t vocab_size() const override { return id_to_token_.size(); }
+  size_t vocab_size() const override { return vocab_.size(); }
   int64_t bos_id() const override { return bos_id_; }
   int64_t eos_id() const override { return eos_id_; }
   std::string kind() const override { return "sentencepiece-bpe"; }
@@ -65,23 +66,15 @@ class SpBpeTokenizer : public Tokenizer {
   SpBpeTokenizer& operator=(const SpBpeTokenizer&) = delete;
 
  private:
-  struct Merge {
-    int32_t rank;
-    int32_t merged;
-  };
   void append_run(std::string_view text, bool at_start, std::vector<int64_t>& ids) const;
   void append_word(std::string_view word, std::vector<int64_t>& ids) const;
   std::vector<int32_t> symbols_of(std::string_view word) const;
   std::vector<int32_t> merge(std::vector<int32_t> symbols) const;
-  const Merge* find_merge(int32_t left, int32_t right) const;
 
-  std::unordered_map<std::string, int64_t> token_to_id_;
-  std::vector<std::string> id_to_token_;
-  std::vector<uint8_t> kind_of_id_;
+  BpeVocabulary vocab_;
   // Normalized added tokens reach the decoder in their normalized form, as in tokenizers.
   std::unordered_map<int64_t, std::string> decoded_form_;
-  std::unordered_map<uint64_t, Merge> merges_;  // key: left id << 32 | right id
-  int32_t byte_token_[256];                     // "<0xNN>" ids, -1 where missing
+  int32_t byte_token_[256];  // "<0xNN>" ids, -1 where missing
   AddedTokenMatcher raw_added_, normalized_added_;
   TextNormalizer normalizer_;
   SpBpeConfig::Metaspace metaspace_;

@@ -24,21 +24,7 @@ bool mentions_byte_level(const json& j) {
 }
 
 void read_model(const json& root, const std::string& path, SpBpeConfig& config) {
-  const auto it = root.find("model");
-  if (it == root.end() || !it->is_object())
-    throw Error(path + ": no \"model\" object (not a tokenizer.json)");
-  const json& model = *it;
-  const std::string type = type_of(model);
-  if (type != "BPE")
-    throw Error(path + ": model type \"" + type +
-                "\" is not supported (only BPE; SentencePiece Unigram files are not)");
-  for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"})
-    if (model.contains(key) && !model[key].is_null() &&
-        !(model[key].is_string() && model[key].get<std::string>().empty()))
-      throw Error(path + ": BPE model." + key + " is not supported");
-  if (model.contains("dropout") && model["dropout"].is_number() &&
-      model["dropout"].get<double>() > 0)
-    throw Error(path + ": BPE dropout is not supported");
+  const json& model = tokenizer_json::bpe_model(root, path);
   config.vocab = tokenizer_json::read_vocab(model, path);
   config.merges = tokenizer_json::read_merges(model, path);
   config.byte_fallback = flag(model, "byte_fallback", false);

@@ -53,6 +53,25 @@ bool flag(const json& j, const char* key, bool fallback) {
   return it != j.end() && it->is_boolean() ? it->get<bool>() : fallback;
 }
 
+const json& bpe_model(const json& root, const std::string& path) {
+  const auto it = root.find("model");
+  if (it == root.end() || !it->is_object())
+    throw Error(path + ": no \"model\" object (not a tokenizer.json)");
+  const json& model = *it;
+  const std::string type = type_of(model);
+  if (type != "BPE")
+    throw Error(path + ": model type \"" + type +
+                "\" is not supported (only BPE; SentencePiece Unigram files are not)");
+  for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"})
+    if (model.contains(key) && !model[key].is_null() &&
+        !(model[key].is_string() && model[key].get<std::string>().empty()))
+      throw Error(path + ": BPE model." + key + " is not supported");
+  if (model.contains("dropout") && model["dropout"].is_number() &&
+      model["dropout"].get<double>() > 0)
+    throw Error(path + ": BPE dropout is not supported");
+  return model;
+}
+
 std::unordered_map<std::string, int64_t> read_vocab(const json& model, const std::string& path) {
   if (!model.contains("vocab") || !model["vocab"].is_object())
     throw Error(path + ": model.vocab is missing or not an object");

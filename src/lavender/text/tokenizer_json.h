@@ -23,6 +23,10 @@ std::string type_of(const json& j);
 // j[key] when it is a boolean, `fallback` otherwise.
 bool flag(const json& j, const char* key, bool fallback);
 
+// The "model" object of a BPE tokenizer.json, checked for what neither loader implements
+// (another model type, subword prefix/suffix, dropout).
+const json& bpe_model(const json& root, const std::string& path);
+
 // model.vocab (token -> id).
 std::unordered_map<std::string, int64_t> read_vocab(const json& model, const std::string& path);
 // model.merges: "a b" strings (older files) or ["a", "b"] pairs (tokenizers >= 0.20).

@@ -3,11 +3,13 @@
 #include <torch/torch.h>
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "lavender/io/json_file.h"
 #include "lavender/io/safetensors.h"
 #include "lavender/io/save_checkpoint.h"
+#include "lavender/runtime/dtype.h"
 #include "lavender/train/student.h"
 
 namespace lavender::train {
@@ -42,17 +44,29 @@ void save_parallel_projections(Student& student, const std::string& out) {
     io::save_safetensors(out + "/parallel_attention.safetensors", parallel, {{"format", "pt"}});
 }
 
-// The full model as a Hugging Face folder.
+// The dtype the source checkpoint says it is stored in ("torch_dtype", or transformers 5's
+// "dtype"), which the saved model keeps whatever the training ran in; nullopt when unsaid.
+std::optional<at::ScalarType> stored_dtype(const nlohmann::json& config) {
+  for (const char* key : {"torch_dtype", "dtype"})
+    if (config.contains(key) && config[key].is_string())
+      return runtime::parse_dtype(config[key].get<std::string>());
+  return std::nullopt;
+}
+
+// The full model as a Hugging Face folder, in the source checkpoint's own dtype (so the config
+// copied beside it stays true).
 std::string save_model_folder(Student& student, const std::string& out) {
+  const nlohmann::json config = io::read_json_file(student.folder() + "/config.json");
+  const std::optional<at::ScalarType> dtype = stored_dtype(config);
   std::vector<std::pair<std::string, at::Tensor>> weights;
   for (const auto& p : student.module().named_parameters())
-    if (!is_parallel(p.key())) weights.emplace_back(p.key(), p.value().detach());
+    if (!is_parallel(p.key()))
+      weights.emplace_back(p.key(), dtype ? p.value().detach().to(*dtype) : p.value().detach());
   io::SaveCheckpointOptions options;
   for (const auto& f : student.companion_files())
     options.extra_files[f] = read_all(student.folder() + "/" + f);
   const std::string dir = out + "/model";
-  io::save_hf_checkpoint(dir, weights, io::read_json_file(student.folder() + "/config.json"),
-                         options);
+  io::save_hf_checkpoint(dir, weights, config, options);
   return dir;
 }
 

@@ -256,9 +256,7 @@ LlavaForConditionalGeneration load_llava(const std::string& folder, at::ScalarTy
   options.place = io::LoadOptions::Placement{dtype, device};
   // Strict loading fills every parameter (none keeps the uninitialised memory).
   const io::LoadReport report = io::load_state_dict(*m, io::Checkpoint::open(folder), options);
-  log::info("loaded ", folder, ": ", report.loaded.size(), " tensors, ",
-            static_cast<double>(report.bytes) / 1e9, " GB in ", report.seconds, " s (",
-            report.zero_copy, " zero-copy)");
+  log::info("loaded ", folder, ": ", report.summary());
   m->to(device, dtype);  // what the checkpoint does not hold (nothing today) follows
   m->eval();
   return m;

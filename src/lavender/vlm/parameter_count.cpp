@@ -36,6 +36,19 @@ int64_t clip_vision(const config::ClipVisionConfig& c) {
   return embeddings + layer_norm(h) + c.num_hidden_layers * layer + layer_norm(h);
 }
 
+// What LoRA and the activation estimate need of a decoder: its attention projections (q: the
+// heads' width, kv: the key/value heads' width) in every layer, and its sizes.
+void describe_decoder(ParameterCount& n, int64_t hidden, int64_t q, int64_t kv, int64_t layers,
+                      int64_t heads) {
+  n.attention_linears = {{"q_proj", hidden, q, layers},
+                         {"k_proj", hidden, kv, layers},
+                         {"v_proj", hidden, kv, layers},
+                         {"o_proj", q, hidden, layers}};
+  n.hidden_size = hidden;
+  n.num_layers = layers;
+  n.num_heads = heads;
+}
+
 ParameterCount llava(const nlohmann::json& j, const std::string& source) {
   const config::LlavaConfig c = config::parse_llava_config(j, source);
   const config::LlamaConfig& t = c.text_config;
@@ -54,13 +67,7 @@ ParameterCount llava(const nlohmann::json& j, const std::string& source) {
                         linear(t.intermediate_size, h, t.mlp_bias) + 2 * h;
   const bool tied = t.tie_word_embeddings || c.tie_word_embeddings;
   n.language = t.vocab_size * h * (tied ? 1 : 2) + t.num_hidden_layers * layer + h;
-  n.attention_linears = {{"q_proj", h, q, t.num_hidden_layers},
-                         {"k_proj", h, kv, t.num_hidden_layers},
-                         {"v_proj", h, kv, t.num_hidden_layers},
-                         {"o_proj", q, h, t.num_hidden_layers}};
-  n.hidden_size = h;
-  n.num_layers = t.num_hidden_layers;
-  n.num_heads = t.num_attention_heads;
+  describe_decoder(n, h, q, kv, t.num_hidden_layers, t.num_attention_heads);
   n.vocab_size = t.vocab_size;
   n.image_tokens = c.image_seq_length;
   n.image_tokens_in_sequence = true;
@@ -101,13 +108,7 @@ ParameterCount mllama(const nlohmann::json& j, const std::string& source) {
   n.language = (t.vocab_size + 8) * h                            // embeddings: 8 extra rows
                + (t.tie_word_embeddings ? 0 : t.vocab_size * h)  // LM head
                + self * (attention + rest) + cross * (attention + 2 * t.head_dim + 2 + rest) + h;
-  n.attention_linears = {{"q_proj", h, q, t.num_hidden_layers},
-                         {"k_proj", h, kv, t.num_hidden_layers},
-                         {"v_proj", h, kv, t.num_hidden_layers},
-                         {"o_proj", q, h, t.num_hidden_layers}};
-  n.hidden_size = h;
-  n.num_layers = t.num_hidden_layers;
-  n.num_heads = t.num_attention_heads;
+  describe_decoder(n, h, q, kv, t.num_hidden_layers, t.num_attention_heads);
   const int64_t side = c.vision_config.image_size / c.vision_config.patch_size;
   n.vocab_size = t.vocab_size;
   n.image_tokens = c.vision_config.max_num_tiles * (side * side + 1);  // cross-attention keys
