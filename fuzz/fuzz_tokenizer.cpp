@@ -116,7 +116,15 @@ std::unique_ptr<SpBpeTokenizer> fixed_sp_tokenizer() {
   return lavender::text::load_sp_bpe_tokenizer(j, "fixed/sp/tokenizer.json");
 }
 
-void check_sp_round_trip(const SpBpeTokenizer& tok, const std::string& text) {
+// Round trip for text without added tokens: each run after an added token gets its own "▁"
+// (Llama 2 decodes "<image>x" as "<image> x"), so those are taken out of the text first.
+void check_sp_round_trip(const SpBpeTokenizer& tok, std::string text) {
+  for (bool removed = true; removed;) {
+    removed = false;
+    for (const std::string added : {"<s>", "<image>"})
+      for (size_t at; (at = text.find(added)) != std::string::npos; removed = true)
+        text.erase(at, added.size());
+  }
   std::string expected = lavender::text::u32_to_utf8(lavender::text::utf8_to_u32(text));
   for (size_t at; (at = expected.find(kMetaSpace)) != std::string::npos;)
     expected.replace(at, kMetaSpace.size(), " ");

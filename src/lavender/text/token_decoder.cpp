@@ -49,9 +49,9 @@ std::string single_char(const json& spec, const char* key, const std::string& wh
 }
 
 size_t count_field(const json& spec, const char* key, const std::string& where) {
-  if (!spec.contains(key) || !spec[key].is_number_unsigned())
+  if (!spec.contains(key) || !spec[key].is_number_integer() || spec[key].get<int64_t>() < 0)
     throw Error(where + ": \"" + key + "\" is not a non-negative integer");
-  return spec[key].get<size_t>();
+  return static_cast<size_t>(spec[key].get<int64_t>());
 }
 
 }  // namespace
