@@ -24,36 +24,6 @@ const std::vector<int16_t>& byte_of_code_point() {
   return table;
 }
 
-bool valid_utf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    if (b < 0x80) {
-      ++i;
-      continue;
-    }
-    int len;
-    char32_t min;
-    if ((b & 0xE0) == 0xC0)
-      len = 2, min = 0x80;
-    else if ((b & 0xF0) == 0xE0)
-      len = 3, min = 0x800;
-    else if ((b & 0xF8) == 0xF0)
-      len = 4, min = 0x10000;
-    else
-      return false;
-    if (i + static_cast<size_t>(len) > s.size()) return false;
-    char32_t c = b & (0x7F >> len);
-    for (int k = 1; k < len; ++k) {
-      const auto cb = static_cast<unsigned char>(s[i + k]);
-      if ((cb & 0xC0) != 0x80) return false;
-      c = c << 6 | (cb & 0x3F);
-    }
-    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return false;
-    i += static_cast<size_t>(len);
-  }
-  return true;
-}
-
 }  // namespace
 
 ByteBpeTokenizer::ByteBpeTokenizer(ByteBpeConfig config, const std::string& source)
@@ -150,11 +120,7 @@ void ByteBpeTokenizer::append_plain(std::string_view text, std::vector<int64_t>&
 
 std::vector<int64_t> ByteBpeTokenizer::encode(const std::string& text, bool add_special) const {
   std::string repaired;
-  std::string_view valid = text;
-  if (!valid_utf8(text)) {
-    repaired = u32_to_utf8(utf8_to_u32(text));
-    valid = repaired;
-  }
+  const std::string_view valid = valid_utf8_view(text, repaired);
   std::vector<int64_t> ids;
   ids.reserve(valid.size() / 3 + 4);
   if (add_special) ids = prefix_ids_;

@@ -18,18 +18,6 @@ size_t utf8_length(unsigned char lead) {
   return lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
 }
 
-std::string replace_spaces(std::string_view text, const std::string& replacement) {
-  std::string out;
-  out.reserve(text.size() + 8);
-  for (char c : text) {
-    if (c == ' ')
-      out += replacement;
-    else
-      out.push_back(c);
-  }
-  return out;
-}
-
 }  // namespace
 
 SpBpeTokenizer::SpBpeTokenizer(SpBpeConfig config, const std::string& source)
@@ -179,7 +167,7 @@ void SpBpeTokenizer::append_run(std::string_view text, bool at_start,
                                 std::vector<int64_t>& ids) const {
   if (!metaspace_.enabled) return append_word(text, ids);
   const std::string& rep = metaspace_.replacement;
-  std::string s = replace_spaces(text, rep);
+  std::string s = replace_all(text, " ", rep);
   using Prepend = SpBpeConfig::Metaspace::Prepend;
   const bool prepend =
       metaspace_.prepend == Prepend::kAlways || (metaspace_.prepend == Prepend::kFirst && at_start);
@@ -196,11 +184,7 @@ void SpBpeTokenizer::append_run(std::string_view text, bool at_start,
 
 std::vector<int64_t> SpBpeTokenizer::encode(const std::string& text, bool add_special) const {
   std::string repaired;
-  std::string_view valid = text;
-  if (u32_to_utf8(utf8_to_u32(text)) != text) {  // invalid UTF-8 -> U+FFFD, never a throw
-    repaired = u32_to_utf8(utf8_to_u32(text));
-    valid = repaired;
-  }
+  const std::string_view valid = valid_utf8_view(text, repaired);
   std::vector<int64_t> ids;
   if (add_special) ids = prefix_ids_;
   for (const auto& raw : raw_added_.split(valid)) {

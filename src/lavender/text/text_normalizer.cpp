@@ -11,19 +11,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string replace_all(std::string_view text, const std::string& from, const std::string& to) {
-  if (from.empty()) return std::string(text);
-  std::string out;
-  out.reserve(text.size());
-  size_t i = 0;
-  for (size_t hit; (hit = text.find(from, i)) != std::string_view::npos; i = hit + from.size()) {
-    out.append(text.substr(i, hit - i));
-    out += to;
-  }
-  out.append(text.substr(i));
-  return out;
-}
-
 std::string strip(std::string_view text, bool left, bool right) {
   std::u32string s = utf8_to_u32(text);
   size_t begin = 0, end = s.size();

@@ -27,19 +27,6 @@ int fallback_byte(const std::string& token) {
   return value;
 }
 
-bool valid_utf8(const std::string& bytes) {
-  return u32_to_utf8(utf8_to_u32(bytes)) == bytes;
-}
-
-std::string replace_all(const std::string& text, const std::string& from, const std::string& to) {
-  if (from.empty()) return text;
-  std::string out;
-  size_t i = 0;
-  for (size_t hit; (hit = text.find(from, i)) != std::string::npos; i = hit + from.size())
-    out.append(text, i, hit - i).append(to);
-  return out.append(text, i, std::string::npos);
-}
-
 // The one character of a Strip/Metaspace field.
 std::string single_char(const json& spec, const char* key, const std::string& where) {
   if (!spec.contains(key) || !spec[key].is_string() ||
@@ -119,7 +106,7 @@ void TokenDecoder::run(const Step& step, std::vector<std::string>& tokens) {
       size_t run_length = 0;
       auto flush = [&] {
         if (run_length == 0) return;
-        if (valid_utf8(bytes)) {
+        if (is_valid_utf8(bytes)) {
           out.push_back(bytes);
         } else {
           for (size_t i = 0; i < run_length; ++i) out.push_back("\xEF\xBF\xBD");  // U+FFFD

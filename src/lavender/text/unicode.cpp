@@ -557,6 +557,55 @@ bool is_space(char32_t cp) {
   return u_isUWhiteSpace(static_cast<UChar32>(cp)) != 0;
 }
 
+bool is_valid_utf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b < 0x80) {
+      ++i;
+      continue;
+    }
+    int len;
+    char32_t min;
+    if ((b & 0xE0) == 0xC0)
+      len = 2, min = 0x80;
+    else if ((b & 0xF0) == 0xE0)
+      len = 3, min = 0x800;
+    else if ((b & 0xF8) == 0xF0)
+      len = 4, min = 0x10000;
+    else
+      return false;
+    if (i + static_cast<size_t>(len) > s.size()) return false;
+    char32_t c = b & (0x7F >> len);
+    for (int k = 1; k < len; ++k) {
+      const auto cb = static_cast<unsigned char>(s[i + k]);
+      if ((cb & 0xC0) != 0x80) return false;
+      c = c << 6 | (cb & 0x3F);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return false;
+    i += static_cast<size_t>(len);
+  }
+  return true;
+}
+
+std::string_view valid_utf8_view(std::string_view text, std::string& storage) {
+  if (is_valid_utf8(text)) return text;
+  storage = u32_to_utf8(utf8_to_u32(text));
+  return storage;
+}
+
+std::string replace_all(std::string_view text, std::string_view from, std::string_view to) {
+  if (from.empty()) return std::string(text);
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  for (size_t hit; (hit = text.find(from, i)) != std::string_view::npos; i = hit + from.size()) {
+    out.append(text.substr(i, hit - i));
+    out.append(to);
+  }
+  out.append(text.substr(i));
+  return out;
+}
+
 std::u32string to_lower(std::u32string_view text) {
   if (is_ascii(text)) {
     std::u32string out(text);

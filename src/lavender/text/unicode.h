@@ -15,6 +15,13 @@ namespace lavender::text {
 std::u32string utf8_to_u32(std::string_view utf8);
 void append_utf8(std::string& out, char32_t cp);
 std::string u32_to_utf8(std::u32string_view text);
+// Whether `s` is well-formed UTF-8 (no overlong forms, surrogates or values above U+10FFFF).
+bool is_valid_utf8(std::string_view s);
+// `text` itself when it is valid UTF-8; otherwise a copy in `storage` with each invalid
+// sequence as U+FFFD (what tokenizers encode, so that no input throws).
+std::string_view valid_utf8_view(std::string_view text, std::string& storage);
+// Every occurrence of `from` (not empty) in `text` replaced by `to`, left to right.
+std::string replace_all(std::string_view text, std::string_view from, std::string_view to);
 
 // Character classes as the `regex` module (which simple_tokenizer.py uses for both its
 // whitespace clean-up and its split) sees them: \p{L}, \p{N}, and \s = the White_Space
