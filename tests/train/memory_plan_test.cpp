@@ -62,6 +62,19 @@ TEST(MemoryPlan, NoMasterCopyWhenWeightsAreAlreadyFp32) {
   EXPECT_DOUBLE_EQ(pure.optimizer, 2 * 900 * 2);
 }
 
+// With fp32 masters a backward's bf16 gradients are folded in tensor by tensor; under accumulation
+// the whole set of them meets the running fp32 sum.
+TEST(MemoryPlan, AccumulationHoldsTheBackwardsGradientsBesideTheMasters) {
+  PlanOptions o;
+  o.dtype = "bf16";
+  o.master = "fp32";
+  EXPECT_DOUBLE_EQ(plan_memory(model(), o).gradients, 900 * 4);
+  o.grad_accum = 4;
+  EXPECT_DOUBLE_EQ(plan_memory(model(), o).gradients, 900 * (4 + 2));
+  o.master = "bf16";
+  EXPECT_DOUBLE_EQ(plan_memory(model(), o).gradients, 900 * 2);
+}
+
 TEST(MemoryPlan, LoraTrainsTheAdaptersAndTheAligner) {
   PlanOptions o;
   o.lora = true;

@@ -22,9 +22,6 @@ int run_plan(const Args& args) {
                 "none (replicated) | grad-op (gradients and optimizer state sharded) | full "
                 "(parameters too)",
                 "none");
-  parser.option("master-weights",
-                "dtype of the trainable parameters' master copy and AdamW state (default: "
-                "--dtype, what today's trainer does; fp32 for mixed precision)");
   parser.option("gpu-memory", "GiB per GPU: say whether the run fits (0: no verdict)", "0");
   parser.option("seq-len", "text tokens per sample (image tokens come on top)", "512");
   for (const auto& spec : train::train_option_specs()) {
@@ -45,7 +42,6 @@ int run_plan(const Args& args) {
   plan.seq_len = parser.get_int("seq-len");
   plan.world_size = parser.get_int("world-size");
   plan.sharding = parser.get("sharding");
-  if (parser.has("master-weights")) plan.master = parser.get("master-weights");
   plan.gpu_memory_gib = parser.get_double("gpu-memory");
   const vlm::ParameterCount count = vlm::count_parameters(options.model);
   const train::MemoryPlan result = train::plan_memory(count, plan);

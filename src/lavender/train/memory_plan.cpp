@@ -58,8 +58,9 @@ PlanOptions plan_options_from(const TrainOptions& t) {
   o.lora_targets = t.lora_targets;
   o.train_vision = std::find(t.freeze.begin(), t.freeze.end(), "@vision") == t.freeze.end();
   o.dtype = t.dtype;
-  o.master = t.dtype;  // today's trainer keeps trainable parameters in the weights' dtype
+  o.master = t.master_weights;
   o.batch_size = t.batch_size;
+  o.grad_accum = t.grad_accum;
   o.seq_len = t.max_tokens;
   o.gradient_checkpointing = t.gradient_checkpointing;
   align::AlignerOptions a;
@@ -92,7 +93,11 @@ MemoryPlan plan_memory(const vlm::ParameterCount& count, const PlanOptions& o) {
   p.weights = all * b / shard_params;
   // A separate master copy only when the weights are narrower than the master dtype.
   p.master_weights = m > b ? trainable * m / shard_state : 0;
-  p.gradients = trainable * m / shard_state;
+  // Gradients are kept in the master dtype; a backward leaves them in the weights' dtype, which
+  // are folded in one tensor at a time, except that with accumulation a micro-batch's complete
+  // set of them meets the sum of the earlier ones.
+  const double backward_copy = m > b && o.grad_accum > 1 ? b : 0;
+  p.gradients = trainable * (m + backward_copy) / shard_state;
   p.optimizer = 2 * trainable * m / shard_state;  // AdamW's two moments
   p.activations = activation_bytes(count, o, b);
   if (o.gpu_memory_gib > 0) {

@@ -24,6 +24,7 @@ struct PlanOptions {
   std::string sharding = "none";  // none | grad-op | full
   double gpu_memory_gib = 0;      // 0: no verdict
   int64_t batch_size = 1;         // per rank
+  int64_t grad_accum = 1;         // micro-batches per step
   int64_t seq_len = 512;          // text tokens per sample (image tokens come on top)
   bool gradient_checkpointing = false;
   int64_t aligner_parameters = 0;

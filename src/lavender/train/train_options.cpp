@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include "lavender/runtime/dtype.h"
+#include "lavender/train/mixed_precision.h"
 #include "lavender/util/error.h"
 
 namespace lavender::train {
@@ -108,7 +110,16 @@ std::vector<OptionSpec> make_specs() {
        [](O& o, const std::string& v) { o.seed = static_cast<uint64_t>(to_count("seed", v, 0)); }},
       flag("resume", "continue from the latest checkpoint in --out", &O::resume),
       text("device", "cpu | cuda | cuda:N", &O::device),
-      text("dtype", "weights' dtype: fp32 | bf16 | fp16", &O::dtype),
+      text("dtype", "compute and storage dtype of the model's weights: fp32 | bf16 | fp16",
+           &O::dtype),
+      text("master-weights",
+           "dtype of the trainable parameters' master copy and AdamW state: fp32, or the same "
+           "as --dtype (less memory, small updates rounded away)",
+           &O::master_weights),
+      text("loss-scale",
+           "auto (dynamic for fp16, none otherwise) | dynamic (from 65536) | dynamic:START | "
+           "none | a fixed factor",
+           &O::loss_scale),
       flag("autocast", "bf16 autocast of the model's forward pass (fp32 weights and optimizer)",
            &O::autocast),
       flag("gradient-checkpointing",
@@ -271,6 +282,12 @@ void validate(const TrainOptions& o) {
     throw Error("lavender train: --lambda " + number(o.lambda.lambda) +
                 " needs the teacher's maps (--maps STORE); use --lambda 0 for plain SFT");
   if (o.lr.lr <= 0) throw Error("--lr: must be positive");
+  const at::ScalarType dtype = runtime::parse_dtype(o.dtype);
+  const at::ScalarType master = runtime::parse_dtype(o.master_weights);
+  if (master != at::kFloat && master != dtype)
+    throw Error("--master-weights " + o.master_weights + ": must be fp32 or the same as --dtype (" +
+                o.dtype + ")");
+  parse_loss_scale(o.loss_scale, dtype);
 }
 
 }  // namespace lavender::train

@@ -28,7 +28,9 @@ struct TrainOptions {
   uint64_t seed = 0;
   bool resume = false;
   std::string device = "cpu";
-  std::string dtype = "fp32";  // weights' dtype; bf16 autocast on CUDA is `autocast`
+  std::string dtype = "fp32";           // weights' dtype; bf16 autocast on CUDA is `autocast`
+  std::string master_weights = "fp32";  // trainable parameters' master copy and AdamW state
+  std::string loss_scale = "auto";      // auto | dynamic | none | a fixed number
   bool autocast = false;
   bool gradient_checkpointing = false;
   int64_t threads = 0;  // 0: every core

@@ -29,6 +29,7 @@
 #include "lavender/train/event_file.h"
 #include "lavender/train/final_model.h"
 #include "lavender/train/metrics_log.h"
+#include "lavender/train/mixed_precision.h"
 #include "lavender/train/student.h"
 #include "lavender/train/train_checkpoint.h"
 #include "lavender/train/training_data.h"
@@ -39,6 +40,8 @@
 namespace lavender::train {
 namespace fs = std::filesystem;
 namespace {
+
+enum class StepOutcome { taken, overflow, bad };
 
 std::atomic<int> g_signal{0};
 extern "C" void on_signal(int sig) {
@@ -144,6 +147,7 @@ class TrainingRun {
       device_ = at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(env.local_rank));
     dtype_ = runtime::parse_dtype(o_.dtype);
     runtime::check_dtype_on_device(dtype_, device_);
+    scaler_ = LossScaler(parse_loss_scale(o_.loss_scale, dtype_));
     DistributedOptions dist_options;
     dist_options.device = device_;
     dist_ = std::make_unique<Distributed>(env, dist_options);
@@ -169,6 +173,7 @@ class TrainingRun {
     load_data();
     list_checkpoint_tensors();
     dist_->broadcast_parameters(trainable_);  // every rank starts from rank 0's weights
+    masters_.publish();
   }
 
   Distributed& dist() { return *dist_; }
@@ -178,6 +183,8 @@ class TrainingRun {
     const std::string latest = latest_checkpoint(o_.out);
     if (latest.empty()) return false;
     nlohmann::json state = load_training_checkpoint(latest, contents_, *optimizer_);
+    masters_.publish();
+    scaler_.restore(state.value("loss_scale", nlohmann::json::object()));
     set_cpu_rng_state(rng_state_);
     summary.start_step = state.at("step").get<int64_t>();
     summary.skipped_steps = state.value("skipped_steps", int64_t{0});
@@ -194,6 +201,7 @@ class TrainingRun {
                        {"bad_samples", summary.bad_samples},
                        {"samples_without_maps", summary.samples_without_maps},
                        {"samples_without_words", summary.samples_without_words},
+                       {"loss_scale", scaler_.state()},
                        {"options", options_json(o_)}};
     rng_state_.copy_(at::detail::getDefaultCPUGenerator().get_state());
     return save_training_checkpoint(o_.out, step, contents_, *optimizer_, o_.keep_checkpoints);
@@ -269,7 +277,10 @@ class TrainingRun {
     r.total += loss.item<double>();
     r.samples += static_cast<int64_t>(ptrs.size());
     r.tokens += out.label_tokens;
-    if (loss.requires_grad()) (loss / static_cast<double>(o_.grad_accum)).backward();
+    if (loss.requires_grad()) {
+      (loss * (scaler_.scale() / static_cast<double>(o_.grad_accum))).backward();
+      masters_.accumulate_gradients();
+    }
     return true;
   }
 
@@ -282,7 +293,9 @@ class TrainingRun {
     for (size_t g = 0; g < groups.size(); ++g)
       static_cast<torch::optim::AdamWOptions&>(groups[g].options())
           .lr(g == kAlignerGroup ? r.lr * aligner_lr_ratio_ : r.lr);
-    optimizer_->zero_grad();
+    // Gradients are freed rather than zeroed: between steps they would only take memory.
+    for (auto& p : trainable_) p.mutable_grad() = at::Tensor();
+    r.loss_scale = scaler_.scale();
   }
 
   // Averages the record's losses and sums its counts over ranks (every rank logs the same).
@@ -296,22 +309,31 @@ class TrainingRun {
     r.tokens = static_cast<int64_t>(dist_->all_reduce_sum(static_cast<double>(r.tokens)));
   }
 
-  // Averages gradients over ranks, clips and steps; false (the step skipped on every rank) when
-  // a loss or the gradient is not finite anywhere.
-  bool finish_step(StepRecord& r) {
+  // Averages gradients over ranks, takes the loss scale out, clips and steps. The step is
+  // skipped on every rank when a loss or the gradient is not finite anywhere: an overflow the
+  // loss scale explains (the scale backs off), or trouble in the training itself.
+  StepOutcome finish_step(StepRecord& r) {
     dist_->all_reduce_gradients(trainable_);
     std::vector<at::Tensor> with_grad;
     for (const auto& p : trainable_)
       if (p.grad().defined()) with_grad.push_back(p);
+    if (scaler_.scale() != 1.0) {
+      torch::NoGradGuard no_grad;
+      for (auto& p : with_grad) p.mutable_grad().mul_(1.0 / scaler_.scale());
+    }
     if (with_grad.empty())
       r.grad_norm = 0.0;
     else if (o_.max_grad_norm > 0)
       r.grad_norm = torch::nn::utils::clip_grad_norm_(with_grad, o_.max_grad_norm);
     else
       r.grad_norm = total_norm(with_grad);
-    if (!dist_->all_agree(std::isfinite(r.total) && std::isfinite(r.grad_norm))) return false;
+    if (!dist_->all_agree(std::isfinite(r.total))) return StepOutcome::bad;
+    const bool finite = dist_->all_agree(std::isfinite(r.grad_norm));
+    if (!scaler_.update(finite)) return StepOutcome::bad;
+    if (!finite) return StepOutcome::overflow;
     optimizer_->step();
-    return true;
+    masters_.publish();
+    return StepOutcome::taken;
   }
 
   bool aligning() const { return o_.lambda.lambda > 0; }
@@ -398,9 +420,17 @@ class TrainingRun {
       opts->betas({o_.adam_beta1, o_.adam_beta2}).eps(o_.adam_eps).weight_decay(wd);
       return torch::optim::OptimizerParamGroup(std::move(p), std::move(opts));
     };
-    auto& [decay, no_decay] = params;
-    trainable_ = decay;
-    trainable_.insert(trainable_.end(), no_decay.begin(), no_decay.end());
+    auto& [model_decay, model_no_decay] = params;
+    std::vector<at::Tensor> all = model_decay;
+    all.insert(all.end(), model_no_decay.begin(), model_no_decay.end());
+    // The optimizer steps the masters; the model's own parameters are copies in --dtype.
+    masters_ = MasterWeights(all, runtime::parse_dtype(o_.master_weights));
+    trainable_ = masters_.masters_of(all);
+    for (auto& [name, tensor] : student_trainable_) tensor = masters_.masters_of({tensor})[0];
+    if (masters_.separate())
+      log::info("trainable parameters keep ", o_.master_weights, " master weights");
+    std::vector<at::Tensor> decay = masters_.masters_of(model_decay);
+    std::vector<at::Tensor> no_decay = masters_.masters_of(model_no_decay);
     std::vector<torch::optim::OptimizerParamGroup> groups;
     groups.push_back(group(decay, o_.lr.lr, o_.weight_decay));
     groups.push_back(group(no_decay, o_.lr.lr, 0.0));
@@ -475,7 +505,9 @@ class TrainingRun {
   std::vector<int64_t> layers_;
   LoraConfig lora_;
   std::unique_ptr<torch::optim::AdamW> optimizer_;
-  std::vector<at::Tensor> trainable_;
+  MasterWeights masters_;
+  LossScaler scaler_;
+  std::vector<at::Tensor> trainable_;  // what the optimizer steps: the masters and the Aligner
   std::vector<std::pair<std::string, at::Tensor>> student_trainable_;
   double aligner_lr_ratio_ = 1.0;
   std::unique_ptr<io::MapStoreReader> store_;
@@ -498,6 +530,7 @@ Metrics values_of(const StepRecord& r) {
           {"text_weight", r.text_weight},
           {"lr", r.lr},
           {"grad_norm", r.grad_norm},
+          {"loss_scale", r.loss_scale},
           {"tokens_per_s", r.tokens_per_s},
           {"words", static_cast<double>(r.words)},
           {"samples", static_cast<double>(r.samples)},
@@ -581,7 +614,14 @@ TrainSummary Trainer::train(TrainingRun& run, Distributed& dist) {
     }
     run.reduce_over_ranks(r);
     const bool any_done = dist.all_reduce_sum(static_cast<double>(micro_done)) > 0;
-    if (!any_done || !run.finish_step(r)) {
+    const StepOutcome outcome = any_done ? run.finish_step(r) : StepOutcome::bad;
+    if (outcome == StepOutcome::overflow) {
+      r.skipped = true;
+      ++summary.skipped_steps;
+      if (main)
+        log::info("step ", step + 1, ": gradients overflowed at loss scale ", r.loss_scale,
+                  "; skipped, the scale backs off");
+    } else if (outcome == StepOutcome::bad) {
       r.skipped = true;
       ++summary.skipped_steps;
       if (any_done && ++bad_in_a_row >= o.max_bad_steps)

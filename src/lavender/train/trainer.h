@@ -23,6 +23,7 @@ struct StepRecord {
   int64_t step = 0;  // 1-based: the step just taken
   double total = 0, text = 0, attention = 0, lambda = 0, text_weight = 0, lr = 0, grad_norm = 0;
   double tokens_per_s = 0, seconds = 0;
+  double loss_scale = 1;  // the factor the loss was multiplied by before the backward
   int64_t words = 0, samples = 0, tokens = 0;
   bool skipped = false;
 };
