@@ -1,6 +1,6 @@
-// A complete small training setup on disk: a tiny fixture (LLaVA or mllama) as a Hugging Face folder,
-// two-colour images, a conversation dataset whose replies name the colours, and a teacher map
-// store whose maps light up the half of the image each colour word names.
+// A complete small training setup on disk: a tiny fixture (LLaVA or mllama) as a Hugging Face
+// folder, two-colour images, a conversation dataset whose replies name the colours, and a teacher
+// map store whose maps light up the half of the image each colour word names.
 #pragma once
 
 #include <torch/torch.h>
@@ -18,10 +18,12 @@ struct TinyTrainingRun {
   std::string model, data, images, maps;
 };
 
-// `extras`: also a sample without teacher maps and a record whose image is missing.
+// `extras`: also a sample without teacher maps and a record whose image is missing. `varied`:
+// sample i names only the first 1 + i % 4 of its words, so samples differ in reply tokens and
+// matched words (what the losses average over).
 inline TinyTrainingRun write_tiny_training_run(const std::string& dir, int samples = 6,
                                                const std::string& fixture = "llava",
-                                               bool extras = true) {
+                                               bool extras = true, bool varied = false) {
   TinyTrainingRun r;
   r.model = write_tiny_vlm_folder(dir + "/model", fixture);
   r.images = dir + "/images";
@@ -37,33 +39,41 @@ inline TinyTrainingRun write_tiny_training_run(const std::string& dir, int sampl
   for (int i = 0; i < samples; ++i) {
     const std::string id = "s" + std::to_string(i);
     const bool swap = i % 2 == 1;
-    const std::string reply = swap ? "blue right, red left" : "red left, blue right";
+    io::MapEntry e;
+    e.key = id;
+    e.image = "two.png";
+    e.words = swap ? std::vector<std::string>{"blue", "right", "red", "left"}
+                   : std::vector<std::string>{"red", "left", "blue", "right"};
+    at::Tensor maps =
+        swap ? torch::stack({right, right, left, left}) : torch::stack({left, left, right, right});
+    e.text = swap ? "blue right, red left" : "red left, blue right";
+    if (varied) {
+      const int n = 1 + i % 4;
+      e.words.resize(static_cast<size_t>(n));
+      maps = maps.narrow(0, 0, n);
+      e.text.clear();
+      for (const auto& w : e.words) e.text += (e.text.empty() ? "" : " ") + w;
+    }
+    e.token_spans.assign(e.words.size(), {0, 1});
     data << nlohmann::json{{"id", id},
                            {"image", "two.png"},
                            {"conversations",
                             {{{"from", "human"}, {"value", "<image>\nWhere are the colours?"}},
-                             {{"from", "gpt"}, {"value", reply}}}}}
+                             {{"from", "gpt"}, {"value", e.text}}}}}
                 .dump()
          << "\n";
-    io::MapEntry e;
-    e.key = id;
-    e.image = "two.png";
-    e.text = reply;
-    e.words = swap ? std::vector<std::string>{"blue", "right", "red", "left"}
-                   : std::vector<std::string>{"red", "left", "blue", "right"};
-    e.token_spans.assign(4, {0, 1});
-    at::Tensor maps = swap ? torch::stack({right, right, left, left})
-                           : torch::stack({left, left, right, right});
     store.add(e, maps);
   }
   store.flush();
   if (!extras) return r;
   // A sample the teacher has no maps for: it trains with the text loss alone.
-  data << R"({"id": "unmapped", "image": "two.png", "conversations": [{"from": "human", "value": "<image>\nAnd?"}, {"from": "gpt", "value": "red and blue"}]})"
-       << "\n";
+  data
+      << R"({"id": "unmapped", "image": "two.png", "conversations": [{"from": "human", "value": "<image>\nAnd?"}, {"from": "gpt", "value": "red and blue"}]})"
+      << "\n";
   // A record without an image file: counted and skipped, never fatal.
-  data << R"({"id": "broken", "image": "missing.png", "conversations": [{"from": "human", "value": "<image>\nhi"}, {"from": "gpt", "value": "red"}]})"
-       << "\n";
+  data
+      << R"({"id": "broken", "image": "missing.png", "conversations": [{"from": "human", "value": "<image>\nhi"}, {"from": "gpt", "value": "red"}]})"
+      << "\n";
   store.flush();
   return r;
 }

@@ -17,8 +17,8 @@ namespace {
 std::string train_command(const TinyTrainingRun& run, const std::string& out, int batch) {
   return std::string(LAVENDER_CLI_PATH) + " train --model " + run.model + " --data " + run.data +
          " --images " + run.images + " --maps " + run.maps + " --out " + out +
-         " --map-size 16 --max-steps 3 --lr 1e-3 --threads 1 --freeze '' --figure-every 0" +
-         " --batch-size " + std::to_string(batch);
+         " --map-size 16 --max-steps 10 --lr 1e-4 --warmup-steps 2 --adam-eps 1e-6 --threads 1" +
+         " --freeze '' --figure-every 0" + " --batch-size " + std::to_string(batch);
 }
 
 int shell(const std::string& command) {
@@ -26,37 +26,54 @@ int shell(const std::string& command) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-TEST(TrainerDistributed, TwoRanksLogTheLossesOfOneProcessWithTheSameGlobalBatch) {
+// Launches `world` ranks of `command` on loopback; true when every rank exits 0.
+bool run_ranks(const std::string& command, int world, const std::string& logs) {
+  const std::string env = "WORLD_SIZE=" + std::to_string(world) +
+                          " MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(free_port());
+  std::string script = "(fail=0; ";
+  for (int r = 1; r < world; ++r)
+    script += env + " RANK=" + std::to_string(r) + " " + command + " > " + logs +
+              std::to_string(r) + ".log 2>&1 & ";
+  script += env + " RANK=0 " + command + " > " + logs + "0.log 2>&1 || fail=1; ";
+  script += "for p in $(jobs -p); do wait $p || fail=1; done; exit $fail)";
+  return shell(script) == 0;
+}
+
+// Samples differ in reply tokens and matched words: each rank's losses are its share of the
+// global means, so 2 and 4 processes log (and step) exactly as one process with the whole batch.
+TEST(TrainerDistributed, RanksLogTheStepsOfOneProcessWithTheSameGlobalBatch) {
   TempDir dir;
-  auto run = write_tiny_training_run(dir.path(), 4, "llava", /*extras=*/false);
-  ASSERT_EQ(shell(train_command(run, dir.file("one"), 2) + " > " + dir.file("one.log") + " 2>&1"), 0);
-  const std::string env = "WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" +
-                          std::to_string(free_port());
-  const std::string two = train_command(run, dir.file("two"), 1);
-  ASSERT_EQ(shell("(" + env + " RANK=0 " + two + " > " + dir.file("rank0.log") + " 2>&1 & " + env +
-                  " RANK=1 " + two + " > " + dir.file("rank1.log") + " 2>&1; r1=$?; wait $!; " +
-                  "r0=$?; exit $((r0 + r1)))"),
+  auto run = write_tiny_training_run(dir.path(), 8, "llava", /*extras=*/true, /*varied=*/true);
+  ASSERT_EQ(shell(train_command(run, dir.file("one"), 4) + " > " + dir.file("one.log") + " 2>&1"),
             0);
   auto one = read_jsonl(dir.file("one/metrics.jsonl"));
-  auto ranks = read_jsonl(dir.file("two/metrics.jsonl"));
-  ASSERT_EQ(one.size(), 3u);
-  ASSERT_EQ(ranks.size(), 3u);
-  for (size_t i = 0; i < one.size(); ++i) {
-    for (const char* key : {"total", "text", "attention", "grad_norm"}) {
-      const double a = one[i][key].get<double>(), b = ranks[i][key].get<double>();
-      EXPECT_NEAR(a, b, 1e-5 * std::max(1.0, std::abs(a))) << key << " at step " << i + 1;
+  ASSERT_EQ(one.size(), 10u);
+  for (int world : {2, 4}) {
+    const std::string out = dir.file("world" + std::to_string(world));
+    ASSERT_TRUE(run_ranks(train_command(run, out, 4 / world), world, out + "-rank"));
+    auto ranks = read_jsonl(out + "/metrics.jsonl");
+    ASSERT_EQ(ranks.size(), 10u);
+    for (size_t i = 0; i < one.size(); ++i) {
+      for (const char* key : {"total", "text", "attention", "grad_norm"}) {
+        // After step 1 the weights differ by fp32 rounding, which the gradient norm amplifies
+        // (global_batch_test.cpp says why); the losses stay within 1e-5.
+        const double tol = i > 0 && std::string(key) == "grad_norm" ? 2e-2 : 1e-5;
+        const double a = one[i][key].get<double>(), b = ranks[i][key].get<double>();
+        EXPECT_NEAR(a, b, tol * std::max(1.0, std::abs(a)))
+            << key << " at step " << i + 1 << ", " << world << " ranks";
+      }
+      EXPECT_EQ(one[i]["words"], ranks[i]["words"]);
+      EXPECT_EQ(one[i]["samples"], ranks[i]["samples"]);
     }
-    EXPECT_EQ(one[i]["words"], ranks[i]["words"]);
-    EXPECT_EQ(one[i]["samples"], ranks[i]["samples"]);
+    EXPECT_TRUE(std::filesystem::exists(out + "/model/config.json"));
   }
-  EXPECT_TRUE(std::filesystem::exists(dir.file("two/model/config.json")));
 }
 
 TEST(TrainerDistributed, ARankThatFailsStopsTheOtherWithItsMessage) {
   TempDir dir;
   auto run = write_tiny_training_run(dir.path(), 4, "llava", /*extras=*/false);
-  const std::string env = "WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" +
-                          std::to_string(free_port());
+  const std::string env =
+      "WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(free_port());
   const std::string good = train_command(run, dir.file("out"), 1);
   // Rank 1 is given a model folder that does not exist.
   std::string bad = good;

@@ -82,9 +82,11 @@ PreparedExample Student::prepare(const TrainingSample& sample, const io::MapStor
       ex.ids.push_back(chat.ids[t]);
       ex.labels.push_back(image ? text::kIgnoreLabel : chat.labels[t]);
       word_of_token.push_back(image ? -1 : words.word_of_token[t]);
-      in_scope.push_back(options.scope == MatchScope::all_text
-                             ? after_image && !image
-                             : chat.labels[t] != text::kIgnoreLabel);
+      // Only tokens after the image can attend to it: a word before it (a reply in an earlier
+      // turn) would be an all-zero map, and whether it counted would depend on the batch.
+      in_scope.push_back(
+          after_image && !image &&
+          (options.scope == MatchScope::all_text || chat.labels[t] != text::kIgnoreLabel));
     }
     after_image = after_image || image;
   }
@@ -131,10 +133,15 @@ PaddedText pad_text(const std::vector<const PreparedExample*>& batch, int64_t pa
     out.ids[i].narrow(0, 0, n).copy_(torch::tensor(ex.ids, torch::kLong));
     out.labels[i].narrow(0, 0, n).copy_(torch::tensor(ex.labels, torch::kLong));
     out.mask[i].narrow(0, 0, n).fill_(1);
-    for (size_t k = 1; k < ex.labels.size(); ++k)
-      out.label_tokens += ex.labels[k] != text::kIgnoreLabel;
+    out.label_tokens += predicted_tokens(ex);
   }
   return out;
+}
+
+int64_t predicted_tokens(const PreparedExample& example) {
+  int64_t n = 0;
+  for (size_t k = 1; k < example.labels.size(); ++k) n += example.labels[k] != text::kIgnoreLabel;
+  return n;
 }
 
 std::vector<int64_t> evenly_spaced(const std::vector<int64_t>& layers, double fraction) {

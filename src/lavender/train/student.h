@@ -117,6 +117,9 @@ class Student {
 // its image file name (the authors' layout keys maps by image); "" when the store has neither.
 std::string teacher_key(const TrainingSample& sample, const io::MapStoreReader& store);
 
+// The tokens an example's next-token loss predicts: labelled positions after the first.
+int64_t predicted_tokens(const PreparedExample& example);
+
 // A batch's token sequences right-padded to the longest (real tokens keep positions 0.., as
 // transformers' training collators do): ids [B, T] (pad_id), labels [B, T] (-100), mask [B, T].
 struct PaddedText {

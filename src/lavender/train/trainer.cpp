@@ -86,6 +86,17 @@ void set_cpu_rng_state(const at::Tensor& state) {
 struct MicroBatch {
   std::vector<PreparedExample> examples;
   int64_t bad = 0;
+  // What the batch's losses average over, known before its forward: the tokens the text loss
+  // predicts and the words the attention loss compares.
+  int64_t tokens = 0, words = 0;
+};
+
+// The step's totals of the same counts over every micro-batch of every rank. Each micro-batch's
+// mean losses are weighted by its share of them, so that any split of the same samples into
+// processes and micro-batches gives the same losses and the same update (the accumulation bug
+// transformers fixed with num_items_in_batch).
+struct GlobalCounts {
+  double tokens = 0, words = 0;
 };
 
 // The progress picture of one sample: its image and a few words' teacher and student maps.
@@ -214,6 +225,21 @@ class TrainingRun {
     return save_final_model(*student_, alignment_, o_.out, options);
   }
 
+  // Every micro-batch of step `step` on this rank, with their counts.
+  std::vector<MicroBatch> prepare_step(int64_t step) {
+    std::vector<MicroBatch> out;
+    for (int64_t m = 0; m < o_.grad_accum; ++m) out.push_back(prepare(step, m));
+    return out;
+  }
+
+  GlobalCounts global_counts(const std::vector<MicroBatch>& batches) {
+    GlobalCounts c;
+    for (const auto& b : batches) c.tokens += static_cast<double>(b.tokens), c.words += b.words;
+    c.tokens = dist_->all_reduce_sum(c.tokens);
+    c.words = dist_->all_reduce_sum(c.words);
+    return c;
+  }
+
   // Micro-batch m of step `step` (0-based) on this rank. A step draws the next
   // batch_size × grad_accum × world entries of the sample stream; micro-batch m of rank r takes
   // the r-th batch_size of the m-th world × batch_size, so the ranks' micro-batches together are
@@ -227,6 +253,8 @@ class TrainingRun {
       const TrainingSample& sample = sample_at_position(first + k);
       try {
         out.examples.push_back(student_->prepare(sample, store_.get(), example_options_));
+        out.tokens += predicted_tokens(out.examples.back());
+        if (aligning()) out.words += static_cast<int64_t>(out.examples.back().matches.size());
       } catch (const Error& e) {
         // Said once per sample; every epoch still counts it.
         if (warned_.insert(sample.origin).second) log::warn("skipped sample: ", e.what());
@@ -236,9 +264,11 @@ class TrainingRun {
     return out;
   }
 
-  // Forward and backward of one micro-batch, accumulating into `r`; false when it was empty.
-  // `figures` (when not null) receives progress pictures of the batch's first samples.
-  bool accumulate(const MicroBatch& batch, bool only_aligner, StepRecord& r, TrainSummary& summary,
+  // Forward and backward of one micro-batch, its losses weighted by its share of the step's
+  // counts, accumulating into `r`; false when it was empty. `figures` (when not null) receives
+  // progress pictures of the batch's first samples.
+  bool accumulate(const MicroBatch& batch, const GlobalCounts& counts, bool only_aligner,
+                  StepRecord& r, TrainSummary& summary,
                   std::vector<SampleFigure>* figures = nullptr) {
     summary.bad_samples += batch.bad;
     if (batch.examples.empty()) return false;
@@ -259,26 +289,30 @@ class TrainingRun {
       out = student_->forward(ptrs, aligning() ? layers_ : std::vector<int64_t>{}, o_.map_size,
                               device_);
     }
-    at::Tensor loss = out.text_loss * r.text_weight;
-    double attention = 0;
+    if (out.label_tokens != batch.tokens)
+      throw Error("internal: the text loss averaged over another token count than was planned");
+    const double text_share = static_cast<double>(batch.tokens) / std::max(counts.tokens, 1.0);
+    at::Tensor loss = out.text_loss * (r.text_weight * text_share);
+    r.text += out.text_loss.item<double>() * text_share;
     if (aligning() && out.word_maps.defined()) {
       align::AlignmentResult a = alignment_->forward(out.word_maps, out.teacher, out.valid);
-      r.words += a.words;
+      if (a.words != batch.words)
+        throw Error("internal: the attention loss compared another word count than was planned");
       if (a.words > 0) {
-        loss = loss + a.loss * r.lambda;
-        attention = a.loss.item<double>();
+        const double word_share = static_cast<double>(a.words) / counts.words;
+        loss = loss + a.loss * (r.lambda * word_share);
+        r.attention += a.loss.item<double>() * word_share;
         if (figures)
           *figures =
               alignment_figures(ptrs, out.valid, a, r.step, o_.figure_samples, o_.figure_words);
       }
     }
-    r.text += out.text_loss.item<double>();
-    r.attention += attention;
-    r.total += loss.item<double>();
     r.samples += static_cast<int64_t>(ptrs.size());
-    r.tokens += out.label_tokens;
+    // Gradients are averaged over ranks, and each rank's losses are its share of the global
+    // means: the world size turns the average back into the sum of the shares.
+    const double factor = scaler_.scale() * static_cast<double>(dist_->world_size());
     if (loss.requires_grad()) {
-      (loss * (scaler_.scale() / static_cast<double>(o_.grad_accum))).backward();
+      (loss * factor).backward();
       masters_.accumulate_gradients();
     }
     return true;
@@ -298,15 +332,14 @@ class TrainingRun {
     r.loss_scale = scaler_.scale();
   }
 
-  // Averages the record's losses and sums its counts over ranks (every rank logs the same).
-  void reduce_over_ranks(StepRecord& r) {
-    if (!dist_->active()) return;
-    r.total = dist_->all_reduce_mean(r.total);
-    r.text = dist_->all_reduce_mean(r.text);
-    r.attention = dist_->all_reduce_mean(r.attention);
-    r.words = static_cast<int64_t>(dist_->all_reduce_sum(static_cast<double>(r.words)));
+  // Adds up the ranks' shares of the step's losses (every rank logs the same).
+  void reduce_over_ranks(StepRecord& r, const GlobalCounts& counts) {
+    r.text = dist_->all_reduce_sum(r.text);
+    r.attention = dist_->all_reduce_sum(r.attention);
     r.samples = static_cast<int64_t>(dist_->all_reduce_sum(static_cast<double>(r.samples)));
-    r.tokens = static_cast<int64_t>(dist_->all_reduce_sum(static_cast<double>(r.tokens)));
+    r.total = r.text_weight * r.text + r.lambda * r.attention;
+    r.tokens = static_cast<int64_t>(counts.tokens);
+    r.words = static_cast<int64_t>(counts.words);
   }
 
   // Averages gradients over ranks, takes the loss scale out, clips and steps. The step is
@@ -588,31 +621,25 @@ TrainSummary Trainer::train(TrainingRun& run, Distributed& dist) {
         events.get());
   }
   int64_t bad_in_a_row = 0, step = summary.start_step;
-  // Each micro-batch is decoded on a background thread while the one before computes.
-  std::future<MicroBatch> next;
-  if (step < o.max_steps)
-    next = std::async(std::launch::async, [&run, first = step] { return run.prepare(first, 0); });
+  // A step's micro-batches are decoded on a background thread while the step before computes:
+  // their counts are needed before the first backward.
+  std::future<std::vector<MicroBatch>> next;
+  auto prepare = [&run](int64_t s) { return run.prepare_step(s); };
+  if (step < o.max_steps) next = std::async(std::launch::async, prepare, step);
   for (; step < o.max_steps; ++step) {
     const auto t0 = std::chrono::steady_clock::now();
+    std::vector<MicroBatch> batches = next.get();
+    if (step + 1 < o.max_steps) next = std::async(std::launch::async, prepare, step + 1);
     StepRecord r;
     run.start_step(step, r);
+    const GlobalCounts counts = run.global_counts(batches);
     const bool draw = main && o.figure_every > 0 && (step + 1) % o.figure_every == 0;
     std::vector<SampleFigure> figures;
     int64_t micro_done = 0;
-    for (int64_t m = 0; m < o.grad_accum; ++m) {
-      MicroBatch batch = next.get();
-      const int64_t ns = m + 1 < o.grad_accum ? step : step + 1, nm = (m + 1) % o.grad_accum;
-      if (ns < o.max_steps)
-        next = std::async(std::launch::async, [&run, ns, nm] { return run.prepare(ns, nm); });
-      micro_done += run.accumulate(batch, run.aligner_only_at(step), r, summary,
+    for (size_t m = 0; m < batches.size(); ++m)
+      micro_done += run.accumulate(batches[m], counts, run.aligner_only_at(step), r, summary,
                                    draw && m == 0 ? &figures : nullptr);
-    }
-    if (micro_done > 0) {
-      r.text /= static_cast<double>(micro_done);
-      r.attention /= static_cast<double>(micro_done);
-      r.total /= static_cast<double>(micro_done);
-    }
-    run.reduce_over_ranks(r);
+    run.reduce_over_ranks(r, counts);
     const bool any_done = dist.all_reduce_sum(static_cast<double>(micro_done)) > 0;
     const StepOutcome outcome = any_done ? run.finish_step(r) : StepOutcome::bad;
     if (outcome == StepOutcome::overflow) {
