@@ -18,10 +18,6 @@ int run_plan(const Args& args) {
                    "strategy, and whether that fits a GPU. Reads only --model's config.json, so "
                    "it answers for models you have not downloaded. Takes train's options.");
   parser.option("world-size", "ranks the run is spread over", "1");
-  parser.option("sharding",
-                "none (replicated) | grad-op (gradients and optimizer state sharded) | full "
-                "(parameters too)",
-                "none");
   parser.option("gpu-memory", "GiB per GPU: say whether the run fits (0: no verdict)", "0");
   parser.option("seq-len", "text tokens per sample (image tokens come on top)", "512");
   for (const auto& spec : train::train_option_specs()) {
@@ -41,7 +37,6 @@ int run_plan(const Args& args) {
   train::PlanOptions plan = train::plan_options_from(options);
   plan.seq_len = parser.get_int("seq-len");
   plan.world_size = parser.get_int("world-size");
-  plan.sharding = parser.get("sharding");
   plan.gpu_memory_gib = parser.get_double("gpu-memory");
   const vlm::ParameterCount count = vlm::count_parameters(options.model);
   const train::MemoryPlan result = train::plan_memory(count, plan);

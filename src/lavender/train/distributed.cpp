@@ -362,7 +362,7 @@ void unflatten_into(const at::Tensor& flat, const std::vector<at::Tensor>& ts,
 
 }  // namespace
 
-void Distributed::broadcast_parameters(const std::vector<at::Tensor>& tensors) {
+void Distributed::broadcast_parameters(const std::vector<at::Tensor>& tensors, int root) {
   if (!active()) return;
   for (const auto& t : tensors)
     if (!t.defined()) throw Error("distributed: broadcast_parameters got an undefined tensor");
@@ -370,7 +370,7 @@ void Distributed::broadcast_parameters(const std::vector<at::Tensor>& tensors) {
     std::vector<at::Tensor> flat{
         flatten(tensors, idx, reduce_dtype(tensors[idx[0]].scalar_type(), impl_->backend))};
     c10d::BroadcastOptions opts;
-    opts.rootRank = 0;
+    opts.rootRank = root;
     impl_->run("broadcast", [&] { return impl_->group->broadcast(flat, opts); });
     unflatten_into(flat[0], tensors, idx);
   });

@@ -101,8 +101,8 @@ class Distributed {
   bool active() const { return env_.world_size > 1; }
   std::string backend_name() const;  // "none", "gloo" or "nccl"
 
-  // Copies rank 0's values into every rank's tensors (in place, no autograd).
-  void broadcast_parameters(const std::vector<at::Tensor>& tensors);
+  // Copies rank `root`'s values into every rank's tensors (in place, no autograd).
+  void broadcast_parameters(const std::vector<at::Tensor>& tensors, int root = 0);
 
   // Replaces each tensor by its mean over ranks, in place, bucketed per dtype. All tensors must be
   // defined and floating point, in the same order and shapes on every rank.

@@ -59,6 +59,7 @@ PlanOptions plan_options_from(const TrainOptions& t) {
   o.train_vision = std::find(t.freeze.begin(), t.freeze.end(), "@vision") == t.freeze.end();
   o.dtype = t.dtype;
   o.master = t.master_weights;
+  o.sharding = t.sharding;
   o.batch_size = t.batch_size;
   o.grad_accum = t.grad_accum;
   o.seq_len = t.max_tokens;
@@ -93,11 +94,16 @@ MemoryPlan plan_memory(const vlm::ParameterCount& count, const PlanOptions& o) {
   p.weights = all * b / shard_params;
   // A separate master copy only when the weights are narrower than the master dtype.
   p.master_weights = m > b ? trainable * m / shard_state : 0;
-  // Gradients are kept in the master dtype; a backward leaves them in the weights' dtype, which
-  // are folded in one tensor at a time, except that with accumulation a micro-batch's complete
-  // set of them meets the sum of the earlier ones.
-  const double backward_copy = m > b && o.grad_accum > 1 ? b : 0;
-  p.gradients = trainable * (m + backward_copy) / shard_state;
+  // Gradients are summed in the master dtype (sharded: each rank its share). A backward leaves
+  // them in the weights' dtype: folded in tensor by tensor when the masters are separate, but
+  // with accumulation the whole set of them meets the sum of the earlier micro-batches, and
+  // under grad-op the whole set exists until it is reduced (FSDP's full sharding reduces layer by
+  // layer during the backward, so only a layer's worth: not counted).
+  if (o.sharding == "none" && m == b)
+    p.gradients = trainable * b;  // autograd accumulates into the parameters' own
+  else
+    p.gradients = trainable * m / shard_state +
+                  (o.sharding == "grad-op" || (m > b && o.grad_accum > 1) ? trainable * b : 0);
   p.optimizer = 2 * trainable * m / shard_state;  // AdamW's two moments
   p.activations = activation_bytes(count, o, b);
   if (o.gpu_memory_gib > 0) {

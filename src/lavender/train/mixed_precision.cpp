@@ -8,13 +8,15 @@
 
 namespace lavender::train {
 
-MasterWeights::MasterWeights(const std::vector<at::Tensor>& params, at::ScalarType dtype) {
+MasterWeights::MasterWeights(const std::vector<at::Tensor>& params, at::ScalarType dtype,
+                             bool always_copy) {
   torch::NoGradGuard no_grad;
   for (const auto& p : params) {
     if (master_.count(p.unsafeGetTensorImpl())) continue;
+    const at::ScalarType d = p.scalar_type() == at::kFloat ? at::kFloat : dtype;
     at::Tensor master = p;
-    if (p.scalar_type() != dtype) {
-      master = p.detach().to(dtype).requires_grad_(true);
+    if (p.scalar_type() != d || always_copy) {
+      master = p.detach().to(d, /*non_blocking=*/false, /*copy=*/true).requires_grad_(true);
       pairs_.emplace_back(p, master);
     }
     master_.emplace(p.unsafeGetTensorImpl(), master);

@@ -17,12 +17,16 @@
 
 namespace lavender::train {
 
-// The master copies of a model's trainable parameters. Where a parameter already has the master
-// dtype it is its own master (no copy, gradients stay where autograd puts them).
+// The master copies of a model's trainable parameters, in `dtype` or the parameter's own when
+// that is wider (the fp32 Aligner keeps fp32 masters under --master-weights bf16). Where a
+// parameter already has the master dtype it is its own master (no copy, gradients stay where
+// autograd puts them) unless `always_copy` (sharded training: the master's gradient is the sum
+// over ranks, kept apart from the gradient each backward leaves on the parameter).
 class MasterWeights {
  public:
   MasterWeights() = default;
-  MasterWeights(const std::vector<at::Tensor>& params, at::ScalarType dtype);
+  MasterWeights(const std::vector<at::Tensor>& params, at::ScalarType dtype,
+                bool always_copy = false);
 
   // The masters of `params` (which must be among the constructor's), in order: what the optimizer
   // steps and the checkpoint holds.

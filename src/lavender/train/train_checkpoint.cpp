@@ -36,19 +36,38 @@ std::vector<std::string> checkpoints_in(const std::string& dir) {
   return out;
 }
 
+// "trainable.safetensors", or "trainable-rank-00001-of-00004.safetensors" for a shard.
+std::string shard_file(const std::string& stem, const std::string& ext,
+                       const CheckpointShard& shard) {
+  if (shard.world <= 1) return stem + ext;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "-rank-%05d-of-%05d", shard.rank, shard.world);
+  return stem + buf + ext;
+}
+
 }  // namespace
 
 std::string save_training_checkpoint(const std::string& out, int64_t step,
                                      const CheckpointContents& contents,
-                                     torch::optim::Optimizer& optimizer, int64_t keep) {
+                                     torch::optim::Optimizer& optimizer, int64_t keep,
+                                     const CheckpointShard& shard) {
   const std::string dir = out + "/checkpoints";
   const std::string final_dir = dir + "/" + step_name(step), tmp = final_dir + ".tmp";
-  fs::create_directories(dir);
-  remove_tree(tmp);
-  fs::create_directories(tmp);
-  io::save_safetensors(tmp + "/trainable.safetensors", contents.tensors);
-  torch::save(optimizer, tmp + "/optimizer.pt");
-  write_file_atomically(tmp + "/state.json", contents.state.dump(2) + "\n");
+  const bool sharded = shard.world > 1;
+  if (shard.rank == 0) {
+    fs::create_directories(dir);
+    remove_tree(tmp);
+    fs::create_directories(tmp);
+  }
+  if (sharded) shard.barrier();  // the folder exists before any rank writes into it
+  io::save_safetensors(tmp + "/" + shard_file("trainable", ".safetensors", shard),
+                       contents.tensors);
+  torch::save(optimizer, tmp + "/" + shard_file("optimizer", ".pt", shard));
+  if (sharded) shard.barrier();  // every share is written before the folder is renamed
+  if (shard.rank != 0) return final_dir;
+  nlohmann::json state = contents.state;
+  if (sharded) state["shards"] = shard.world;
+  write_file_atomically(tmp + "/state.json", state.dump(2) + "\n");
   remove_tree(final_dir);  // a re-run that reached the same step
   fs::rename(tmp, final_dir);
   write_file_atomically(dir + "/latest", step_name(step) + "\n");
@@ -69,8 +88,19 @@ std::string latest_checkpoint(const std::string& out) {
 }
 
 nlohmann::json load_training_checkpoint(const std::string& folder, CheckpointContents& contents,
-                                        torch::optim::Optimizer& optimizer) {
-  const std::string file = folder + "/trainable.safetensors";
+                                        torch::optim::Optimizer& optimizer,
+                                        const CheckpointShard& shard) {
+  nlohmann::json state = io::read_json_file(folder + "/state.json");
+  const int shards = state.value("shards", 1);
+  if (shards != std::max(shard.world, 1))
+    throw Error(folder + ": written " +
+                (shards > 1 ? "in " + std::to_string(shards) + " shards by --sharding grad-op"
+                            : std::string("unsharded")) +
+                ", but this run " +
+                (shard.world > 1 ? "shards over " + std::to_string(shard.world) + " ranks"
+                                 : std::string("is not sharded")) +
+                "; resume with the sharding and world size that wrote it");
+  const std::string file = folder + "/" + shard_file("trainable", ".safetensors", shard);
   auto saved = io::SafetensorsFile::open(file);
   torch::NoGradGuard no_grad;
   for (auto& [name, tensor] : contents.tensors) {
@@ -82,13 +112,13 @@ nlohmann::json load_training_checkpoint(const std::string& folder, CheckpointCon
       throw Error(file + ": \"" + name + "\" has another shape than the model's");
     tensor.copy_(value);
   }
-  const std::string opt = folder + "/optimizer.pt";
+  const std::string opt = folder + "/" + shard_file("optimizer", ".pt", shard);
   try {
     torch::load(optimizer, opt);
   } catch (const c10::Error& e) {
     throw Error(opt + ": cannot restore the optimizer: " + e.what_without_backtrace());
   }
-  return io::read_json_file(folder + "/state.json");
+  return state;
 }
 
 }  // namespace lavender::train

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "lavender/runtime/dtype.h"
+#include "lavender/train/grad_sharding.h"
 #include "lavender/train/mixed_precision.h"
 #include "lavender/util/error.h"
 
@@ -122,6 +123,10 @@ std::vector<OptionSpec> make_specs() {
            &O::loss_scale),
       flag("autocast", "bf16 autocast of the model's forward pass (fp32 weights and optimizer)",
            &O::autocast),
+      text("sharding",
+           "none (replicated) | grad-op (each rank keeps 1/N of the master weights, gradients "
+           "and AdamW state) | full (parameters too; `lavender plan` only, not built yet)",
+           &O::sharding),
       flag("gradient-checkpointing",
            "recompute decoder activations in backward (less memory, ~1/3 more compute)",
            &O::gradient_checkpointing),
@@ -288,6 +293,11 @@ void validate(const TrainOptions& o) {
     throw Error("--master-weights " + o.master_weights + ": must be fp32 or the same as --dtype (" +
                 o.dtype + ")");
   parse_loss_scale(o.loss_scale, dtype);
+  if (parse_sharding(o.sharding) == Sharding::full)
+    throw Error(
+        "--sharding full (parameters sharded too) is not built yet; grad-op shards the master "
+        "weights, gradients and AdamW state, and `lavender plan --sharding full` says what full "
+        "would need");
 }
 
 }  // namespace lavender::train

@@ -31,6 +31,7 @@ struct TrainOptions {
   std::string dtype = "fp32";           // weights' dtype; bf16 autocast on CUDA is `autocast`
   std::string master_weights = "fp32";  // trainable parameters' master copy and AdamW state
   std::string loss_scale = "auto";      // auto | dynamic | none | a fixed number
+  std::string sharding = "none";        // none | grad-op (full: not built yet)
   bool autocast = false;
   bool gradient_checkpointing = false;
   int64_t threads = 0;  // 0: every core

@@ -28,6 +28,7 @@
 #include "lavender/train/distributed.h"
 #include "lavender/train/event_file.h"
 #include "lavender/train/final_model.h"
+#include "lavender/train/grad_sharding.h"
 #include "lavender/train/metrics_log.h"
 #include "lavender/train/mixed_precision.h"
 #include "lavender/train/student.h"
@@ -183,8 +184,6 @@ class TrainingRun {
     build_optimizer(choose_trainable());
     load_data();
     list_checkpoint_tensors();
-    dist_->broadcast_parameters(trainable_);  // every rank starts from rank 0's weights
-    masters_.publish();
   }
 
   Distributed& dist() { return *dist_; }
@@ -193,8 +192,9 @@ class TrainingRun {
   bool resume(TrainSummary& summary) {
     const std::string latest = latest_checkpoint(o_.out);
     if (latest.empty()) return false;
-    nlohmann::json state = load_training_checkpoint(latest, contents_, *optimizer_);
+    nlohmann::json state = load_training_checkpoint(latest, contents_, *optimizer_, shard());
     masters_.publish();
+    if (grad_sharding_) grad_sharding_->broadcast_parameters();
     scaler_.restore(state.value("loss_scale", nlohmann::json::object()));
     set_cpu_rng_state(rng_state_);
     summary.start_step = state.at("step").get<int64_t>();
@@ -215,8 +215,13 @@ class TrainingRun {
                        {"loss_scale", scaler_.state()},
                        {"options", options_json(o_)}};
     rng_state_.copy_(at::detail::getDefaultCPUGenerator().get_state());
-    return save_training_checkpoint(o_.out, step, contents_, *optimizer_, o_.keep_checkpoints);
+    return save_training_checkpoint(o_.out, step, contents_, *optimizer_, o_.keep_checkpoints,
+                                    shard());
   }
+
+  // With grad-op sharding every rank writes its own part of a checkpoint; otherwise rank 0 alone
+  // writes the whole.
+  bool writes_checkpoints() const { return dist_->is_main() || grad_sharding_ != nullptr; }
 
   std::string save_model() {
     FinalModelOptions options;
@@ -311,11 +316,17 @@ class TrainingRun {
     // Gradients are averaged over ranks, and each rank's losses are its share of the global
     // means: the world size turns the average back into the sum of the shares.
     const double factor = scaler_.scale() * static_cast<double>(dist_->world_size());
-    if (loss.requires_grad()) {
-      (loss * factor).backward();
-      masters_.accumulate_gradients();
-    }
+    if (loss.requires_grad()) (loss * factor).backward();
     return true;
+  }
+
+  // After every micro-batch, on every rank (sharded, a collective even when this rank's batch
+  // was empty): the backward's gradients move to the masters that sum them.
+  void fold_gradients() {
+    if (grad_sharding_)
+      grad_sharding_->reduce_gradients(masters_);
+    else
+      masters_.accumulate_gradients();
   }
 
   void start_step(int64_t step, StepRecord& r) {
@@ -346,7 +357,7 @@ class TrainingRun {
   // skipped on every rank when a loss or the gradient is not finite anywhere: an overflow the
   // loss scale explains (the scale backs off), or trouble in the training itself.
   StepOutcome finish_step(StepRecord& r) {
-    dist_->all_reduce_gradients(trainable_);
+    if (!grad_sharding_) dist_->all_reduce_gradients(trainable_);
     std::vector<at::Tensor> with_grad;
     for (const auto& p : trainable_)
       if (p.grad().defined()) with_grad.push_back(p);
@@ -354,7 +365,9 @@ class TrainingRun {
       torch::NoGradGuard no_grad;
       for (auto& p : with_grad) p.mutable_grad().mul_(1.0 / scaler_.scale());
     }
-    if (with_grad.empty())
+    if (grad_sharding_)
+      r.grad_norm = clip_sharded(with_grad);
+    else if (with_grad.empty())
       r.grad_norm = 0.0;
     else if (o_.max_grad_norm > 0)
       r.grad_norm = torch::nn::utils::clip_grad_norm_(with_grad, o_.max_grad_norm);
@@ -366,7 +379,32 @@ class TrainingRun {
     if (!finite) return StepOutcome::overflow;
     optimizer_->step();
     masters_.publish();
+    if (grad_sharding_) grad_sharding_->broadcast_parameters();
     return StepOutcome::taken;
+  }
+
+  // The norm of the whole gradient from each rank's owned part, and clipping as
+  // torch::nn::utils::clip_grad_norm_ does.
+  double clip_sharded(const std::vector<at::Tensor>& owned) {
+    double sum = 0;
+    for (const auto& p : owned) sum += p.grad().to(torch::kDouble).pow(2).sum().item<double>();
+    const double norm = std::sqrt(dist_->all_reduce_sum(sum));
+    const double coef = o_.max_grad_norm / (norm + 1e-6);
+    if (o_.max_grad_norm > 0 && std::isfinite(norm) && coef < 1) {
+      torch::NoGradGuard no_grad;
+      for (const auto& p : owned) p.grad().mul_(coef);
+    }
+    return norm;
+  }
+
+  CheckpointShard shard() {
+    CheckpointShard s;
+    if (grad_sharding_) {
+      s.rank = dist_->rank();
+      s.world = dist_->world_size();
+      s.barrier = [this] { dist_->barrier(); };
+    }
+    return s;
   }
 
   bool aligning() const { return o_.lambda.lambda > 0; }
@@ -453,26 +491,35 @@ class TrainingRun {
       opts->betas({o_.adam_beta1, o_.adam_beta2}).eps(o_.adam_eps).weight_decay(wd);
       return torch::optim::OptimizerParamGroup(std::move(p), std::move(opts));
     };
-    auto& [model_decay, model_no_decay] = params;
-    std::vector<at::Tensor> all = model_decay;
-    all.insert(all.end(), model_no_decay.begin(), model_no_decay.end());
+    auto& [decay, no_decay] = params;
+    const std::vector<at::Tensor> aligner =
+        aligning() ? alignment_->parameters() : std::vector<at::Tensor>{};
+    std::vector<at::Tensor> all = decay;
+    all.insert(all.end(), no_decay.begin(), no_decay.end());
+    all.insert(all.end(), aligner.begin(), aligner.end());
+    dist_->broadcast_parameters(all);  // every rank starts from rank 0's weights
+    if (parse_sharding(o_.sharding) == Sharding::grad_op)
+      grad_sharding_ = std::make_unique<GradSharding>(all, *dist_);
+    // What this rank steps: its share under grad-op sharding, everything otherwise.
+    auto mine = [&](const std::vector<at::Tensor>& v) {
+      return grad_sharding_ ? grad_sharding_->owned(v) : v;
+    };
     // The optimizer steps the masters; the model's own parameters are copies in --dtype.
-    masters_ = MasterWeights(all, runtime::parse_dtype(o_.master_weights));
-    trainable_ = masters_.masters_of(all);
-    for (auto& [name, tensor] : student_trainable_) tensor = masters_.masters_of({tensor})[0];
+    masters_ = MasterWeights(mine(all), runtime::parse_dtype(o_.master_weights),
+                             /*always_copy=*/grad_sharding_ != nullptr);
+    trainable_ = masters_.masters_of(mine(all));
     if (masters_.separate())
       log::info("trainable parameters keep ", o_.master_weights, " master weights");
-    std::vector<at::Tensor> decay = masters_.masters_of(model_decay);
-    std::vector<at::Tensor> no_decay = masters_.masters_of(model_no_decay);
+    if (grad_sharding_)
+      log::info("grad-op sharding: this rank keeps the masters, gradients and AdamW state of ",
+                grad_sharding_->owned_elements(), " of the trainable parameters' elements");
     std::vector<torch::optim::OptimizerParamGroup> groups;
-    groups.push_back(group(decay, o_.lr.lr, o_.weight_decay));
-    groups.push_back(group(no_decay, o_.lr.lr, 0.0));
+    groups.push_back(group(masters_.masters_of(mine(decay)), o_.lr.lr, o_.weight_decay));
+    groups.push_back(group(masters_.masters_of(mine(no_decay)), o_.lr.lr, 0.0));
     if (aligning()) {
       const double aligner_lr = o_.aligner_lr > 0 ? o_.aligner_lr : o_.lr.lr;
       aligner_lr_ratio_ = aligner_lr / o_.lr.lr;
-      std::vector<at::Tensor> a = alignment_->parameters();
-      groups.push_back(group(a, aligner_lr, 0.0));
-      trainable_.insert(trainable_.end(), a.begin(), a.end());
+      groups.push_back(group(masters_.masters_of(mine(aligner)), aligner_lr, 0.0));
     }
     optimizer_ =
         std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(o_.lr.lr));
@@ -507,12 +554,17 @@ class TrainingRun {
     return dir;
   }
 
-  // What a checkpoint holds: the trainable parameters, the Aligner's buffers, the RNG state.
+  // What a checkpoint holds: the masters of the trainable parameters (this rank's share under
+  // sharding), the Aligner's buffers, the RNG state.
   void list_checkpoint_tensors() {
-    contents_.tensors = student_trainable_;
+    contents_.tensors.clear();
+    auto add_master = [&](const std::string& name, const at::Tensor& p) {
+      if (grad_sharding_ && grad_sharding_->owned({p}).empty()) return;
+      contents_.tensors.emplace_back(name, masters_.masters_of({p})[0]);
+    };
+    for (const auto& [name, p] : student_trainable_) add_master(name, p);
     if (aligning()) {
-      for (auto& p : alignment_->named_parameters())
-        contents_.tensors.emplace_back("aligner." + p.key(), p.value());
+      for (auto& p : alignment_->named_parameters()) add_master("aligner." + p.key(), p.value());
       for (auto& b : alignment_->named_buffers())
         contents_.tensors.emplace_back("aligner." + b.key(), b.value());
     }
@@ -538,10 +590,11 @@ class TrainingRun {
   std::vector<int64_t> layers_;
   LoraConfig lora_;
   std::unique_ptr<torch::optim::AdamW> optimizer_;
+  std::unique_ptr<GradSharding> grad_sharding_;  // set by --sharding grad-op
   MasterWeights masters_;
   LossScaler scaler_;
   std::vector<at::Tensor> trainable_;  // what the optimizer steps: the masters and the Aligner
-  std::vector<std::pair<std::string, at::Tensor>> student_trainable_;
+  std::vector<std::pair<std::string, at::Tensor>> student_trainable_;  // the model's, by name
   double aligner_lr_ratio_ = 1.0;
   std::unique_ptr<io::MapStoreReader> store_;
   TrainingSet data_;
@@ -636,9 +689,11 @@ TrainSummary Trainer::train(TrainingRun& run, Distributed& dist) {
     const bool draw = main && o.figure_every > 0 && (step + 1) % o.figure_every == 0;
     std::vector<SampleFigure> figures;
     int64_t micro_done = 0;
-    for (size_t m = 0; m < batches.size(); ++m)
+    for (size_t m = 0; m < batches.size(); ++m) {
       micro_done += run.accumulate(batches[m], counts, run.aligner_only_at(step), r, summary,
                                    draw && m == 0 ? &figures : nullptr);
+      run.fold_gradients();
+    }
     run.reduce_over_ranks(r, counts);
     const bool any_done = dist.all_reduce_sum(static_cast<double>(micro_done)) > 0;
     const StepOutcome outcome = any_done ? run.finish_step(r) : StepOutcome::bad;
@@ -674,10 +729,8 @@ TrainSummary Trainer::train(TrainingRun& run, Distributed& dist) {
     // No periodic checkpoint inside a run of non-finite steps: the latest one stays the one from
     // before the trouble.
     if (((step + 1) % o.save_every == 0 && bad_in_a_row == 0) || stop) {
-      if (main) {
-        summary.checkpoint = run.save(step + 1, summary);
-        metrics->flush();
-      }
+      if (run.writes_checkpoints()) summary.checkpoint = run.save(step + 1, summary);
+      if (main) metrics->flush();
       dist.barrier();  // a checkpoint is complete before any rank moves on
     }
     if (stop) {
@@ -692,11 +745,10 @@ TrainSummary Trainer::train(TrainingRun& run, Distributed& dist) {
   if (next.valid()) next.wait();
   summary.steps = step;
   if (summary.interrupted) return summary;
-  if (main) {
-    if (summary.checkpoint.empty() || summary.steps % o.save_every != 0)
-      summary.checkpoint = run.save(summary.steps, summary);
-    summary.model_dir = run.save_model();
-  }
+  if (run.writes_checkpoints() &&
+      (summary.checkpoint.empty() || summary.steps % o.save_every != 0))
+    summary.checkpoint = run.save(summary.steps, summary);
+  if (main) summary.model_dir = run.save_model();
   dist.barrier();
   return summary;
 }

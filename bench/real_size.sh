@@ -1,26 +1,36 @@
 #!/usr/bin/env bash
-# Proof at real size (not CI): a random LLaVA-1.5-7B checkpoint exactly as llava-hf ships it
-# (the Hub's config.json, fp16, 3 shards + index, transformers-4 key names, Llama 2's
-# tokenizer.json and tokenizer files, the CLIP preprocessor), then
+# Proof at real size (not CI): a random checkpoint exactly as the Hub ships it, then
 #   1. `lavender generate --dtype bf16 --max-new-tokens 1` on it, and
 #   2. one Lavender step of `lavender train --lora --dtype bf16` (batch 1, a short reply,
 #      ground-truth maps from the shapes world),
 # each under /usr/bin/time: wall time, peak RSS, and lavender's own load line.
+#   llava   LLaVA-1.5-7B as llava-hf ships it: the Hub's config.json, fp16, 3 shards + index,
+#           transformers-4 key names, Llama 2's tokenizer.json and files, the CLIP preprocessor
+#   mllama  Llama-3.2-11B-Vision-Instruct as meta-llama ships it: the Hub's config.json, bf16,
+#           5 shards + index, Llama 3.2 Vision's tokenizer.json (<|image|> 128256), the Mllama
+#           image processor (560-pixel tiles)
 #
-#   bench/real_size_llava.sh [OUT_DIR]     (default /tmp/lavender-7b; needs ~14 GB of disk)
-#   TEXT_LAYERS=4 bench/real_size_llava.sh  a smaller decoder for a quick rehearsal
+#   bench/real_size.sh llava|mllama [OUT_DIR]  (default /tmp/lavender-FAMILY; 14 / 21 GB of disk)
+#   TEXT_LAYERS=4 bench/real_size.sh ...        a cut decoder (real widths), e.g. to rehearse
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OUT=${1:-/tmp/lavender-7b}
+FAMILY=${1:?usage: bench/real_size.sh llava|mllama [OUT_DIR]}
+OUT=${2:-/tmp/lavender-$FAMILY}
 SHARED=${LAVENDER_SHARED:-../shared}
+case "$FAMILY" in
+  llava) CONFIG=tests/data/hub-configs/llava-1.5-7b-hf/config.json SHARDS=3 TOKENIZER=llama2 ;;
+  mllama) CONFIG=tests/data/hub-configs/Llama-3.2-11B-Vision-Instruct/config.json SHARDS=5
+    TOKENIZER=llama3 ;;
+  *) echo "unknown family $FAMILY (llava or mllama)" >&2; exit 2 ;;
+esac
 BUILD_TARGETS="lavender make_hub_checkpoint" scripts/build.sh > /dev/null
 mkdir -p "$OUT"
 
 if [ ! -f "$OUT/model/model.safetensors.index.json" ]; then
   layers=()
   if [ -n "${TEXT_LAYERS:-}" ]; then layers=(--text-layers "$TEXT_LAYERS"); fi
-  build/bench/make_hub_checkpoint --config tests/data/hub-configs/llava-1.5-7b-hf/config.json \
-    --out "$OUT/model" --shards 3 --tokenizer "$SHARED/data/llama2" "${layers[@]}"
+  build/bench/make_hub_checkpoint --config "$CONFIG" --out "$OUT/model" --shards "$SHARDS" \
+    --tokenizer "$SHARED/data/$TOKENIZER" "${layers[@]}"
 fi
 build/lavender synth --out "$OUT/world" --quick --seed 0 > /dev/null
 # One training sample with a short reply, and its image for generate.
