@@ -19,8 +19,8 @@
 
 #include "lavender/io/config/llava.h"
 #include "lavender/io/config/mllama.h"
-#include "lavender/io/load_state_dict.h"
 #include "lavender/io/json_file.h"
+#include "lavender/io/load_state_dict.h"
 #include "lavender/io/safetensors.h"
 #include "lavender/nn/init_guard.h"
 #include "lavender/runtime/dtype.h"
@@ -165,8 +165,10 @@ int main(int argc, char** argv) try {
   const std::vector<NamedShape> tensors =
       hub_tensors(config, parser.get_int("text-layers"), parser.get("config"));
   torch::manual_seed(static_cast<uint64_t>(parser.get_int("seed")));
-  const at::ScalarType dtype = lavender::runtime::parse_dtype(
-      parser.has("dtype") ? parser.get("dtype") : mllama ? "bf16" : "fp16");
+  const at::ScalarType dtype =
+      lavender::runtime::parse_dtype(parser.has("dtype") ? parser.get("dtype")
+                                     : mllama            ? "bf16"
+                                                         : "fp16");
   const int64_t element = static_cast<int64_t>(c10::elementSize(dtype));
   config["torch_dtype"] = lavender::runtime::torch_dtype_name(dtype);
   fs::create_directories(out);

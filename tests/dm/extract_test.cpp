@@ -41,6 +41,22 @@ at::Tensor fixture_images() {
 
 const std::vector<std::string> kTexts = {"a cat, on the dog!", "dog"};
 
+// The pipeline loads straight into the compute dtype, and its maps stay close to fp32's.
+TEST(Extract, LoadsStraightIntoTheComputeDtype) {
+  test::TempDir dir;
+  test::write_tiny_clip_tokenizer(dir.file("tokenizer.json"));
+  SdPipeline bf16 = load_sd_pipeline(sd_tiny(), dir.file("tokenizer.json"), at::kBFloat16);
+  EXPECT_EQ(bf16.dtype(), at::kBFloat16);
+  for (const auto& p : bf16.unet->parameters()) EXPECT_EQ(p.scalar_type(), at::kBFloat16);
+  for (const auto& p : bf16.text_encoder->parameters()) EXPECT_EQ(p.scalar_type(), at::kBFloat16);
+  for (const auto& p : bf16.vae->parameters()) EXPECT_EQ(p.scalar_type(), at::kBFloat16);
+  auto a = extract(pipeline(), fixture_images(), kTexts, tiny_recipe(), 7);
+  auto b = extract(bf16, fixture_images(), kTexts, tiny_recipe(), 7);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i)
+    EXPECT_LT((a[i].maps - b[i].maps.to(at::kFloat)).abs().max().item<float>(), 0.1f);
+}
+
 TEST(Extract, ShapesWordsAndRange) {
   auto out = extract(pipeline(), fixture_images(), kTexts, tiny_recipe(), 7);
   ASSERT_EQ(out.size(), 2u);

@@ -20,8 +20,8 @@ TEST(GradSharding, OwnersBalanceTheElements) {
   ASSERT_EQ(owners.size(), sizes.size());
   int64_t load[2] = {0, 0};
   for (size_t i = 0; i < sizes.size(); ++i) load[owners[i]] += sizes[i];
-  EXPECT_EQ(load[0], 130);  // 100, 30
-  EXPECT_EQ(load[1], 130);  // 60, 50, 10, 5, 5
+  EXPECT_EQ(load[0], 130);                     // 100, 30
+  EXPECT_EQ(load[1], 130);                     // 60, 50, 10, 5, 5
   EXPECT_EQ(assign_owners(sizes, 2), owners);  // the same on every rank
   for (int o : assign_owners(sizes, 1)) EXPECT_EQ(o, 0);
   // More ranks than parameters: some own nothing.

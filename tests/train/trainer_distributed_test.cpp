@@ -18,7 +18,8 @@ std::string train_command(const TinyTrainingRun& run, const std::string& out, in
                           int steps = 10) {
   return std::string(LAVENDER_CLI_PATH) + " train --model " + run.model + " --data " + run.data +
          " --images " + run.images + " --maps " + run.maps + " --out " + out +
-         " --map-size 16 --max-steps " + std::to_string(steps) + " --lr 1e-4 --warmup-steps 2 --adam-eps 1e-6 --threads 1" +
+         " --map-size 16 --max-steps " + std::to_string(steps) +
+         " --lr 1e-4 --warmup-steps 2 --adam-eps 1e-6 --threads 1" +
          " --freeze '' --figure-every 0" + " --batch-size " + std::to_string(batch);
 }
 
@@ -72,14 +73,15 @@ TEST(TrainerDistributed, RanksLogTheStepsOfOneProcessWithTheSameGlobalBatch) {
 
 // Compares two metrics logs step by step (losses to 1e-5; the gradient norm to 1e-5 at step 1,
 // where both start from the same weights, and within fp32 drift after: global_batch_test.cpp).
-void expect_same_log(const std::vector<nlohmann::json>& one, const std::vector<nlohmann::json>& other,
-                     const std::string& what) {
+void expect_same_log(const std::vector<nlohmann::json>& one,
+                     const std::vector<nlohmann::json>& other, const std::string& what) {
   ASSERT_EQ(one.size(), other.size()) << what;
   for (size_t i = 0; i < one.size(); ++i) {
     for (const char* key : {"total", "text", "attention", "grad_norm"}) {
       const double tol = i > 0 && std::string(key) == "grad_norm" ? 2e-2 : 1e-5;
       const double a = one[i][key].get<double>(), b = other[i][key].get<double>();
-      EXPECT_NEAR(a, b, tol * std::max(1.0, std::abs(a))) << key << " at step " << i + 1 << ", " << what;
+      EXPECT_NEAR(a, b, tol * std::max(1.0, std::abs(a)))
+          << key << " at step " << i + 1 << ", " << what;
     }
     EXPECT_EQ(one[i]["words"], other[i]["words"]) << what;
   }
@@ -103,10 +105,11 @@ TEST(TrainerDistributed, GradOpShardingStepsAsOneProcess) {
         const std::string out = dir.file(name + "-grad-op-" + std::to_string(world));
         ASSERT_TRUE(run_ranks(train_command(run, out, 4 / world, 5) + extra + " --sharding grad-op",
                               world, out + "-rank"));
-        expect_same_log(one, read_jsonl(out + "/metrics.jsonl"), name + " " + std::to_string(world));
-        EXPECT_TRUE(std::filesystem::exists(out + "/checkpoints/step-000005/trainable-rank-00001-of-" +
-                                            std::string(world == 2 ? "00002" : "00004") +
-                                            ".safetensors"));
+        expect_same_log(one, read_jsonl(out + "/metrics.jsonl"),
+                        name + " " + std::to_string(world));
+        EXPECT_TRUE(
+            std::filesystem::exists(out + "/checkpoints/step-000005/trainable-rank-00001-of-" +
+                                    std::string(world == 2 ? "00002" : "00004") + ".safetensors"));
         // The final model (LoRA: the adapter), gathered into one folder by rank 0.
         EXPECT_TRUE(std::filesystem::exists(out + (lora ? "/adapter" : "/model/config.json")));
       }
@@ -120,10 +123,10 @@ TEST(TrainerDistributed, AShardedRunResumesExactly) {
   TempDir dir;
   auto run = write_tiny_training_run(dir.path(), 8, "llava", true, true);
   const std::string options = " --sharding grad-op --lr-schedule constant --save-every 3";
-  ASSERT_TRUE(run_ranks(train_command(run, dir.file("whole"), 2, 6) + options, 2,
-                        dir.file("whole-rank")));
-  ASSERT_TRUE(run_ranks(train_command(run, dir.file("split"), 2, 3) + options, 2,
-                        dir.file("first-rank")));
+  ASSERT_TRUE(
+      run_ranks(train_command(run, dir.file("whole"), 2, 6) + options, 2, dir.file("whole-rank")));
+  ASSERT_TRUE(
+      run_ranks(train_command(run, dir.file("split"), 2, 3) + options, 2, dir.file("first-rank")));
   const std::string resume = train_command(run, dir.file("split"), 2, 6) + options + " --resume";
   EXPECT_FALSE(run_ranks(resume, 4, dir.file("wrong-rank")));
   std::ifstream in(dir.file("wrong-rank0.log"));

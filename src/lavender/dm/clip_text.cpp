@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "lavender/io/load_state_dict.h"
+#include "lavender/nn/init_guard.h"
 #include "lavender/util/error.h"
 
 namespace lavender::dm {
@@ -61,13 +62,20 @@ ClipTextOutput ClipTextModelImpl::forward(const at::Tensor& input_ids, bool all_
   return text_model(input_ids, all_hidden_states);
 }
 
-ClipTextModel load_clip_text_model(const std::string& folder) {
-  ClipTextModel model(io::config::load_clip_text_config(folder + "/config.json"));
+ClipTextModel load_clip_text_model(const std::string& folder, at::ScalarType dtype,
+                                   at::Device device) {
+  const auto config = io::config::load_clip_text_config(folder + "/config.json");
+  ClipTextModel model = [&] {
+    nn::SkipInitGuard skip_init;  // every weight is about to be loaded
+    return ClipTextModel(config);
+  }();
   io::LoadOptions options;
+  options.place = io::LoadOptions::Placement{dtype, device};
   options.ignore_unexpected = {R"(\.position_ids$)"};
   // transformers 4 saves under `text_model.`; transformers 5 drops that segment.
   options.key_rules = {{"text_model.", "text_model."}, {"", "text_model."}};
   io::load_state_dict(*model, io::Checkpoint::open(folder), options);
+  model->to(device, dtype);
   model->eval();
   return model;
 }

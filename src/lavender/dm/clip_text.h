@@ -60,6 +60,7 @@ TORCH_MODULE(ClipTextModel);
 
 // Builds the model from a transformers folder (config.json + safetensors) and loads its weights
 // strictly (the legacy `position_ids` buffer some checkpoints carry is ignored).
-ClipTextModel load_clip_text_model(const std::string& folder);
+ClipTextModel load_clip_text_model(const std::string& folder, at::ScalarType dtype = at::kFloat,
+                                   at::Device device = at::kCPU);
 
 }  // namespace lavender::dm

@@ -92,15 +92,6 @@ SampleMaps sample_maps(const text::ClipTokenizer::Encoding& enc, const at::Tenso
 
 }  // namespace
 
-void SdPipeline::to(const std::string& device, const std::string& dtype) {
-  const torch::Device d = runtime::parse_device(device);  // bare "cuda": this rank's GPU
-  const c10::ScalarType type = runtime::parse_dtype(dtype);
-  runtime::check_dtype_on_device(type, d);
-  text_encoder->to(d, type);
-  if (!pixel_space()) vae->to(d, type);
-  unet->to(d, type);
-}
-
 at::Device SdPipeline::device() const {
   return unet->conv_in->weight.device();
 }
@@ -126,14 +117,15 @@ at::Tensor SdPipeline::latents(const at::Tensor& images) {
                                     .antialias(true));
 }
 
-SdPipeline load_sd_pipeline(const std::string& folder, const std::string& tokenizer) {
+SdPipeline load_sd_pipeline(const std::string& folder, const std::string& tokenizer,
+                            at::ScalarType dtype, at::Device device) {
   if (!fs::is_directory(folder)) throw Error(folder + ": not a diffusers model folder");
   SdPipeline p;
   p.tokenizer = text::load_clip_tokenizer(tokenizer.empty() ? folder + "/tokenizer" : tokenizer);
-  p.text_encoder = load_clip_text_model(folder + "/text_encoder");
+  p.text_encoder = load_clip_text_model(folder + "/text_encoder", dtype, device);
   p.text_encoder->eval();
-  if (fs::exists(folder + "/vae")) p.vae = load_vae(folder + "/vae");
-  p.unet = load_unet(folder + "/unet");
+  if (fs::exists(folder + "/vae")) p.vae = load_vae(folder + "/vae", dtype, device);
+  p.unet = load_unet(folder + "/unet", dtype, device);
   if (p.pixel_space() && (p.unet->config().in_channels != 3 || p.unet->config().out_channels != 3))
     throw Error(folder + ": no vae/ folder, so a pixel-space model, but the UNet takes " +
                 std::to_string(p.unet->config().in_channels) + " channels and returns " +

@@ -31,9 +31,6 @@ struct SdPipeline {
   UNet2DConditionModel unet{nullptr};
   std::optional<NoiseSchedule> schedule;
 
-  // Moves the three models to `device` ("cpu", "cuda", "cuda:1") in `dtype` ("fp32", "fp16",
-  // "bf16"). Maps are aggregated in fp32 whatever the compute dtype.
-  void to(const std::string& device, const std::string& dtype = "fp32");
   at::Device device() const;
   c10::ScalarType dtype() const;
 
@@ -53,7 +50,10 @@ struct SdPipeline {
 // folder load_clip_tokenizer accepts). model_index.json is not needed. Without vae/ the model is
 // taken to work in pixel space (lavender train-dm writes such folders); its UNet must then take
 // and return 3 channels.
-SdPipeline load_sd_pipeline(const std::string& folder, const std::string& tokenizer = "");
+// Weights go straight into `dtype` on `device`; maps are aggregated in fp32 whatever the compute
+// dtype.
+SdPipeline load_sd_pipeline(const std::string& folder, const std::string& tokenizer = "",
+                            at::ScalarType dtype = at::kFloat, at::Device device = at::kCPU);
 
 // Where an image's square crop came from, in the original image's pixels.
 struct CropBox {

@@ -8,6 +8,8 @@
 #include "lavender/dm/extract.h"
 #include "lavender/io/image.h"
 #include "lavender/io/map_store.h"
+#include "lavender/runtime/device.h"
+#include "lavender/runtime/dtype.h"
 #include "lavender/util/error.h"
 #include "lavender/util/log.h"
 #include "lavender/util/progress.h"
@@ -137,8 +139,10 @@ ExtractJobResult run_extract_job(const ExtractJobOptions& o) {
   recipe.seed = o.seed;
   auto pairs = shard_pairs(o, result.bad);
   result.pairs = static_cast<int64_t>(pairs.size());
-  SdPipeline p = load_sd_pipeline(o.model, o.tokenizer);
-  p.to(o.device, o.dtype);
+  const at::Device device = runtime::parse_device(o.device);  // bare "cuda": this rank's GPU
+  const at::ScalarType dtype = runtime::parse_dtype(o.dtype);
+  runtime::check_dtype_on_device(dtype, device);
+  SdPipeline p = load_sd_pipeline(o.model, o.tokenizer, dtype, device);
   // A pixel-space model denoises images at its own resolution: prepare them at that size.
   recipe.image_size = p.image_size(recipe.image_size);
   check_recipe(p, recipe);

@@ -4,6 +4,7 @@
 
 #include "lavender/io/load_state_dict.h"
 #include "lavender/nn/activations.h"
+#include "lavender/nn/init_guard.h"
 #include "lavender/util/error.h"
 
 namespace lavender::dm {
@@ -194,12 +195,18 @@ std::vector<CrossAttentionLayer> UNet2DConditionModelImpl::cross_attention_layer
   return out;
 }
 
-UNet2DConditionModel load_unet(const std::string& folder) {
+UNet2DConditionModel load_unet(const std::string& folder, at::ScalarType dtype, at::Device device) {
   const std::string path = folder + "/config.json";
   auto config = io::config::load_unet_2d_condition_config(path);
   check_unet_supported(config, path);
-  UNet2DConditionModel model(config);
-  io::load_state_dict(*model, io::Checkpoint::open(folder));
+  UNet2DConditionModel model = [&] {
+    nn::SkipInitGuard skip_init;  // every weight is about to be loaded
+    return UNet2DConditionModel(config);
+  }();
+  io::LoadOptions options;
+  options.place = io::LoadOptions::Placement{dtype, device};
+  io::load_state_dict(*model, io::Checkpoint::open(folder), options);
+  model->to(device, dtype);
   model->eval();
   return model;
 }

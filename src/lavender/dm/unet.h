@@ -75,6 +75,9 @@ void check_unet_supported(const io::config::UNet2DConditionConfig& c, const std:
 
 // Builds the model from a diffusers folder (config.json + diffusion_pytorch_model.safetensors),
 // loads its weights strictly and sets eval mode.
-UNet2DConditionModel load_unet(const std::string& folder);
+// Each weight is put straight into `dtype` on `device` (io::LoadOptions::place), adopted from
+// the file's mapping when it already is; the same for load_vae and load_clip_text_model.
+UNet2DConditionModel load_unet(const std::string& folder, at::ScalarType dtype = at::kFloat,
+                               at::Device device = at::kCPU);
 
 }  // namespace lavender::dm

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "lavender/io/load_state_dict.h"
+#include "lavender/nn/init_guard.h"
 #include "lavender/util/error.h"
 
 namespace lavender::dm {
@@ -186,12 +187,18 @@ at::Tensor image_from_latents(AutoencoderKLImpl& vae, const at::Tensor& latents)
   return vae.decode(z);
 }
 
-AutoencoderKL load_vae(const std::string& folder) {
+AutoencoderKL load_vae(const std::string& folder, at::ScalarType dtype, at::Device device) {
   const std::string path = folder + "/config.json";
   auto config = io::config::load_autoencoder_kl_config(path);
   check_supported(config, path);
-  AutoencoderKL model(config);
-  io::load_state_dict(*model, io::Checkpoint::open(folder));
+  AutoencoderKL model = [&] {
+    nn::SkipInitGuard skip_init;  // every weight is about to be loaded
+    return AutoencoderKL(config);
+  }();
+  io::LoadOptions options;
+  options.place = io::LoadOptions::Placement{dtype, device};
+  io::load_state_dict(*model, io::Checkpoint::open(folder), options);
+  model->to(device, dtype);
   model->eval();
   return model;
 }

@@ -110,6 +110,7 @@ at::Tensor image_from_latents(AutoencoderKLImpl& vae, const at::Tensor& latents)
 
 // Builds the model from a diffusers folder (config.json + diffusion_pytorch_model.safetensors),
 // loads its weights strictly and sets eval mode.
-AutoencoderKL load_vae(const std::string& folder);
+AutoencoderKL load_vae(const std::string& folder, at::ScalarType dtype = at::kFloat,
+                       at::Device device = at::kCPU);
 
 }  // namespace lavender::dm

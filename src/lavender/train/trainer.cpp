@@ -745,8 +745,7 @@ TrainSummary Trainer::train(TrainingRun& run, Distributed& dist) {
   if (next.valid()) next.wait();
   summary.steps = step;
   if (summary.interrupted) return summary;
-  if (run.writes_checkpoints() &&
-      (summary.checkpoint.empty() || summary.steps % o.save_every != 0))
+  if (run.writes_checkpoints() && (summary.checkpoint.empty() || summary.steps % o.save_every != 0))
     summary.checkpoint = run.save(summary.steps, summary);
   if (main) summary.model_dir = run.save_model();
   dist.barrier();
