@@ -29,6 +29,24 @@ TEST(Attention, CaptureReturnsOnlyTheRequestedBlockAndKeepsTheOutput) {
   EXPECT_TRUE(torch::allclose(cap.probs, full.slice(2, 2).slice(3, 1, 4), 1e-5, 1e-6));
 }
 
+// Long sequences are computed in blocks of query rows (8 heads × 2100² scores exceed one block),
+// with per-row masks, broadcast masks and the causal mask sliced along, as if in one piece.
+TEST(Attention, LongSequencesInQueryBlocksGiveTheWholeResult) {
+  torch::manual_seed(2);
+  const int64_t t = 2100;
+  at::Tensor q = torch::randn({1, 8, t, 8}), k = torch::randn({1, 8, t, 8}),
+             v = torch::randn({1, 8, t, 8});
+  at::Tensor rows = torch::zeros({1, 1, t, t});
+  rows.narrow(3, 0, 100).fill_(-1e9);  // every row ignores the first 100 keys
+  for (const at::Tensor& mask : {at::Tensor(), rows, torch::zeros({1, 1, 1, t})}) {
+    at::Tensor blocked = attention(q, k, v, mask, false, 0.35);
+    EXPECT_TRUE(torch::allclose(blocked, reference(q, k, v, mask, 0.35), 1e-4, 1e-5));
+  }
+  at::Tensor causal = attention(q, k, v, at::Tensor(), true, 0.35);
+  EXPECT_TRUE(torch::allclose(causal, reference(q, k, v, causal_mask(t, t, q.options()), 0.35),
+                              1e-4, 1e-5));
+}
+
 TEST(Attention, CausalMaskAlignsAtTheEnd) {
   at::Tensor m = causal_mask(2, 4, torch::TensorOptions());
   // The 2 queries are the last 2 of 4 positions: the first sees keys 0..2, the second 0..3.

@@ -15,21 +15,12 @@ namespace lavender::train {
 namespace {
 
 TrainOptions split_options(const test::TinyTrainingRun& run, const std::string& out, bool lora) {
-  TrainOptions o;
-  o.model = run.model;
-  o.data = run.data;
-  o.images = run.images;
-  o.maps = run.maps;
-  o.out = out;
+  TrainOptions o = test::tiny_run_options(run, out);
   o.max_steps = 20;
   o.lr.lr = 1e-4;
   o.lr.warmup_steps = 2;
-  o.map_size = 16;
-  o.threads = 1;
   o.seed = 5;
-  o.figure_every = 0;
   o.save_every = 1000;
-  o.freeze = {};
   o.lora = lora;
   o.lora_dropout = 0;  // dropout masks depend on how a batch is split
   o.adam_eps = 1e-6;

@@ -39,16 +39,11 @@ TEST(GradSharding, Spellings) {
 TEST(GradSharding, OneRankStepsAsTheReplicatedTrainer) {
   test::TempDir dir;
   auto run = test::write_tiny_training_run(dir.path(), 8, "llava", true, true);
-  TrainOptions o;
-  o.model = run.model, o.data = run.data, o.images = run.images, o.maps = run.maps;
+  TrainOptions o = test::tiny_run_options(run, "");
   o.max_steps = 4;
   o.batch_size = 2;
   o.grad_accum = 2;
-  o.map_size = 16;
-  o.threads = 1;
-  o.figure_every = 0;
   o.save_every = 2;
-  o.freeze = {};
   o.max_grad_norm = 1.0;  // clipping from the owned parts
   for (const char* dtype : {"fp32", "bf16"}) {
     o.dtype = dtype;

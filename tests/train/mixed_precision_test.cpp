@@ -83,22 +83,13 @@ TEST(LossScaler, BacksOffOnOverflowAndGrowsAfterARunOfGoodSteps) {
 }
 
 TrainOptions mixed_precision_options(const test::TinyTrainingRun& run, const std::string& out) {
-  TrainOptions o;
-  o.model = run.model;
-  o.data = run.data;
-  o.images = run.images;
-  o.maps = run.maps;
-  o.out = out;
+  TrainOptions o = test::tiny_run_options(run, out);
   o.max_steps = 3;
   o.batch_size = 2;
   o.grad_accum = 2;
   o.lr.lr = 1e-3;
   o.lr.warmup_steps = 0;
-  o.map_size = 16;
-  o.threads = 1;
   o.seed = 3;
-  o.figure_every = 0;
-  o.freeze = {};
   return o;
 }
 

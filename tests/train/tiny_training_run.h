@@ -9,6 +9,7 @@
 #include <string>
 
 #include "lavender/io/map_store.h"
+#include "lavender/train/train_options.h"
 #include "test_paths.h"
 #include "vlm/tiny_vlm_folder.h"
 
@@ -76,6 +77,22 @@ inline TinyTrainingRun write_tiny_training_run(const std::string& dir, int sampl
       << "\n";
   store.flush();
   return r;
+}
+
+// The options of a training run on it, into `out`: its files, 16-pixel maps, one thread, no
+// figures, nothing frozen (the tiny vision tower trains too, so every path gets gradients).
+inline train::TrainOptions tiny_run_options(const TinyTrainingRun& r, const std::string& out) {
+  train::TrainOptions o;
+  o.model = r.model;
+  o.data = r.data;
+  o.images = r.images;
+  o.maps = r.maps;
+  o.out = out;
+  o.map_size = 16;
+  o.threads = 1;
+  o.figure_every = 0;
+  o.freeze = {};
+  return o;
 }
 
 }  // namespace lavender::test

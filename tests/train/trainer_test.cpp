@@ -33,23 +33,15 @@ std::map<std::string, at::Tensor> parameters(const std::string& fixture, const s
 }
 
 TrainOptions tiny_options(const test::TinyTrainingRun& run, const std::string& out) {
-  TrainOptions o;
-  o.model = run.model;
-  o.data = run.data;
-  o.images = run.images;
-  o.maps = run.maps;
-  o.out = out;
+  TrainOptions o = test::tiny_run_options(run, out);
   o.max_steps = 6;
   o.batch_size = 2;
   o.grad_accum = 2;
   o.lr.lr = 1e-3;
   o.lr.warmup_steps = 2;
-  o.map_size = 16;
   o.save_every = 2;
-  o.threads = 1;
   o.seed = 7;
   o.figure_every = 3;
-  o.freeze = {};  // the tiny vision tower trains too, so every path gets gradients
   return o;
 }
 

@@ -70,13 +70,10 @@ ClipTextModel load_clip_text_model(const std::string& folder, at::ScalarType dty
     return ClipTextModel(config);
   }();
   io::LoadOptions options;
-  options.place = io::LoadOptions::Placement{dtype, device};
   options.ignore_unexpected = {R"(\.position_ids$)"};
   // transformers 4 saves under `text_model.`; transformers 5 drops that segment.
   options.key_rules = {{"text_model.", "text_model."}, {"", "text_model."}};
-  io::load_state_dict(*model, io::Checkpoint::open(folder), options);
-  model->to(device, dtype);
-  model->eval();
+  io::load_model_weights(*model, folder, options, dtype, device);
   return model;
 }
 

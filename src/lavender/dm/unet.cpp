@@ -203,11 +203,7 @@ UNet2DConditionModel load_unet(const std::string& folder, at::ScalarType dtype, 
     nn::SkipInitGuard skip_init;  // every weight is about to be loaded
     return UNet2DConditionModel(config);
   }();
-  io::LoadOptions options;
-  options.place = io::LoadOptions::Placement{dtype, device};
-  io::load_state_dict(*model, io::Checkpoint::open(folder), options);
-  model->to(device, dtype);
-  model->eval();
+  io::load_model_weights(*model, folder, {}, dtype, device);
   return model;
 }
 

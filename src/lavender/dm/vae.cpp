@@ -195,11 +195,7 @@ AutoencoderKL load_vae(const std::string& folder, at::ScalarType dtype, at::Devi
     nn::SkipInitGuard skip_init;  // every weight is about to be loaded
     return AutoencoderKL(config);
   }();
-  io::LoadOptions options;
-  options.place = io::LoadOptions::Placement{dtype, device};
-  io::load_state_dict(*model, io::Checkpoint::open(folder), options);
-  model->to(device, dtype);
-  model->eval();
+  io::load_model_weights(*model, folder, {}, dtype, device);
   return model;
 }
 

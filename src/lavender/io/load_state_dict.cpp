@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "lavender/util/error.h"
+#include "lavender/util/log.h"
 
 namespace lavender::io {
 namespace {
@@ -134,6 +135,17 @@ std::vector<KeyRule> llava_key_rules() {
       {"vision_tower.", "model.vision_tower."},
       {"multi_modal_projector.", "model.multi_modal_projector."},
   };
+}
+
+LoadReport load_model_weights(torch::nn::Module& module, const std::string& folder,
+                              LoadOptions options, at::ScalarType dtype, at::Device device) {
+  options.strict = true;  // every parameter filled: none keeps uninitialised memory
+  options.place = LoadOptions::Placement{dtype, device};
+  const LoadReport report = load_state_dict(module, Checkpoint::open(folder), options);
+  log::info("loaded ", folder, ": ", report.summary());
+  module.to(device, dtype);
+  module.eval();
+  return report;
 }
 
 std::vector<KeyRule> mllama_key_rules() {

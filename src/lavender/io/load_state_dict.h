@@ -65,6 +65,13 @@ std::string rewrite_key(const std::string& key, const std::vector<KeyRule>& rule
 LoadReport load_state_dict(torch::nn::Module& module, const TensorSource& source,
                            const LoadOptions& options = {});
 
+// How every model loader fills a model built under nn::SkipInitGuard: the checkpoint in `folder`
+// placed straight into `dtype` on `device` (options.place is set), strictly, then the whole
+// module moved there (what the checkpoint does not hold follows) and put in eval mode. Logs the
+// report's summary.
+LoadReport load_model_weights(torch::nn::Module& module, const std::string& folder,
+                              LoadOptions options, at::ScalarType dtype, at::Device device);
+
 // Published LLaVA layouts (transformers 4.x `language_model.model.*`, vision tower with or
 // without its `vision_model.` segment) onto the transformers 5 module tree:
 // `model.language_model.*`, `model.vision_tower.*`, `model.multi_modal_projector.*`, `lm_head.*`.

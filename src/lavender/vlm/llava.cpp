@@ -10,7 +10,6 @@
 #include "lavender/nn/activations.h"
 #include "lavender/nn/init_guard.h"
 #include "lavender/util/error.h"
-#include "lavender/util/log.h"
 #include "lavender/vlm/hf_architecture.h"
 #include "lavender/vlm/lm_loss.h"
 
@@ -253,12 +252,7 @@ LlavaForConditionalGeneration load_llava(const std::string& folder, at::ScalarTy
   options.ignore_unexpected = {R"(\.position_ids$)", R"(\.rotary_emb\.inv_freq$)"};
   // A tied head is the embedding matrix; a saved copy of it is redundant.
   if (config.tie_word_embeddings) options.ignore_unexpected.push_back(R"(^lm_head\.weight$)");
-  options.place = io::LoadOptions::Placement{dtype, device};
-  // Strict loading fills every parameter (none keeps the uninitialised memory).
-  const io::LoadReport report = io::load_state_dict(*m, io::Checkpoint::open(folder), options);
-  log::info("loaded ", folder, ": ", report.summary());
-  m->to(device, dtype);  // what the checkpoint does not hold (nothing today) follows
-  m->eval();
+  io::load_model_weights(*m, folder, options, dtype, device);
   return m;
 }
 

@@ -7,7 +7,6 @@
 #include "lavender/io/load_state_dict.h"
 #include "lavender/nn/init_guard.h"
 #include "lavender/util/error.h"
-#include "lavender/util/log.h"
 #include "lavender/vlm/hf_architecture.h"
 #include "lavender/vlm/lm_loss.h"
 
@@ -155,12 +154,7 @@ MllamaForConditionalGeneration load_mllama(const std::string& folder, at::Scalar
   io::LoadOptions options;
   options.key_rules = io::mllama_key_rules();
   options.ignore_unexpected = {R"(\.rotary_emb\.inv_freq$)"};
-  options.place = io::LoadOptions::Placement{dtype, device};
-  // Strict loading fills every parameter (none keeps the uninitialised memory).
-  const io::LoadReport report = io::load_state_dict(*m, io::Checkpoint::open(folder), options);
-  log::info("loaded ", folder, ": ", report.summary());
-  m->to(device, dtype);  // what the checkpoint does not hold (nothing today) follows
-  m->eval();
+  io::load_model_weights(*m, folder, options, dtype, device);
   return m;
 }
 
