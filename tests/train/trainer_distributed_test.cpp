@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "test_jsonl.h"
@@ -137,6 +139,44 @@ TEST(TrainerDistributed, AShardedRunResumesExactly) {
   auto resumed = read_jsonl(dir.file("split/metrics.jsonl"));
   ASSERT_EQ(whole.size(), 6u);
   ASSERT_EQ(resumed.size(), 6u);
+  for (size_t i = 0; i < whole.size(); ++i)
+    for (const char* key : {"total", "grad_norm"})
+      EXPECT_DOUBLE_EQ(whole[i][key].get<double>(), resumed[i][key].get<double>())
+          << key << " at step " << i + 1;
+}
+
+// kill -9 of one rank of a sharded run: the other stops with an account of it instead of
+// hanging, and a resume from the last complete checkpoint continues as if nothing happened.
+TEST(TrainerDistributed, AKilledRankStopsTheOtherAndTheRunResumesExactly) {
+  TempDir dir;
+  auto run = write_tiny_training_run(dir.path(), 8, "llava", true, true);
+  const std::string options = " --sharding grad-op --lr-schedule constant --save-every 2";
+  ASSERT_TRUE(
+      run_ranks(train_command(run, dir.file("whole"), 2, 20) + options, 2, dir.file("whole-rank")));
+  const std::string out = dir.file("killed");
+  const std::string env =
+      "WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(free_port());
+  const std::string command = train_command(run, out, 2, 100000) + options;
+  // Rank 1 dies by SIGKILL once the run has a checkpoint; rank 0's exit status is kept.
+  const int rc = shell("(" + env + " RANK=1 " + command + " > " + dir.file("k1.log") +
+                       " 2>&1 & p1=$!; " + env + " RANK=0 " + command + " > " + dir.file("k0.log") +
+                       " 2>&1 & p0=$!; for i in $(seq 600); do [ -f " + out +
+                       "/checkpoints/latest ] && break; sleep 0.1; done; kill -9 $p1; wait $p0)");
+  EXPECT_NE(rc, 0);
+  std::ifstream in(dir.file("k0.log"));
+  const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(log.find("failed on rank 0"), std::string::npos) << log;
+  EXPECT_NE(log.find("a peer crashed, was killed, or hung"), std::string::npos) << log;
+  std::ifstream latest(out + "/checkpoints/latest");
+  std::string name;
+  ASSERT_TRUE(latest >> name);
+  ASSERT_LT(std::stoi(name.substr(5)), 20) << name;
+  ASSERT_TRUE(run_ranks(train_command(run, out, 2, 20) + options + " --resume", 2,
+                        dir.file("resumed-rank")));
+  auto whole = read_jsonl(dir.file("whole/metrics.jsonl"));
+  auto resumed = read_jsonl(out + "/metrics.jsonl");
+  ASSERT_EQ(whole.size(), 20u);
+  ASSERT_EQ(resumed.size(), 20u);
   for (size_t i = 0; i < whole.size(); ++i)
     for (const char* key : {"total", "grad_norm"})
       EXPECT_DOUBLE_EQ(whole[i][key].get<double>(), resumed[i][key].get<double>())
