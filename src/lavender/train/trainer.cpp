@@ -28,9 +28,8 @@
 #include "lavender/train/distributed.h"
 #include "lavender/train/event_file.h"
 #include "lavender/train/final_model.h"
-#include "lavender/train/grad_sharding.h"
 #include "lavender/train/metrics_log.h"
-#include "lavender/train/mixed_precision.h"
+#include "lavender/train/parameter_update.h"
 #include "lavender/train/student.h"
 #include "lavender/train/train_checkpoint.h"
 #include "lavender/train/training_data.h"
@@ -41,8 +40,6 @@
 namespace lavender::train {
 namespace fs = std::filesystem;
 namespace {
-
-enum class StepOutcome { taken, overflow, bad };
 
 std::atomic<int> g_signal{0};
 extern "C" void on_signal(int sig) {
@@ -70,13 +67,6 @@ class SignalScope {
 // Norms, biases and other 1-D parameters take no weight decay (as transformers' Trainer).
 bool decays(const std::string& name, const at::Tensor& p) {
   return p.dim() >= 2 && name.find("norm") == std::string::npos;
-}
-
-// The 2-norm of all gradients together, in double precision.
-double total_norm(const std::vector<at::Tensor>& params) {
-  double sum = 0;
-  for (const auto& p : params) sum += p.grad().to(torch::kDouble).pow(2).sum().item<double>();
-  return std::sqrt(sum);
 }
 
 void set_cpu_rng_state(const at::Tensor& state) {
@@ -159,7 +149,6 @@ class TrainingRun {
       device_ = at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(env.local_rank));
     dtype_ = runtime::parse_dtype(o_.dtype);
     runtime::check_dtype_on_device(dtype_, device_);
-    scaler_ = LossScaler(parse_loss_scale(o_.loss_scale, dtype_));
     DistributedOptions dist_options;
     dist_options.device = device_;
     dist_ = std::make_unique<Distributed>(env, dist_options);
@@ -192,10 +181,9 @@ class TrainingRun {
   bool resume(TrainSummary& summary) {
     const std::string latest = latest_checkpoint(o_.out);
     if (latest.empty()) return false;
-    nlohmann::json state = load_training_checkpoint(latest, contents_, *optimizer_, shard());
-    masters_.publish();
-    if (grad_sharding_) grad_sharding_->broadcast_parameters();
-    scaler_.restore(state.value("loss_scale", nlohmann::json::object()));
+    nlohmann::json state =
+        load_training_checkpoint(latest, contents_, update_->optimizer(), shard());
+    update_->restored(state.value("loss_scale", nlohmann::json::object()));
     set_cpu_rng_state(rng_state_);
     summary.start_step = state.at("step").get<int64_t>();
     summary.skipped_steps = state.value("skipped_steps", int64_t{0});
@@ -212,16 +200,16 @@ class TrainingRun {
                        {"bad_samples", summary.bad_samples},
                        {"samples_without_maps", summary.samples_without_maps},
                        {"samples_without_words", summary.samples_without_words},
-                       {"loss_scale", scaler_.state()},
+                       {"loss_scale", update_->loss_scale_state()},
                        {"options", options_json(o_)}};
     rng_state_.copy_(at::detail::getDefaultCPUGenerator().get_state());
-    return save_training_checkpoint(o_.out, step, contents_, *optimizer_, o_.keep_checkpoints,
-                                    shard());
+    return save_training_checkpoint(o_.out, step, contents_, update_->optimizer(),
+                                    o_.keep_checkpoints, shard());
   }
 
   // With grad-op sharding every rank writes its own part of a checkpoint; otherwise rank 0 alone
   // writes the whole.
-  bool writes_checkpoints() const { return dist_->is_main() || grad_sharding_ != nullptr; }
+  bool writes_checkpoints() const { return dist_->is_main() || update_->sharded(); }
 
   std::string save_model() {
     FinalModelOptions options;
@@ -315,32 +303,21 @@ class TrainingRun {
     r.samples += static_cast<int64_t>(ptrs.size());
     // Gradients are averaged over ranks, and each rank's losses are its share of the global
     // means: the world size turns the average back into the sum of the shares.
-    const double factor = scaler_.scale() * static_cast<double>(dist_->world_size());
-    if (loss.requires_grad()) (loss * factor).backward();
+    if (loss.requires_grad()) (loss * update_->loss_factor()).backward();
     return true;
   }
 
   // After every micro-batch, on every rank (sharded, a collective even when this rank's batch
   // was empty): the backward's gradients move to the masters that sum them.
-  void fold_gradients() {
-    if (grad_sharding_)
-      grad_sharding_->reduce_gradients(masters_);
-    else
-      masters_.accumulate_gradients();
-  }
+  void fold_gradients() { update_->fold_gradients(); }
 
   void start_step(int64_t step, StepRecord& r) {
     r.step = step + 1;
     r.lr = learning_rate(o_.lr, step, o_.max_steps);
     r.lambda = aligning() ? lambda_at(o_.lambda, step, o_.max_steps) : 0.0;
     r.text_weight = text_weight_at(o_.text_weight, step);
-    auto& groups = optimizer_->param_groups();
-    for (size_t g = 0; g < groups.size(); ++g)
-      static_cast<torch::optim::AdamWOptions&>(groups[g].options())
-          .lr(g == kAlignerGroup ? r.lr * aligner_lr_ratio_ : r.lr);
-    // Gradients are freed rather than zeroed: between steps they would only take memory.
-    for (auto& p : trainable_) p.mutable_grad() = at::Tensor();
-    r.loss_scale = scaler_.scale();
+    update_->start(r.lr);
+    r.loss_scale = update_->loss_scale();
   }
 
   // Adds up the ranks' shares of the step's losses (every rank logs the same).
@@ -353,53 +330,15 @@ class TrainingRun {
     r.words = static_cast<int64_t>(counts.words);
   }
 
-  // Averages gradients over ranks, takes the loss scale out, clips and steps. The step is
-  // skipped on every rank when a loss or the gradient is not finite anywhere: an overflow the
-  // loss scale explains (the scale backs off), or trouble in the training itself.
   StepOutcome finish_step(StepRecord& r) {
-    if (!grad_sharding_) dist_->all_reduce_gradients(trainable_);
-    std::vector<at::Tensor> with_grad;
-    for (const auto& p : trainable_)
-      if (p.grad().defined()) with_grad.push_back(p);
-    if (scaler_.scale() != 1.0) {
-      torch::NoGradGuard no_grad;
-      for (auto& p : with_grad) p.mutable_grad().mul_(1.0 / scaler_.scale());
-    }
-    if (grad_sharding_)
-      r.grad_norm = clip_sharded(with_grad);
-    else if (with_grad.empty())
-      r.grad_norm = 0.0;
-    else if (o_.max_grad_norm > 0)
-      r.grad_norm = torch::nn::utils::clip_grad_norm_(with_grad, o_.max_grad_norm);
-    else
-      r.grad_norm = total_norm(with_grad);
-    if (!dist_->all_agree(std::isfinite(r.total))) return StepOutcome::bad;
-    const bool finite = dist_->all_agree(std::isfinite(r.grad_norm));
-    if (!scaler_.update(finite)) return StepOutcome::bad;
-    if (!finite) return StepOutcome::overflow;
-    optimizer_->step();
-    masters_.publish();
-    if (grad_sharding_) grad_sharding_->broadcast_parameters();
-    return StepOutcome::taken;
-  }
-
-  // The norm of the whole gradient from each rank's owned part, and clipping as
-  // torch::nn::utils::clip_grad_norm_ does.
-  double clip_sharded(const std::vector<at::Tensor>& owned) {
-    double sum = 0;
-    for (const auto& p : owned) sum += p.grad().to(torch::kDouble).pow(2).sum().item<double>();
-    const double norm = std::sqrt(dist_->all_reduce_sum(sum));
-    const double coef = o_.max_grad_norm / (norm + 1e-6);
-    if (o_.max_grad_norm > 0 && std::isfinite(norm) && coef < 1) {
-      torch::NoGradGuard no_grad;
-      for (const auto& p : owned) p.grad().mul_(coef);
-    }
-    return norm;
+    const StepResult result = update_->finish(r.total);
+    r.grad_norm = result.grad_norm;
+    return result.outcome;
   }
 
   CheckpointShard shard() {
     CheckpointShard s;
-    if (grad_sharding_) {
+    if (update_->sharded()) {
       s.rank = dist_->rank();
       s.world = dist_->world_size();
       s.barrier = [this] { dist_->barrier(); };
@@ -413,8 +352,6 @@ class TrainingRun {
   }
 
  private:
-  static constexpr size_t kAlignerGroup = 2;
-
   void build_objective() {
     layers_ = o_.align_layers;
     for (auto& l : layers_) {
@@ -484,45 +421,10 @@ class TrainingRun {
     return {decay, no_decay};
   }
 
-  // AdamW with three groups: decayed, undecayed, and the Aligner (its own learning rate).
   void build_optimizer(std::pair<std::vector<at::Tensor>, std::vector<at::Tensor>> params) {
-    auto group = [&](std::vector<at::Tensor> p, double lr, double wd) {
-      auto opts = std::make_unique<torch::optim::AdamWOptions>(lr);
-      opts->betas({o_.adam_beta1, o_.adam_beta2}).eps(o_.adam_eps).weight_decay(wd);
-      return torch::optim::OptimizerParamGroup(std::move(p), std::move(opts));
-    };
-    auto& [decay, no_decay] = params;
-    const std::vector<at::Tensor> aligner =
-        aligning() ? alignment_->parameters() : std::vector<at::Tensor>{};
-    std::vector<at::Tensor> all = decay;
-    all.insert(all.end(), no_decay.begin(), no_decay.end());
-    all.insert(all.end(), aligner.begin(), aligner.end());
-    dist_->broadcast_parameters(all);  // every rank starts from rank 0's weights
-    if (parse_sharding(o_.sharding) == Sharding::grad_op)
-      grad_sharding_ = std::make_unique<GradSharding>(all, *dist_);
-    // What this rank steps: its share under grad-op sharding, everything otherwise.
-    auto mine = [&](const std::vector<at::Tensor>& v) {
-      return grad_sharding_ ? grad_sharding_->owned(v) : v;
-    };
-    // The optimizer steps the masters; the model's own parameters are copies in --dtype.
-    masters_ = MasterWeights(mine(all), runtime::parse_dtype(o_.master_weights),
-                             /*always_copy=*/grad_sharding_ != nullptr);
-    trainable_ = masters_.masters_of(mine(all));
-    if (masters_.separate())
-      log::info("trainable parameters keep ", o_.master_weights, " master weights");
-    if (grad_sharding_)
-      log::info("grad-op sharding: this rank keeps the masters, gradients and AdamW state of ",
-                grad_sharding_->owned_elements(), " of the trainable parameters' elements");
-    std::vector<torch::optim::OptimizerParamGroup> groups;
-    groups.push_back(group(masters_.masters_of(mine(decay)), o_.lr.lr, o_.weight_decay));
-    groups.push_back(group(masters_.masters_of(mine(no_decay)), o_.lr.lr, 0.0));
-    if (aligning()) {
-      const double aligner_lr = o_.aligner_lr > 0 ? o_.aligner_lr : o_.lr.lr;
-      aligner_lr_ratio_ = aligner_lr / o_.lr.lr;
-      groups.push_back(group(masters_.masters_of(mine(aligner)), aligner_lr, 0.0));
-    }
-    optimizer_ =
-        std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(o_.lr.lr));
+    update_ = std::make_unique<ParameterUpdate>(
+        o_, *dist_, params.first, params.second,
+        aligning() ? alignment_->parameters() : std::vector<at::Tensor>{});
   }
 
   void load_data() {
@@ -559,8 +461,7 @@ class TrainingRun {
   void list_checkpoint_tensors() {
     contents_.tensors.clear();
     auto add_master = [&](const std::string& name, const at::Tensor& p) {
-      if (grad_sharding_ && grad_sharding_->owned({p}).empty()) return;
-      contents_.tensors.emplace_back(name, masters_.masters_of({p})[0]);
+      if (update_->owns(p)) contents_.tensors.emplace_back(name, update_->master_of(p));
     };
     for (const auto& [name, p] : student_trainable_) add_master(name, p);
     if (aligning()) {
@@ -589,13 +490,8 @@ class TrainingRun {
   align::AttentionAlignment alignment_{nullptr};
   std::vector<int64_t> layers_;
   LoraConfig lora_;
-  std::unique_ptr<torch::optim::AdamW> optimizer_;
-  std::unique_ptr<GradSharding> grad_sharding_;  // set by --sharding grad-op
-  MasterWeights masters_;
-  LossScaler scaler_;
-  std::vector<at::Tensor> trainable_;  // what the optimizer steps: the masters and the Aligner
+  std::unique_ptr<ParameterUpdate> update_;
   std::vector<std::pair<std::string, at::Tensor>> student_trainable_;  // the model's, by name
-  double aligner_lr_ratio_ = 1.0;
   std::unique_ptr<io::MapStoreReader> store_;
   TrainingSet data_;
   ExampleOptions example_options_;

@@ -1,0 +1,146 @@
+#include "lavender/train/parameter_update.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "lavender/runtime/dtype.h"
+#include "lavender/train/distributed.h"
+#include "lavender/train/train_options.h"
+#include "lavender/util/log.h"
+
+namespace lavender::train {
+namespace {
+
+constexpr size_t kAlignerGroup = 2;
+
+// The 2-norm of all gradients together, in double precision.
+double total_norm(const std::vector<at::Tensor>& params) {
+  double sum = 0;
+  for (const auto& p : params) sum += p.grad().to(torch::kDouble).pow(2).sum().item<double>();
+  return std::sqrt(sum);
+}
+
+}  // namespace
+
+ParameterUpdate::ParameterUpdate(const TrainOptions& options, Distributed& dist,
+                                 const std::vector<at::Tensor>& decay,
+                                 const std::vector<at::Tensor>& no_decay,
+                                 const std::vector<at::Tensor>& aligner)
+    : o_(options), dist_(dist) {
+  scaler_ = LossScaler(parse_loss_scale(o_.loss_scale, runtime::parse_dtype(o_.dtype)));
+  std::vector<at::Tensor> all = decay;
+  all.insert(all.end(), no_decay.begin(), no_decay.end());
+  all.insert(all.end(), aligner.begin(), aligner.end());
+  dist_.broadcast_parameters(all);  // every rank starts from rank 0's weights
+  if (parse_sharding(o_.sharding) == Sharding::grad_op)
+    sharding_ = std::make_unique<GradSharding>(all, dist_);
+  // What this rank steps: its share under grad-op sharding, everything otherwise.
+  auto mine = [&](const std::vector<at::Tensor>& v) { return sharding_ ? sharding_->owned(v) : v; };
+  // The optimizer steps the masters; the model's own parameters are copies in --dtype.
+  masters_ = MasterWeights(mine(all), runtime::parse_dtype(o_.master_weights),
+                           /*always_copy=*/sharding_ != nullptr);
+  stepped_ = masters_.masters_of(mine(all));
+  if (masters_.separate())
+    log::info("trainable parameters keep ", o_.master_weights, " master weights");
+  if (sharding_)
+    log::info("grad-op sharding: this rank keeps the masters, gradients and AdamW state of ",
+              sharding_->owned_elements(), " of the trainable parameters' elements");
+
+  // AdamW with three groups: decayed, undecayed, and the Aligner (its own learning rate).
+  auto group = [&](const std::vector<at::Tensor>& p, double lr, double wd) {
+    auto opts = std::make_unique<torch::optim::AdamWOptions>(lr);
+    opts->betas({o_.adam_beta1, o_.adam_beta2}).eps(o_.adam_eps).weight_decay(wd);
+    return torch::optim::OptimizerParamGroup(masters_.masters_of(mine(p)), std::move(opts));
+  };
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.push_back(group(decay, o_.lr.lr, o_.weight_decay));
+  groups.push_back(group(no_decay, o_.lr.lr, 0.0));
+  if (!aligner.empty()) {
+    const double aligner_lr = o_.aligner_lr > 0 ? o_.aligner_lr : o_.lr.lr;
+    aligner_lr_ratio_ = aligner_lr / o_.lr.lr;
+    groups.push_back(group(aligner, aligner_lr, 0.0));
+    has_aligner_group_ = true;
+  }
+  optimizer_ = std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(o_.lr.lr));
+}
+
+void ParameterUpdate::start(double lr) {
+  auto& groups = optimizer_->param_groups();
+  for (size_t g = 0; g < groups.size(); ++g)
+    static_cast<torch::optim::AdamWOptions&>(groups[g].options())
+        .lr(has_aligner_group_ && g == kAlignerGroup ? lr * aligner_lr_ratio_ : lr);
+  // Gradients are freed rather than zeroed: between steps they would only take memory.
+  for (auto& p : stepped_) p.mutable_grad() = at::Tensor();
+}
+
+double ParameterUpdate::loss_factor() const {
+  return scaler_.scale() * static_cast<double>(dist_.world_size());
+}
+
+void ParameterUpdate::fold_gradients() {
+  if (sharding_)
+    sharding_->reduce_gradients(masters_);
+  else
+    masters_.accumulate_gradients();
+}
+
+StepResult ParameterUpdate::finish(double total_loss) {
+  if (!sharding_) dist_.all_reduce_gradients(stepped_);
+  std::vector<at::Tensor> with_grad;
+  for (const auto& p : stepped_)
+    if (p.grad().defined()) with_grad.push_back(p);
+  if (scaler_.scale() != 1.0) {
+    torch::NoGradGuard no_grad;
+    for (auto& p : with_grad) p.mutable_grad().mul_(1.0 / scaler_.scale());
+  }
+  StepResult r;
+  if (sharding_)
+    r.grad_norm = clip_sharded(with_grad);
+  else if (with_grad.empty())
+    r.grad_norm = 0.0;
+  else if (o_.max_grad_norm > 0)
+    r.grad_norm = torch::nn::utils::clip_grad_norm_(with_grad, o_.max_grad_norm);
+  else
+    r.grad_norm = total_norm(with_grad);
+  // Skipped on every rank when a loss or the gradient is not finite anywhere: an overflow the
+  // loss scale explains (the scale backs off), or trouble in the training itself.
+  if (!dist_.all_agree(std::isfinite(total_loss))) return r;
+  const bool finite = dist_.all_agree(std::isfinite(r.grad_norm));
+  if (!scaler_.update(finite)) return r;
+  if (!finite) {
+    r.outcome = StepOutcome::overflow;
+    return r;
+  }
+  optimizer_->step();
+  masters_.publish();
+  if (sharding_) sharding_->broadcast_parameters();
+  r.outcome = StepOutcome::taken;
+  return r;
+}
+
+// The norm of the whole gradient from each rank's owned part, and clipping as
+// torch::nn::utils::clip_grad_norm_ does.
+double ParameterUpdate::clip_sharded(const std::vector<at::Tensor>& owned) {
+  double sum = 0;
+  for (const auto& p : owned) sum += p.grad().to(torch::kDouble).pow(2).sum().item<double>();
+  const double norm = std::sqrt(dist_.all_reduce_sum(sum));
+  const double coef = o_.max_grad_norm / (norm + 1e-6);
+  if (o_.max_grad_norm > 0 && std::isfinite(norm) && coef < 1) {
+    torch::NoGradGuard no_grad;
+    for (const auto& p : owned) p.grad().mul_(coef);
+  }
+  return norm;
+}
+
+bool ParameterUpdate::owns(const at::Tensor& param) const {
+  return !sharding_ || !sharding_->owned({param}).empty();
+}
+
+void ParameterUpdate::restored(const nlohmann::json& loss_scale_state) {
+  masters_.publish();
+  if (sharding_) sharding_->broadcast_parameters();
+  scaler_.restore(loss_scale_state);
+}
+
+}  // namespace lavender::train
