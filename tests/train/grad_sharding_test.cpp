@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "lavender/train/parameter_update.h"
 #include "lavender/train/trainer.h"
 #include "lavender/util/error.h"
 #include "train/tiny_training_run.h"
@@ -63,7 +64,7 @@ TEST(GradSharding, OneRankStepsAsTheReplicatedTrainer) {
     EXPECT_TRUE(std::filesystem::exists(sharded.checkpoint + "/trainable.safetensors"));
   }
   o.sharding = "full";
-  EXPECT_THROW(validate(o), Error);
+  EXPECT_THROW(ParameterUpdate::check_options(o), Error);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "lavender/io/safetensors.h"
+#include "lavender/train/parameter_update.h"
 #include "lavender/train/trainer.h"
 #include "lavender/util/error.h"
 #include "lavender/vlm/llava.h"
@@ -211,10 +212,13 @@ TEST(MixedPrecision, ClearErrors) {
   auto run = test::write_tiny_training_run(dir.path());
   TrainOptions o = mixed_precision_options(run, dir.file("out"));
   o.master_weights = "bf16";  // narrower than the fp32 weights
-  EXPECT_THROW(validate(o), Error);
+  EXPECT_THROW(ParameterUpdate::check_options(o), Error);
+  EXPECT_THROW(Trainer(o).run(), Error);
   o.master_weights = "fp32";
   o.loss_scale = "sometimes";
-  EXPECT_THROW(validate(o), Error);
+  EXPECT_THROW(ParameterUpdate::check_options(o), Error);
+  o.loss_scale = "auto";
+  EXPECT_NO_THROW(ParameterUpdate::check_options(o));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "lavender/runtime/dtype.h"
 #include "lavender/train/distributed.h"
 #include "lavender/train/train_options.h"
+#include "lavender/util/error.h"
 #include "lavender/util/log.h"
 
 namespace lavender::train {
@@ -22,6 +23,20 @@ double total_norm(const std::vector<at::Tensor>& params) {
 }
 
 }  // namespace
+
+void ParameterUpdate::check_options(const TrainOptions& o) {
+  const at::ScalarType dtype = runtime::parse_dtype(o.dtype);
+  const at::ScalarType master = runtime::parse_dtype(o.master_weights);
+  if (master != at::kFloat && master != dtype)
+    throw Error("--master-weights " + o.master_weights + ": must be fp32 or the same as --dtype (" +
+                o.dtype + ")");
+  parse_loss_scale(o.loss_scale, dtype);
+  if (parse_sharding(o.sharding) == Sharding::full)
+    throw Error(
+        "--sharding full (parameters sharded too) is not built yet; grad-op shards the master "
+        "weights, gradients and AdamW state, and `lavender plan --sharding full` says what full "
+        "would need");
+}
 
 ParameterUpdate::ParameterUpdate(const TrainOptions& options, Distributed& dist,
                                  const std::vector<at::Tensor>& decay,

@@ -32,6 +32,10 @@ struct StepResult {
 
 class ParameterUpdate {
  public:
+  // Throws lavender::Error for a --dtype, --master-weights, --loss-scale or --sharding it cannot
+  // honour, before any work.
+  static void check_options(const TrainOptions& options);
+
   // Parameters of the student that take weight decay, those that do not, and the Aligner's (its
   // own learning rate). Every rank starts from rank 0's values.
   ParameterUpdate(const TrainOptions& options, Distributed& dist,

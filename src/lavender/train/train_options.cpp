@@ -2,9 +2,6 @@
 
 #include <sstream>
 
-#include "lavender/runtime/dtype.h"
-#include "lavender/train/grad_sharding.h"
-#include "lavender/train/mixed_precision.h"
 #include "lavender/util/error.h"
 
 namespace lavender::train {
@@ -287,17 +284,6 @@ void validate(const TrainOptions& o) {
     throw Error("lavender train: --lambda " + number(o.lambda.lambda) +
                 " needs the teacher's maps (--maps STORE); use --lambda 0 for plain SFT");
   if (o.lr.lr <= 0) throw Error("--lr: must be positive");
-  const at::ScalarType dtype = runtime::parse_dtype(o.dtype);
-  const at::ScalarType master = runtime::parse_dtype(o.master_weights);
-  if (master != at::kFloat && master != dtype)
-    throw Error("--master-weights " + o.master_weights + ": must be fp32 or the same as --dtype (" +
-                o.dtype + ")");
-  parse_loss_scale(o.loss_scale, dtype);
-  if (parse_sharding(o.sharding) == Sharding::full)
-    throw Error(
-        "--sharding full (parameters sharded too) is not built yet; grad-op shards the master "
-        "weights, gradients and AdamW state, and `lavender plan --sharding full` says what full "
-        "would need");
 }
 
 }  // namespace lavender::train

@@ -90,7 +90,8 @@ const std::vector<OptionSpec>& train_option_specs();
 void apply_config(TrainOptions& options, const nlohmann::json& config, const std::string& path);
 // The options as such an object (written into the run's folder so a run can be repeated).
 nlohmann::json options_json(const TrainOptions& options);
-// Throws naming what is missing or contradictory.
+// Throws naming what is missing or contradictory. (Precision and sharding, which need LibTorch's
+// types, are checked by ParameterUpdate::check_options; this library part has no LibTorch.)
 void validate(const TrainOptions& options);
 
 }  // namespace lavender::train

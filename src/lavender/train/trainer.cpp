@@ -543,6 +543,7 @@ Trainer::~Trainer() = default;
 TrainSummary Trainer::run() {
   const TrainOptions& o = options_;
   validate(o);
+  ParameterUpdate::check_options(o);
   TrainingRun run(o);
   run.build();
   Distributed& dist = run.dist();
