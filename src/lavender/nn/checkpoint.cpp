@@ -13,6 +13,7 @@ using torch::autograd::variable_list;
 
 struct CheckpointState : torch::CustomClassHolder {
   CheckpointedFn fn;
+  HookedLayer hooked;
   at::Tensor rng_state;
 };
 
@@ -26,6 +27,7 @@ class Checkpointed : public torch::autograd::Function<Checkpointed> {
     variable_list real(inputs.begin(), inputs.end() - 1), outputs;
     {
       torch::NoGradGuard no_grad;
+      WholeLayer whole(state->hooked, at::Tensor());
       outputs = state->fn(real);
     }
     ctx->save_for_backward(real);
@@ -34,8 +36,8 @@ class Checkpointed : public torch::autograd::Function<Checkpointed> {
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
-    auto state = c10::static_intrusive_pointer_cast<CheckpointState>(
-        ctx->saved_data["state"].toCapsule());
+    auto state =
+        c10::static_intrusive_pointer_cast<CheckpointState>(ctx->saved_data["state"].toCapsule());
     variable_list inputs;
     for (const auto& saved : ctx->get_saved_variables())
       inputs.push_back(saved.defined() ? saved.detach().requires_grad_(saved.requires_grad())
@@ -43,6 +45,8 @@ class Checkpointed : public torch::autograd::Function<Checkpointed> {
     at::Generator generator = at::detail::getDefaultCPUGenerator();
     const at::Tensor now = generator.get_state();
     generator.set_state(state->rng_state);
+    LayerHooks* hooks = state->hooked.hooks;
+    if (hooks) hooks->before(*state->hooked.layer);
     variable_list outputs;
     {
       torch::AutoGradMode enable(true);
@@ -54,6 +58,8 @@ class Checkpointed : public torch::autograd::Function<Checkpointed> {
       if (outputs[i].requires_grad() && grad_outputs[i].defined())
         roots.push_back(outputs[i]), grads.push_back(grad_outputs[i]);
     if (!roots.empty()) torch::autograd::backward(roots, grads);
+    outputs.clear();  // the recomputed graph goes before the layer's parameters are given up
+    if (hooks) hooks->after_backward(*state->hooked.layer);
     variable_list out;
     for (const auto& in : inputs)
       out.push_back(in.defined() && in.requires_grad() ? in.grad() : at::Tensor());
@@ -65,17 +71,22 @@ class Checkpointed : public torch::autograd::Function<Checkpointed> {
 
 }  // namespace
 
-std::vector<at::Tensor> checkpoint(const CheckpointedFn& fn, const std::vector<at::Tensor>& inputs) {
-  if (!torch::GradMode::is_enabled()) return fn(inputs);
+std::vector<at::Tensor> checkpoint(const CheckpointedFn& fn, const std::vector<at::Tensor>& inputs,
+                                   HookedLayer hooked) {
+  if (!torch::GradMode::is_enabled()) {
+    WholeLayer whole(hooked, at::Tensor());
+    return fn(inputs);
+  }
   auto state = c10::make_intrusive<CheckpointState>();
   state->fn = fn;
+  state->hooked = hooked;
   std::vector<at::Tensor> with_dummy = inputs;
   with_dummy.push_back(torch::empty({0}, torch::requires_grad()));
   return Checkpointed::apply(at::TensorList(with_dummy), state);
 }
 
 at::Tensor checkpoint_layer(const CapturingLayerFn& layer, const std::vector<at::Tensor>& inputs,
-                            AttentionCapture* capture) {
+                            AttentionCapture* capture, HookedLayer hooked) {
   const AttentionCapture request = capture ? *capture : AttentionCapture{};
   auto outputs = checkpoint(
       [layer, request, capture](const std::vector<at::Tensor>& in) {
@@ -83,7 +94,7 @@ at::Tensor checkpoint_layer(const CapturingLayerFn& layer, const std::vector<at:
         at::Tensor y = layer(in, capture ? &slot : nullptr);
         return capture ? std::vector<at::Tensor>{y, slot.probs} : std::vector<at::Tensor>{y};
       },
-      inputs);
+      inputs, hooked);
   if (capture) capture->probs = outputs[1];
   return outputs[0];
 }

@@ -13,15 +13,21 @@
 #include <vector>
 
 #include "lavender/nn/attention.h"
+#include "lavender/nn/layer_hooks.h"
 
 namespace lavender::nn {
 
 using CheckpointedFn = std::function<std::vector<at::Tensor>(const std::vector<at::Tensor>&)>;
 
+// `hooked`: the layer the piece is, for its LayerHooks: before() runs ahead of the forward and of
+// the recomputation, after_forward() after the forward, after_backward() once the recomputed
+// piece's backward is done.
+//
 // fn(inputs) → outputs (every output defined). Parameters fn uses get their gradients during
 // backward as if fn had run normally; inputs that require grad get theirs. Outside grad mode
-// this is just fn(inputs).
-std::vector<at::Tensor> checkpoint(const CheckpointedFn& fn, const std::vector<at::Tensor>& inputs);
+// this is just fn(inputs) (within the hooks' before() and after_forward()).
+std::vector<at::Tensor> checkpoint(const CheckpointedFn& fn, const std::vector<at::Tensor>& inputs,
+                                   HookedLayer hooked = {});
 
 // A decoder layer's call layer(inputs, capture) → hidden, checkpointed. When `capture` asks for
 // attention, its probabilities leave the checkpointed call as a second output, so a loss on them
@@ -29,6 +35,6 @@ std::vector<at::Tensor> checkpoint(const CheckpointedFn& fn, const std::vector<a
 using CapturingLayerFn =
     std::function<at::Tensor(const std::vector<at::Tensor>&, AttentionCapture*)>;
 at::Tensor checkpoint_layer(const CapturingLayerFn& layer, const std::vector<at::Tensor>& inputs,
-                            AttentionCapture* capture);
+                            AttentionCapture* capture, HookedLayer hooked = {});
 
 }  // namespace lavender::nn

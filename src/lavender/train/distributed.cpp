@@ -440,6 +440,65 @@ void Distributed::all_reduce_gradients(const std::vector<at::Tensor>& parameters
   all_reduce_mean(grads);
 }
 
+namespace {
+
+void check_flat(const at::Tensor& shard, const at::Tensor& full, int world, const char* what) {
+  if (shard.dim() != 1 || full.dim() != 1 || !shard.is_contiguous() || !full.is_contiguous() ||
+      full.numel() != shard.numel() * world || full.scalar_type() != shard.scalar_type())
+    throw Error(std::string("internal: ") + what +
+                " needs a 1-D contiguous full buffer of world size × the shard's elements, "
+                "in the shard's dtype");
+}
+
+}  // namespace
+
+void Distributed::all_gather(const at::Tensor& shard, at::Tensor& full) {
+  check_flat(shard, full, env_.world_size, "all_gather");
+  torch::NoGradGuard no_grad;
+  if (!active()) {
+    full.copy_(shard);
+    return;
+  }
+  const int64_t n = shard.numel();
+  if (impl_->backend == "nccl") {
+    at::Tensor in = shard;
+    impl_->run("all-gather", [&] { return impl_->group->_allgather_base(full, in); });
+    return;
+  }
+  // Gathering only copies bytes: 16-bit floats travel as int16, which every Gloo build has.
+  auto as_bits = [](const at::Tensor& t) {
+    return t.element_size() == 2 && t.is_floating_point() ? t.view(at::kShort) : t;
+  };
+  std::vector<at::Tensor> in{as_bits(shard)};
+  std::vector<std::vector<at::Tensor>> out(1);
+  at::Tensor bits = as_bits(full);
+  for (int r = 0; r < env_.world_size; ++r) out[0].push_back(bits.narrow(0, r * n, n));
+  impl_->run("all-gather", [&] { return impl_->group->allgather(out, in); });
+}
+
+void Distributed::reduce_scatter_mean(at::Tensor& full, at::Tensor& shard) {
+  check_flat(shard, full, env_.world_size, "reduce_scatter_mean");
+  torch::NoGradGuard no_grad;
+  const int64_t n = shard.numel();
+  if (!active()) {
+    shard.copy_(full);
+    return;
+  }
+  c10d::ReduceScatterOptions rs;
+  rs.reduceOp = c10d::ReduceOp::SUM;
+  if (impl_->backend == "nccl") {
+    impl_->run("reduce-scatter",
+               [&] { return impl_->group->_reduce_scatter_base(shard, full, rs); });
+  } else {
+    std::vector<at::Tensor> t{full};
+    c10d::AllreduceOptions opts;
+    opts.reduceOp = c10d::ReduceOp::SUM;
+    impl_->run("all-reduce (reduce-scatter)", [&] { return impl_->group->allreduce(t, opts); });
+    shard.copy_(full.narrow(0, static_cast<int64_t>(env_.rank) * n, n));
+  }
+  shard.div_(static_cast<double>(env_.world_size));
+}
+
 double Distributed::all_reduce_sum(double value) {
   if (!active()) return value;
   std::vector<at::Tensor> t{

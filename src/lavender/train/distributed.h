@@ -113,6 +113,15 @@ class Distributed {
   // undefined, so optimisers skip it as they would in a one-process run.
   void all_reduce_gradients(const std::vector<at::Tensor>& parameters);
 
+  // Flat sharded buffers (train/layer_sharding.h): `full` is world_size × shard.numel() elements,
+  // rank r's shard at [r × shard.numel(), (r + 1) × shard.numel()).
+  // Fills `full` with every rank's `shard` (same dtype, contiguous, 1-D).
+  void all_gather(const at::Tensor& shard, at::Tensor& full);
+  // `shard` becomes this rank's part of the mean over ranks of `full` (float32 or float64). NCCL
+  // reduce-scatters; Gloo in LibTorch 1.13 has no reduce-scatter, so it all-reduces `full` (which
+  // is overwritten) and keeps this rank's part.
+  void reduce_scatter_mean(at::Tensor& full, at::Tensor& shard);
+
   double all_reduce_sum(double value);
   double all_reduce_mean(double value);
   bool all_agree(bool value);  // true when every rank passes true (e.g. "this step is finite")

@@ -77,13 +77,7 @@ void GradSharding::reduce_gradients(const MasterWeights& masters) {
       at::Tensor& p = params_[i];
       p.mutable_grad() = at::Tensor();
       if (owner_[i] != dist_.rank()) continue;
-      at::Tensor master = masters.masters_of({p})[0];
-      at::Tensor g = grads[i - begin].to(master.scalar_type());
-      at::Tensor& mg = master.mutable_grad();
-      if (mg.defined())
-        mg.add_(g);
-      else
-        mg = g;
+      add_gradient(masters.masters_of({p})[0], grads[i - begin]);
     }
     begin = end;
   }

@@ -36,6 +36,16 @@ class LlavaStudent : public Student {
   void set_gradient_checkpointing(bool on) override {
     model_->model->language_model->set_gradient_checkpointing(on);
   }
+  std::vector<const torch::nn::Module*> decoder_layers() const override {
+    return modules_of(model_->model->language_model->layers);
+  }
+  std::vector<const torch::nn::Module*> vision_layers() const override {
+    return modules_of(model_->model->vision_tower->encoder->layers);
+  }
+  void set_layer_hooks(nn::LayerHooks* hooks) override {
+    model_->model->language_model->set_layer_hooks(hooks);
+    model_->model->vision_tower->set_layer_hooks(hooks);
+  }
   int64_t heads() const override { return model_->config().text_config.num_attention_heads; }
   int64_t num_layers() const override {
     return static_cast<int64_t>(model_->model->language_model->num_layers());

@@ -63,7 +63,7 @@ PlanOptions plan_options_from(const TrainOptions& t) {
   o.batch_size = t.batch_size;
   o.grad_accum = t.grad_accum;
   o.seq_len = t.max_tokens;
-  o.gradient_checkpointing = t.gradient_checkpointing;
+  o.gradient_checkpointing = t.gradient_checkpointing || t.sharding == "full";
   align::AlignerOptions a;
   a.variant = t.aligner;
   a.hidden = t.aligner_hidden;

@@ -39,13 +39,18 @@ void MasterWeights::accumulate_gradients() {
   for (auto& [param, master] : pairs_) {
     at::Tensor& g = param.mutable_grad();
     if (!g.defined()) continue;
-    at::Tensor& mg = master.mutable_grad();
-    if (mg.defined())
-      mg.add_(g.to(master.scalar_type()));
-    else
-      mg = g.to(master.scalar_type());
+    add_gradient(master, g);
     g = at::Tensor();
   }
+}
+
+void add_gradient(const at::Tensor& master, const at::Tensor& grad) {
+  torch::NoGradGuard no_grad;
+  at::Tensor& mg = master.mutable_grad();
+  if (mg.defined())
+    mg.add_(grad.to(master.scalar_type()));
+  else
+    mg = grad.to(master.scalar_type());
 }
 
 void MasterWeights::publish() {

@@ -44,6 +44,10 @@ class MasterWeights {
   std::unordered_map<const void*, at::Tensor> master_;    // parameter's impl → its master
 };
 
+// Adds `grad` (converted to the master's dtype) into `master`'s gradient, or makes it the
+// gradient when there is none yet.
+void add_gradient(const at::Tensor& master, const at::Tensor& grad);
+
 // --loss-scale: "auto" (dynamic for fp16, none otherwise), "dynamic" (from 65536),
 // "dynamic:START", "none", or a fixed number.
 struct LossScaleOptions {

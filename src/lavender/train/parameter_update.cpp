@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <unordered_set>
 
 #include "lavender/runtime/dtype.h"
 #include "lavender/train/distributed.h"
@@ -31,54 +32,90 @@ void ParameterUpdate::check_options(const TrainOptions& o) {
     throw Error("--master-weights " + o.master_weights + ": must be fp32 or the same as --dtype (" +
                 o.dtype + ")");
   parse_loss_scale(o.loss_scale, dtype);
-  if (parse_sharding(o.sharding) == Sharding::full)
-    throw Error(
-        "--sharding full (parameters sharded too) is not built yet; grad-op shards the master "
-        "weights, gradients and AdamW state, and `lavender plan --sharding full` says what full "
-        "would need");
+  parse_sharding(o.sharding);
 }
 
 ParameterUpdate::ParameterUpdate(const TrainOptions& options, Distributed& dist,
                                  const std::vector<at::Tensor>& decay,
                                  const std::vector<at::Tensor>& no_decay,
-                                 const std::vector<at::Tensor>& aligner)
+                                 const std::vector<at::Tensor>& aligner,
+                                 const std::vector<ShardedLayer>& layers)
     : o_(options), dist_(dist) {
+  const at::ScalarType master_dtype = runtime::parse_dtype(o_.master_weights);
   scaler_ = LossScaler(parse_loss_scale(o_.loss_scale, runtime::parse_dtype(o_.dtype)));
   std::vector<at::Tensor> all = decay;
   all.insert(all.end(), no_decay.begin(), no_decay.end());
   all.insert(all.end(), aligner.begin(), aligner.end());
   dist_.broadcast_parameters(all);  // every rank starts from rank 0's weights
-  if (parse_sharding(o_.sharding) == Sharding::grad_op)
-    sharding_ = std::make_unique<GradSharding>(all, dist_);
-  // What this rank steps: its share under grad-op sharding, everything otherwise.
+  const Sharding sharding = parse_sharding(o_.sharding);
+
+  // --sharding full: the layers' parameters go into flat shards; the rest is sharded as grad-op.
+  std::vector<at::Tensor> root_decay = decay, root_no_decay = no_decay;
+  if (sharding == Sharding::full) {
+    auto impls = [](const std::vector<at::Tensor>& v) {
+      std::unordered_set<const void*> out;
+      for (const auto& p : v) out.insert(p.unsafeGetTensorImpl());
+      return out;
+    };
+    layers_ =
+        std::make_unique<LayerSharding>(layers, impls(decay), impls(no_decay), master_dtype, dist_);
+    auto outside = [&](const std::vector<at::Tensor>& v) {
+      std::vector<at::Tensor> out;
+      for (const auto& p : v)
+        if (!layers_->manages(p)) out.push_back(p);
+      return out;
+    };
+    root_decay = outside(decay);
+    root_no_decay = outside(no_decay);
+    all = root_decay;
+    all.insert(all.end(), root_no_decay.begin(), root_no_decay.end());
+    all.insert(all.end(), aligner.begin(), aligner.end());
+  }
+  if (sharding != Sharding::none) sharding_ = std::make_unique<GradSharding>(all, dist_);
+  // What this rank steps: its share when sharded, everything otherwise.
   auto mine = [&](const std::vector<at::Tensor>& v) { return sharding_ ? sharding_->owned(v) : v; };
   // The optimizer steps the masters; the model's own parameters are copies in --dtype.
-  masters_ = MasterWeights(mine(all), runtime::parse_dtype(o_.master_weights),
-                           /*always_copy=*/sharding_ != nullptr);
-  stepped_ = masters_.masters_of(mine(all));
+  masters_ = MasterWeights(mine(all), master_dtype, /*always_copy=*/sharding_ != nullptr);
+  auto stepped = [&](const std::vector<at::Tensor>& v, LayerSharding::Group g) {
+    std::vector<at::Tensor> out = masters_.masters_of(mine(v));
+    if (layers_)
+      for (const auto& m : layers_->masters(g)) out.push_back(m);
+    return out;
+  };
+  const std::vector<at::Tensor> stepped_decay = stepped(root_decay, LayerSharding::decay);
+  const std::vector<at::Tensor> stepped_no_decay = stepped(root_no_decay, LayerSharding::no_decay);
+  const std::vector<at::Tensor> stepped_aligner = masters_.masters_of(mine(aligner));
+  for (const auto* v : {&stepped_decay, &stepped_no_decay, &stepped_aligner})
+    stepped_.insert(stepped_.end(), v->begin(), v->end());
   if (masters_.separate())
     log::info("trainable parameters keep ", o_.master_weights, " master weights");
-  if (sharding_)
+  if (layers_)
+    log::info("full sharding: this rank keeps ", layers_->shard_elements(),
+              " elements of the layers' parameters and ", sharding_->owned_elements(),
+              " of the other trainable parameters' master weights, gradients and AdamW state");
+  else if (sharding_)
     log::info("grad-op sharding: this rank keeps the masters, gradients and AdamW state of ",
               sharding_->owned_elements(), " of the trainable parameters' elements");
 
   // AdamW with three groups: decayed, undecayed, and the Aligner (its own learning rate).
-  auto group = [&](const std::vector<at::Tensor>& p, double lr, double wd) {
+  auto group = [&](const std::vector<at::Tensor>& masters, double lr, double wd) {
     auto opts = std::make_unique<torch::optim::AdamWOptions>(lr);
     opts->betas({o_.adam_beta1, o_.adam_beta2}).eps(o_.adam_eps).weight_decay(wd);
-    return torch::optim::OptimizerParamGroup(masters_.masters_of(mine(p)), std::move(opts));
+    return torch::optim::OptimizerParamGroup(masters, std::move(opts));
   };
   std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.push_back(group(decay, o_.lr.lr, o_.weight_decay));
-  groups.push_back(group(no_decay, o_.lr.lr, 0.0));
+  groups.push_back(group(stepped_decay, o_.lr.lr, o_.weight_decay));
+  groups.push_back(group(stepped_no_decay, o_.lr.lr, 0.0));
   if (!aligner.empty()) {
     const double aligner_lr = o_.aligner_lr > 0 ? o_.aligner_lr : o_.lr.lr;
     aligner_lr_ratio_ = aligner_lr / o_.lr.lr;
-    groups.push_back(group(aligner, aligner_lr, 0.0));
+    groups.push_back(group(stepped_aligner, aligner_lr, 0.0));
     has_aligner_group_ = true;
   }
   optimizer_ = std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(o_.lr.lr));
 }
+
+ParameterUpdate::~ParameterUpdate() = default;
 
 void ParameterUpdate::start(double lr) {
   auto& groups = optimizer_->param_groups();
@@ -128,8 +165,7 @@ StepResult ParameterUpdate::finish(double total_loss) {
     return r;
   }
   optimizer_->step();
-  masters_.publish();
-  if (sharding_) sharding_->broadcast_parameters();
+  publish();
   r.outcome = StepOutcome::taken;
   return r;
 }
@@ -149,12 +185,22 @@ double ParameterUpdate::clip_sharded(const std::vector<at::Tensor>& owned) {
 }
 
 bool ParameterUpdate::owns(const at::Tensor& param) const {
+  if (layers_ && layers_->manages(param)) return false;  // in flat_masters()
   return !sharding_ || !sharding_->owned({param}).empty();
 }
 
-void ParameterUpdate::restored(const nlohmann::json& loss_scale_state) {
+std::vector<std::pair<std::string, at::Tensor>> ParameterUpdate::flat_masters() const {
+  return layers_ ? layers_->named_masters() : std::vector<std::pair<std::string, at::Tensor>>{};
+}
+
+void ParameterUpdate::publish() {
   masters_.publish();
   if (sharding_) sharding_->broadcast_parameters();
+  if (layers_) layers_->publish();
+}
+
+void ParameterUpdate::restored(const nlohmann::json& loss_scale_state) {
+  publish();
   scaler_.restore(loss_scale_state);
 }
 

@@ -1,5 +1,6 @@
 // How the trainable parameters are stepped: the master copies AdamW updates (mixed_precision.h),
-// their share per rank under grad-op sharding (grad_sharding.h), the loss scale, gradient
+// their share per rank under grad-op and full sharding (grad_sharding.h, layer_sharding.h), the
+// loss scale, gradient
 // reduction over ranks, clipping, and the step itself. The trainer hands it the model's
 // trainable parameters once and then calls, per optimizer step:
 //   start(lr)                     learning rates set, gradients freed
@@ -13,9 +14,11 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lavender/train/grad_sharding.h"
+#include "lavender/train/layer_sharding.h"
 #include "lavender/train/mixed_precision.h"
 
 namespace lavender::train {
@@ -37,10 +40,13 @@ class ParameterUpdate {
   static void check_options(const TrainOptions& options);
 
   // Parameters of the student that take weight decay, those that do not, and the Aligner's (its
-  // own learning rate). Every rank starts from rank 0's values.
+  // own learning rate). Every rank starts from rank 0's values. `layers`: the units --sharding
+  // full shards (ignored otherwise); their parameters are given up until a unit runs.
   ParameterUpdate(const TrainOptions& options, Distributed& dist,
                   const std::vector<at::Tensor>& decay, const std::vector<at::Tensor>& no_decay,
-                  const std::vector<at::Tensor>& aligner);
+                  const std::vector<at::Tensor>& aligner,
+                  const std::vector<ShardedLayer>& layers = {});
+  ~ParameterUpdate();
 
   void start(double lr);
   // What a micro-batch's loss is multiplied by before its backward: the loss scale, and the
@@ -52,8 +58,13 @@ class ParameterUpdate {
   StepResult finish(double total_loss);
 
   double loss_scale() const { return scaler_.scale(); }
-  // Whether this rank keeps `param`'s master, gradient and AdamW state (always, unsharded).
+  // Whether this rank keeps `param`'s master, gradient and AdamW state (always, unsharded; never
+  // for the parameters of full sharding's layers, whose state is in flat_masters()).
   bool owns(const at::Tensor& param) const;
+  // Full sharding: this rank's flat master shards of the layers, by name (checkpoints).
+  std::vector<std::pair<std::string, at::Tensor>> flat_masters() const;
+  // Full sharding: the layers' hooks and their sharding (nullptr otherwise).
+  LayerSharding* layer_sharding() { return layers_.get(); }
   at::Tensor master_of(const at::Tensor& param) const { return masters_.masters_of({param})[0]; }
   bool sharded() const { return sharding_ != nullptr; }
   torch::optim::Optimizer& optimizer() { return *optimizer_; }
@@ -63,10 +74,12 @@ class ParameterUpdate {
 
  private:
   double clip_sharded(const std::vector<at::Tensor>& owned);
+  void publish();  // masters → the model's parameters and shards, on every rank
 
   const TrainOptions& o_;
   Distributed& dist_;
-  std::unique_ptr<GradSharding> sharding_;  // --sharding grad-op
+  std::unique_ptr<LayerSharding> layers_;   // --sharding full: the layers
+  std::unique_ptr<GradSharding> sharding_;  // --sharding grad-op, or full outside the layers
   MasterWeights masters_;
   LossScaler scaler_;
   std::unique_ptr<torch::optim::AdamW> optimizer_;

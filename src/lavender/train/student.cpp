@@ -182,4 +182,10 @@ void word_averaging(const std::vector<const PreparedExample*>& batch, int64_t ro
   }
 }
 
+std::vector<const torch::nn::Module*> modules_of(const torch::nn::ModuleList& list) {
+  std::vector<const torch::nn::Module*> out;
+  for (const auto& m : *list) out.push_back(m.get());
+  return out;
+}
+
 }  // namespace lavender::train

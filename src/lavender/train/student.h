@@ -10,6 +10,7 @@
 
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
 
 #include <memory>
 #include <string>
@@ -17,6 +18,7 @@
 
 #include "lavender/align/word_match.h"
 #include "lavender/io/image.h"
+#include "lavender/nn/layer_hooks.h"
 #include "lavender/text/chat_template.h"
 #include "lavender/text/tokenizer.h"
 #include "lavender/train/training_data.h"
@@ -83,6 +85,12 @@ class Student {
   virtual void enable_parallel_attention(const std::vector<int64_t>& layers) = 0;
   // Recompute the decoder layers' activations in backward instead of keeping them.
   virtual void set_gradient_checkpointing(bool on) = 0;
+  // The model's repeated layers (what --sharding full shards one by one): decoder layers, and
+  // the vision encoders' layers. Modules of module().
+  virtual std::vector<const torch::nn::Module*> decoder_layers() const = 0;
+  virtual std::vector<const torch::nn::Module*> vision_layers() const = 0;
+  // Hooks around every decoder and vision layer (nn/layer_hooks.h); nullptr: none.
+  virtual void set_layer_hooks(nn::LayerHooks* hooks) = 0;
 
   // Tokenizes, expands the image, matches words with the teacher's entry for the sample's key
   // (when `store` has it) and decodes the image. Throws lavender::Error naming the sample's
@@ -135,6 +143,9 @@ std::vector<int64_t> evenly_spaced(const std::vector<int64_t>& layers, double fr
 // The matches' teacher maps of a batch, zero-padded to `words`: [B, words, S, S] fp32 on the CPU.
 at::Tensor stacked_teacher(const std::vector<const PreparedExample*>& batch, int64_t words,
                            int64_t size);
+
+// The modules of a ModuleList, in order.
+std::vector<const torch::nn::Module*> modules_of(const torch::nn::ModuleList& list);
 
 // Row weights [B, W, R] that average each match's token rows: rows are query positions
 // row_begin .. row_begin + R - 1; tokens before row_begin cannot see the image and are left out.

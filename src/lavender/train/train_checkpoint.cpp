@@ -94,7 +94,7 @@ nlohmann::json load_training_checkpoint(const std::string& folder, CheckpointCon
   const int shards = state.value("shards", 1);
   if (shards != std::max(shard.world, 1))
     throw Error(folder + ": written " +
-                (shards > 1 ? "in " + std::to_string(shards) + " shards by --sharding grad-op"
+                (shards > 1 ? "in " + std::to_string(shards) + " shards by a sharded run"
                             : std::string("unsharded")) +
                 ", but this run " +
                 (shard.world > 1 ? "shards over " + std::to_string(shard.world) + " ranks"

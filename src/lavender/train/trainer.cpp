@@ -16,6 +16,7 @@
 #include <regex>
 #include <set>
 #include <thread>
+#include <unordered_map>
 
 #include "lavender/align/alignment_loss.h"
 #include "lavender/eval/alignment_figure.h"
@@ -25,6 +26,7 @@
 #include "lavender/runtime/autocast.h"
 #include "lavender/runtime/device.h"
 #include "lavender/runtime/dtype.h"
+#include "lavender/runtime/peak_memory.h"
 #include "lavender/train/distributed.h"
 #include "lavender/train/event_file.h"
 #include "lavender/train/final_model.h"
@@ -169,8 +171,13 @@ class TrainingRun {
     }
     student_->module().to(device_, dtype_);
     student_->module().train();
-    student_->set_gradient_checkpointing(o_.gradient_checkpointing);
+    const bool full = parse_sharding(o_.sharding) == Sharding::full;
+    if (full && !o_.gradient_checkpointing)
+      log::info("--sharding full recomputes each layer in the backward (gradient checkpointing): ",
+                "the layer's parameters are gathered again there");
+    student_->set_gradient_checkpointing(o_.gradient_checkpointing || full);
     build_optimizer(choose_trainable());
+    student_->set_layer_hooks(update_->layer_sharding());
     load_data();
     list_checkpoint_tensors();
   }
@@ -215,7 +222,14 @@ class TrainingRun {
     FinalModelOptions options;
     options.lora = o_.lora ? &lora_ : nullptr;
     options.merge_lora = o_.merge_lora;
-    return save_final_model(*student_, alignment_, o_.out, options);
+    // Full sharding: every rank takes part in gathering the layers; the main rank keeps them
+    // whole for the save (the whole model, as every rank of an unsharded run holds it).
+    LayerSharding* layers = update_->layer_sharding();
+    if (layers) layers->gather_all(/*keep=*/dist_->is_main());
+    std::string dir =
+        dist_->is_main() ? save_final_model(*student_, alignment_, o_.out, options) : "";
+    if (layers) layers->release_all();
+    return dir;
   }
 
   // Every micro-batch of step `step` on this rank, with their counts.
@@ -264,7 +278,10 @@ class TrainingRun {
                   StepRecord& r, TrainSummary& summary,
                   std::vector<SampleFigure>* figures = nullptr) {
     summary.bad_samples += batch.bad;
-    if (batch.examples.empty()) return false;
+    if (batch.examples.empty()) {
+      if (update_->layer_sharding() && counts.tokens > 0) take_part_without_data(only_aligner);
+      return false;
+    }
     std::vector<const PreparedExample*> ptrs;
     for (const auto& ex : batch.examples) {
       ptrs.push_back(&ex);
@@ -305,6 +322,39 @@ class TrainingRun {
     // means: the world size turns the average back into the sum of the shares.
     if (loss.requires_grad()) (loss * update_->loss_factor()).backward();
     return true;
+  }
+
+  // Full sharding gathers and reduces the layers inside the forward and backward, collectives
+  // every rank must join: a rank whose micro-batch came out empty (bad samples) runs a stand-in
+  // sample through both with zero weight, which adds nothing to the gradients.
+  void take_part_without_data(bool only_aligner) {
+    const PreparedExample& ex = stand_in();
+    StudentOutput out;
+    {
+      std::optional<torch::NoGradGuard> frozen_student;
+      if (only_aligner) frozen_student.emplace();
+      runtime::AutocastScope autocast(o_.autocast, device_);
+      out = student_->forward({&ex}, aligning() ? layers_ : std::vector<int64_t>{}, o_.map_size,
+                              device_);
+    }
+    at::Tensor loss = out.text_loss * 0.0;
+    if (aligning() && out.word_maps.defined()) {
+      align::AlignmentResult a = alignment_->forward(out.word_maps, out.teacher, out.valid);
+      if (a.words > 0) loss = loss + a.loss * 0.0;
+    }
+    if (loss.requires_grad()) loss.backward();
+  }
+
+  // The first sample of the data that prepares without trouble.
+  const PreparedExample& stand_in() {
+    for (size_t i = 0; !stand_in_ && i < data_.samples.size(); ++i) {
+      try {
+        stand_in_ = student_->prepare(data_.samples[i], store_.get(), example_options_);
+      } catch (const Error&) {
+      }
+    }
+    if (!stand_in_) throw Error(o_.data + ": no sample can be prepared");
+    return *stand_in_;
   }
 
   // After every micro-batch, on every rank (sharded, a collective even when this rank's batch
@@ -424,7 +474,24 @@ class TrainingRun {
   void build_optimizer(std::pair<std::vector<at::Tensor>, std::vector<at::Tensor>> params) {
     update_ = std::make_unique<ParameterUpdate>(
         o_, *dist_, params.first, params.second,
-        aligning() ? alignment_->parameters() : std::vector<at::Tensor>{});
+        aligning() ? alignment_->parameters() : std::vector<at::Tensor>{}, sharded_layers());
+  }
+
+  // What --sharding full shards layer by layer: every decoder layer, and the vision layers that
+  // are frozen (a vision layer that trains runs without recomputation, so it stays whole).
+  std::vector<ShardedLayer> sharded_layers() {
+    if (parse_sharding(o_.sharding) != Sharding::full) return {};
+    std::unordered_map<const torch::nn::Module*, std::string> names;
+    for (const auto& item : student_->module().named_modules())
+      names[item.value().get()] = item.key();
+    std::vector<ShardedLayer> out;
+    for (const auto* m : student_->decoder_layers()) out.push_back({names.at(m), m});
+    for (const auto* m : student_->vision_layers()) {
+      bool frozen = true;
+      for (const auto& p : m->parameters()) frozen = frozen && !p.requires_grad();
+      if (frozen) out.push_back({names.at(m), m});
+    }
+    return out;
   }
 
   void load_data() {
@@ -464,6 +531,7 @@ class TrainingRun {
       if (update_->owns(p)) contents_.tensors.emplace_back(name, update_->master_of(p));
     };
     for (const auto& [name, p] : student_trainable_) add_master(name, p);
+    for (const auto& [name, m] : update_->flat_masters()) contents_.tensors.emplace_back(name, m);
     if (aligning()) {
       for (auto& p : alignment_->named_parameters()) add_master("aligner." + p.key(), p.value());
       for (auto& b : alignment_->named_buffers())
@@ -496,6 +564,7 @@ class TrainingRun {
   TrainingSet data_;
   ExampleOptions example_options_;
   CheckpointContents contents_;
+  std::optional<PreparedExample> stand_in_;  // take_part_without_data's sample
   at::Tensor rng_state_;
   int64_t cached_epoch_ = -1;  // the epoch whose order is cached
   std::vector<size_t> order_;
@@ -644,7 +713,8 @@ TrainSummary Trainer::train(TrainingRun& run, Distributed& dist) {
   if (summary.interrupted) return summary;
   if (run.writes_checkpoints() && (summary.checkpoint.empty() || summary.steps % o.save_every != 0))
     summary.checkpoint = run.save(summary.steps, summary);
-  if (main) summary.model_dir = run.save_model();
+  log::info("rank ", dist.rank(), " ", runtime::peak_memory_report(), " (training)");
+  summary.model_dir = run.save_model();
   dist.barrier();
   return summary;
 }

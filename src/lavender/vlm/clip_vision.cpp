@@ -62,6 +62,7 @@ ClipVisionOutput ClipVisionTransformerImpl::forward(
   at::Tensor h = pre_layrnorm(embeddings(pixel_values));
   out.hidden_states.push_back(h);
   for (int64_t i = 0; i < layers; ++i) {
+    nn::WholeLayer whole({layer_hooks_, encoder->layers[i].get()}, h);
     h = encoder->layers[i]->as<nn::ClipEncoderLayer>()->forward(
         h, at::Tensor(), /*causal=*/false, captures.empty() ? nullptr : captures[i]);
     out.hidden_states.push_back(h);

@@ -14,6 +14,7 @@
 
 #include "lavender/io/config/clip.h"
 #include "lavender/nn/clip_encoder.h"
+#include "lavender/nn/layer_hooks.h"
 
 namespace lavender::vlm {
 
@@ -49,6 +50,8 @@ class ClipVisionTransformerImpl : public torch::nn::Module {
   int64_t num_layers() const { return config_.num_hidden_layers; }
   int64_t num_patches() const { return embeddings->num_patches(); }
   const io::config::ClipVisionConfig& config() const { return config_; }
+  // Hooks around every encoder layer (nn/layer_hooks.h); nullptr: none.
+  void set_layer_hooks(nn::LayerHooks* hooks) { layer_hooks_ = hooks; }
 
   ClipVisionEmbeddings embeddings{nullptr};
   torch::nn::LayerNorm pre_layrnorm{nullptr};
@@ -57,6 +60,7 @@ class ClipVisionTransformerImpl : public torch::nn::Module {
 
  private:
   io::config::ClipVisionConfig config_;
+  nn::LayerHooks* layer_hooks_ = nullptr;
 };
 TORCH_MODULE(ClipVisionTransformer);
 

@@ -129,7 +129,9 @@ at::Tensor LlamaModelImpl::forward(const at::Tensor& inputs_embeds, const LlamaF
   for (size_t i = 0; i < layers->size(); ++i) {
     auto layer = layers[i]->as<LlamaDecoderLayer>();
     nn::AttentionCapture* capture = o.captures.empty() ? nullptr : o.captures[i];
+    const nn::HookedLayer hooked{layer_hooks_, layer};
     if (!recompute) {
+      nn::WholeLayer whole(hooked, h);
       h = layer->forward(h, cos, sin, mask, o.cache ? &o.cache->layer(i) : nullptr, capture);
       continue;
     }
@@ -138,7 +140,7 @@ at::Tensor LlamaModelImpl::forward(const at::Tensor& inputs_embeds, const LlamaF
                                             nn::AttentionCapture* slot) {
           return layer->forward(in[0], cos, sin, mask, nullptr, slot);
         },
-        {h}, capture);
+        {h}, capture, hooked);
   }
   return norm(h);
 }

@@ -14,6 +14,7 @@
 
 #include "lavender/io/config/llama.h"
 #include "lavender/nn/attention.h"
+#include "lavender/nn/layer_hooks.h"
 #include "lavender/nn/linear.h"
 #include "lavender/nn/llama_mlp.h"
 #include "lavender/nn/parallel_attention.h"
@@ -99,6 +100,8 @@ class LlamaModelImpl : public torch::nn::Module {
   // In training mode, recompute each decoder layer's activations during backward instead of
   // keeping them (nn/checkpoint.h). Off by default.
   void set_gradient_checkpointing(bool on) { gradient_checkpointing_ = on; }
+  // Hooks around every decoder layer (nn/layer_hooks.h); nullptr: none.
+  void set_layer_hooks(nn::LayerHooks* hooks) { layer_hooks_ = hooks; }
 
   nn::Embedding embed_tokens{nullptr};
   torch::nn::ModuleList layers{nullptr};
@@ -108,6 +111,7 @@ class LlamaModelImpl : public torch::nn::Module {
   io::config::LlamaConfig config_;
   nn::RotaryEmbedding rotary_;
   bool gradient_checkpointing_ = false;
+  nn::LayerHooks* layer_hooks_ = nullptr;
 };
 TORCH_MODULE(LlamaModel);
 

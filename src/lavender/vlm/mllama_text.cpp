@@ -170,30 +170,35 @@ at::Tensor MllamaTextModelImpl::forward(const at::Tensor& inputs_embeds,
   const bool recompute = gradient_checkpointing_ && is_training() && !o.cache;
   for (size_t i = 0; i < layers->size(); ++i) {
     nn::AttentionCapture* capture = o.captures.empty() ? nullptr : o.captures[i];
+    const nn::HookedLayer hooked{layer_hooks_, layers[i].get()};
     if (is_cross_attention_layer(i)) {
       if (!images) continue;
       auto layer = layers[i]->as<MllamaCrossAttentionDecoderLayer>();
       at::Tensor cross = o.cross_mask.to(h.scalar_type()), rows = o.row_mask.to(h.scalar_type());
-      if (recompute)
+      if (recompute) {
         h = nn::checkpoint_layer(
             [layer, cross, rows](const std::vector<at::Tensor>& in, nn::AttentionCapture* slot) {
               return layer->forward(in[0], in[1], cross, rows, nullptr, slot);
             },
-            {h, o.image_states}, capture);
-      else
+            {h, o.image_states}, capture, hooked);
+      } else {
+        nn::WholeLayer whole(hooked, h);
         h = layer->forward(h, o.image_states, cross, rows, o.cache ? &o.cache->cross[i] : nullptr,
                            capture);
+      }
     } else {
       auto layer = layers[i]->as<LlamaDecoderLayer>();
-      if (recompute)
+      if (recompute) {
         h = nn::checkpoint_layer(
             [layer, cos = cos, sin = sin, mask](const std::vector<at::Tensor>& in,
                                                 nn::AttentionCapture* slot) {
               return layer->forward(in[0], cos, sin, mask, nullptr, slot);
             },
-            {h}, capture);
-      else
+            {h}, capture, hooked);
+      } else {
+        nn::WholeLayer whole(hooked, h);
         h = layer->forward(h, cos, sin, mask, o.cache ? &o.cache->self.layer(i) : nullptr, capture);
+      }
     }
   }
   return norm(h);

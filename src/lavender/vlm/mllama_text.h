@@ -16,6 +16,7 @@
 
 #include "lavender/io/config/mllama.h"
 #include "lavender/nn/attention.h"
+#include "lavender/nn/layer_hooks.h"
 #include "lavender/nn/linear.h"
 #include "lavender/nn/llama_mlp.h"
 #include "lavender/nn/parallel_attention.h"
@@ -108,6 +109,8 @@ class MllamaTextModelImpl : public torch::nn::Module {
   bool is_cross_attention_layer(size_t i) const;
   // In training mode, recompute each layer's activations during backward (nn/checkpoint.h).
   void set_gradient_checkpointing(bool on) { gradient_checkpointing_ = on; }
+  // Hooks around every decoder layer (nn/layer_hooks.h); nullptr: none.
+  void set_layer_hooks(nn::LayerHooks* hooks) { layer_hooks_ = hooks; }
   MllamaCache make_cache() const { return MllamaCache(layers->size()); }
   const io::config::MllamaTextConfig& config() const { return config_; }
 
@@ -119,6 +122,7 @@ class MllamaTextModelImpl : public torch::nn::Module {
   io::config::MllamaTextConfig config_;
   nn::RotaryEmbedding rotary_;
   bool gradient_checkpointing_ = false;
+  nn::LayerHooks* layer_hooks_ = nullptr;
 };
 TORCH_MODULE(MllamaTextModel);
 

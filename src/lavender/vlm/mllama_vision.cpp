@@ -82,6 +82,7 @@ std::vector<at::Tensor> MllamaVisionEncoderImpl::forward(const at::Tensor& x,
     const std::string layer_name = name + ".layers." + std::to_string(i);
     nn::AttentionCapture slot;
     const bool wanted = capture && capture->layers.count(layer_name) > 0;
+    nn::WholeLayer whole({layer_hooks, layers[i].get()}, states.back());
     states.push_back(
         layers[i]->as<MllamaVisionLayer>()->forward(states.back(), mask, wanted ? &slot : nullptr));
     if (wanted) capture->probs[layer_name] = slot.probs;

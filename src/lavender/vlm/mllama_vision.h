@@ -20,6 +20,7 @@
 #include "lavender/io/config/mllama.h"
 #include "lavender/nn/attention.h"
 #include "lavender/nn/clip_encoder.h"
+#include "lavender/nn/layer_hooks.h"
 #include "lavender/nn/linear.h"
 
 namespace lavender::vlm {
@@ -67,6 +68,7 @@ class MllamaVisionEncoderImpl : public torch::nn::Module {
                                   const std::string& name, VisionAttentionCapture* capture);
 
   torch::nn::ModuleList layers{nullptr};
+  nn::LayerHooks* layer_hooks = nullptr;  // around every layer (nn/layer_hooks.h)
 };
 TORCH_MODULE(MllamaVisionEncoder);
 
@@ -111,6 +113,11 @@ class MllamaVisionModelImpl : public torch::nn::Module {
                      VisionAttentionCapture* capture = nullptr);
   const io::config::MllamaVisionConfig& config() const { return config_; }
   int64_t patches_per_tile() const;  // including the class token
+  // Hooks around every encoder layer of both encoders (nn/layer_hooks.h); nullptr: none.
+  void set_layer_hooks(nn::LayerHooks* hooks) {
+    transformer->layer_hooks = hooks;
+    global_transformer->layer_hooks = hooks;
+  }
 
   torch::nn::Conv2d patch_embedding{nullptr};
   at::Tensor class_embedding;

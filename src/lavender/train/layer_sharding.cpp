@@ -1,0 +1,222 @@
+#include "lavender/train/layer_sharding.h"
+
+#include <c10/util/accumulate.h>
+#include <torch/nn/module.h>
+#include <torch/torch.h>
+
+#include "lavender/train/distributed.h"
+#include "lavender/train/mixed_precision.h"
+#include "lavender/util/error.h"
+
+namespace lavender::train {
+
+// One flat buffer of a unit: its parameters laid end to end, padded to a multiple of the world.
+struct LayerSharding::Flat {
+  std::vector<at::Tensor> params;  // the model's own tensors (set_data swaps what they hold)
+  std::vector<std::vector<int64_t>> shapes;
+  int64_t elements = 0;  // before padding
+  int64_t chunk = 0;     // elements per rank
+  at::Tensor shard;      // this rank's chunk, in the model's dtype
+  at::Tensor master;     // its master copy (the shard itself when the dtypes agree)
+  at::Tensor full;       // the gathered buffer while the unit is whole
+};
+
+struct LayerSharding::Unit {
+  std::string name;
+  const torch::nn::Module* module = nullptr;
+  Flat flats[3];  // by Group
+  bool whole = true;
+};
+
+namespace {
+
+const char* group_name(int g) {
+  return g == LayerSharding::decay ? "decay" : g == LayerSharding::no_decay ? "no_decay" : "frozen";
+}
+
+// A parameter with nothing in it: what a sharded parameter holds while its unit is not whole.
+at::Tensor nothing_like(const at::Tensor& p) {
+  return at::empty({0}, at::TensorOptions().dtype(p.scalar_type()).device(p.device()));
+}
+
+}  // namespace
+
+LayerSharding::LayerSharding(const std::vector<ShardedLayer>& layers,
+                             const std::unordered_set<const void*>& decay_params,
+                             const std::unordered_set<const void*>& no_decay_params,
+                             at::ScalarType master_dtype, Distributed& dist)
+    : dist_(dist) {
+  torch::NoGradGuard no_grad;
+  const int64_t world = dist_.world_size();
+  units_.resize(layers.size());
+  for (size_t u = 0; u < layers.size(); ++u) {
+    Unit& unit = units_[u];
+    unit.name = layers[u].name;
+    unit.module = layers[u].module;
+    index_[unit.module] = u;
+    for (const auto& p : unit.module->parameters()) {
+      const void* key = p.unsafeGetTensorImpl();
+      const int g = decay_params.count(key)      ? decay
+                    : no_decay_params.count(key) ? no_decay
+                                                 : frozen;
+      unit.flats[g].params.push_back(p);
+      managed_.insert(key);
+    }
+    for (int g = 0; g < 3; ++g) {
+      Flat& f = unit.flats[g];
+      if (f.params.empty()) continue;
+      std::vector<at::Tensor> parts;
+      for (const auto& p : f.params) {
+        if (p.scalar_type() != f.params[0].scalar_type())
+          throw Error("--sharding full: " + unit.name + " mixes parameter dtypes");
+        parts.push_back(p.detach().reshape({-1}));
+        f.shapes.push_back(p.sizes().vec());
+        f.elements += p.numel();
+      }
+      f.chunk = (f.elements + world - 1) / world;
+      at::Tensor flat = at::cat(parts);
+      flat = at::constant_pad_nd(flat, {0, f.chunk * world - f.elements});
+      f.shard = flat.narrow(0, dist_.rank() * f.chunk, f.chunk).clone();
+      if (g != frozen) {
+        // A master never narrower than its parameter (the fp32 Aligner rule of MasterWeights).
+        const at::ScalarType d = f.shard.scalar_type() == at::kFloat ? at::kFloat : master_dtype;
+        f.master = f.shard.scalar_type() == d ? f.shard : f.shard.to(d);
+      }
+    }
+    release(unit);
+  }
+}
+
+LayerSharding::~LayerSharding() = default;
+
+bool LayerSharding::manages(const at::Tensor& param) const {
+  return managed_.count(param.unsafeGetTensorImpl()) > 0;
+}
+
+std::vector<at::Tensor> LayerSharding::masters(Group group) const {
+  std::vector<at::Tensor> out;
+  for (const auto& unit : units_)
+    if (unit.flats[group].master.defined()) out.push_back(unit.flats[group].master);
+  return out;
+}
+
+std::vector<std::pair<std::string, at::Tensor>> LayerSharding::named_masters() const {
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  for (const auto& unit : units_)
+    for (int g : {decay, no_decay})
+      if (unit.flats[g].master.defined())
+        out.emplace_back("flat." + unit.name + "." + group_name(g), unit.flats[g].master);
+  return out;
+}
+
+int64_t LayerSharding::shard_elements() const {
+  int64_t n = 0;
+  for (const auto& unit : units_)
+    for (const auto& f : unit.flats)
+      if (f.shard.defined()) n += f.chunk;
+  return n;
+}
+
+void LayerSharding::publish() {
+  torch::NoGradGuard no_grad;
+  for (auto& unit : units_)
+    for (auto& f : unit.flats)
+      if (f.master.defined() && !f.master.is_same(f.shard)) f.shard.copy_(f.master);
+}
+
+void LayerSharding::gather_all(bool keep) {
+  for (auto& unit : units_) {
+    gather(unit);
+    if (!keep) release(unit);
+  }
+}
+
+void LayerSharding::release_all() {
+  for (auto& unit : units_) release(unit);
+}
+
+LayerSharding::Unit* LayerSharding::unit_of(const torch::nn::Module& layer) {
+  auto it = index_.find(&layer);
+  return it == index_.end() ? nullptr : &units_[it->second];
+}
+
+const LayerSharding::Unit* LayerSharding::unit_of(const torch::nn::Module& layer) const {
+  auto it = index_.find(&layer);
+  return it == index_.end() ? nullptr : &units_[it->second];
+}
+
+void LayerSharding::before(const torch::nn::Module& layer) {
+  if (Unit* unit = unit_of(layer)) gather(*unit);
+}
+
+void LayerSharding::after_forward(const torch::nn::Module& layer) {
+  if (Unit* unit = unit_of(layer)) release(*unit);
+}
+
+void LayerSharding::after_backward(const torch::nn::Module& layer) {
+  Unit* unit = unit_of(layer);
+  if (!unit) return;
+  reduce_gradients(*unit);
+  release(*unit);
+}
+
+bool LayerSharding::manages(const torch::nn::Module& layer) const {
+  return unit_of(layer) != nullptr;
+}
+
+bool LayerSharding::trains(const torch::nn::Module& layer) const {
+  const Unit* unit = unit_of(layer);
+  return unit && (unit->flats[decay].shard.defined() || unit->flats[no_decay].shard.defined());
+}
+
+void LayerSharding::gather(Unit& unit) {
+  if (unit.whole) return;
+  torch::NoGradGuard no_grad;
+  for (auto& f : unit.flats) {
+    if (f.params.empty()) continue;
+    f.full = at::empty({f.chunk * dist_.world_size()}, f.shard.options());
+    dist_.all_gather(f.shard, f.full);
+    // set_data keeps each parameter's autograd identity (what the optimizer and the LoRA
+    // layers hold); only what it holds changes.
+    int64_t offset = 0;
+    for (size_t i = 0; i < f.params.size(); ++i) {
+      const int64_t n = c10::multiply_integers(f.shapes[i]);
+      f.params[i].set_data(f.full.narrow(0, offset, n).view(f.shapes[i]));
+      offset += n;
+    }
+  }
+  unit.whole = true;
+}
+
+void LayerSharding::release(Unit& unit) {
+  if (!unit.whole) return;
+  for (auto& f : unit.flats) {
+    for (auto& p : f.params) p.set_data(nothing_like(p));
+    f.full = at::Tensor();
+  }
+  unit.whole = false;
+}
+
+void LayerSharding::reduce_gradients(Unit& unit) {
+  torch::NoGradGuard no_grad;
+  for (int g : {decay, no_decay}) {
+    Flat& f = unit.flats[g];
+    if (f.params.empty()) continue;
+    // The whole unit's gradient, fp32, zeros where this rank's backward left none (every rank
+    // must pass the same buffer).
+    std::vector<at::Tensor> parts;
+    for (auto& p : f.params) {
+      parts.push_back(p.grad().defined() ? p.grad().reshape({-1}).to(at::kFloat)
+                                         : at::zeros({p.numel()}, p.options().dtype(at::kFloat)));
+      p.mutable_grad() = at::Tensor();
+    }
+    at::Tensor full =
+        at::constant_pad_nd(at::cat(parts), {0, f.chunk * dist_.world_size() - f.elements});
+    parts.clear();
+    at::Tensor mine = at::empty({f.chunk}, full.options());
+    dist_.reduce_scatter_mean(full, mine);
+    add_gradient(f.master, mine);
+  }
+}
+
+}  // namespace lavender::train

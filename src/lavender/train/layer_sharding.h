@@ -1,0 +1,91 @@
+// --sharding full (FSDP's FULL_SHARD, ZeRO stage 3) for the model's repeated layers: each decoder
+// layer (and each frozen vision-encoder layer) is a unit whose parameters live, between uses, as
+// flat buffers of which every rank keeps 1/N. A unit is gathered whole just before it runs and
+// given up right after (nn/layer_hooks.h); under gradient checkpointing its backward gathers it
+// again for the recomputation, then reduce-scatters its gradients into the owners' shards
+// (averaged over ranks, summed in the master dtype over micro-batches) and gives it up once more.
+// AdamW steps the flat master shards; after a step each rank copies its masters into its shard.
+//
+// Each unit has up to three flat buffers: parameters that take weight decay, those that do not,
+// and frozen ones (a LoRA run's base weights: sharded, gathered, never reduced). Flattening does
+// not change the update: AdamW is elementwise, and the padding that makes a buffer divide by N
+// holds zeros with zero gradients.
+//
+// What stays outside the units (embeddings, the output head, norms, the projector, the Aligner,
+// trainable vision layers, which run without recomputation) is the caller's to shard as grad-op
+// does: those parameters stay whole on every rank.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/ScalarType.h>
+
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "lavender/nn/layer_hooks.h"
+
+namespace lavender::train {
+
+class Distributed;
+
+// A unit to shard: its name in the model (checkpoint names) and the layer module.
+struct ShardedLayer {
+  std::string name;
+  const torch::nn::Module* module = nullptr;
+};
+
+class LayerSharding : public nn::LayerHooks {
+ public:
+  enum Group { decay = 0, no_decay = 1, frozen = 2 };
+
+  // `decay` / `no_decay`: the trainable parameters of each kind (impl pointers of the tensors);
+  // a unit's other parameters are frozen. Every rank must pass the same layers in the same
+  // order, whole (as loaded). Shards them and gives up the whole parameters.
+  LayerSharding(const std::vector<ShardedLayer>& layers,
+                const std::unordered_set<const void*>& decay,
+                const std::unordered_set<const void*>& no_decay, at::ScalarType master_dtype,
+                Distributed& dist);
+  ~LayerSharding() override;
+
+  // Whether `param` belongs to a unit (the caller leaves it to this class).
+  bool manages(const at::Tensor& param) const;
+  // The flat master shards of a group's buffers (decay or no_decay), in unit order: what AdamW
+  // steps. Their gradients are what the backward reduced into them.
+  std::vector<at::Tensor> masters(Group group) const;
+  // The master shards by a name that says their unit and group, for checkpoints.
+  std::vector<std::pair<std::string, at::Tensor>> named_masters() const;
+  // Elements of the units' buffers this rank keeps (trainable and frozen).
+  int64_t shard_elements() const;
+
+  // After an optimizer step or a resume: the masters become this rank's shards.
+  void publish();
+  // Every unit gathered (saving the final model): kept whole, or given up right away on a rank
+  // that only takes part in the collectives; release_all() gives them up again.
+  void gather_all(bool keep);
+  void release_all();
+
+  void before(const torch::nn::Module& layer) override;
+  void after_forward(const torch::nn::Module& layer) override;
+  void after_backward(const torch::nn::Module& layer) override;
+  bool manages(const torch::nn::Module& layer) const override;
+  bool trains(const torch::nn::Module& layer) const override;
+
+ private:
+  struct Flat;
+  struct Unit;
+  Unit* unit_of(const torch::nn::Module& layer);
+  const Unit* unit_of(const torch::nn::Module& layer) const;
+  void gather(Unit& unit);
+  void release(Unit& unit);
+  void reduce_gradients(Unit& unit);
+
+  Distributed& dist_;
+  std::vector<Unit> units_;
+  std::unordered_map<const torch::nn::Module*, size_t> index_;
+  std::unordered_set<const void*> managed_;  // the units' parameters (impl pointers)
+};
+
+}  // namespace lavender::train
