@@ -2,10 +2,13 @@
 # Per-rank memory of the sharding strategies (not CI): a random LLaVA-shaped checkpoint of 0.64 B
 # parameters (CLIP ViT-L/14-336 frozen, a 4-layer 2048-wide Llama with the 32064 vocabulary:
 # 0.34 B trainable), full fine-tuning in bf16 with fp32 master weights, batch 1 per rank, two
-# Lavender steps; each configuration's peak RSS per rank (/usr/bin/time) next to the plan's
-# estimate (`lavender plan`, same options).
+# Lavender steps; each configuration's peak RSS per rank while training (the trainer's own
+# report, before the final model is saved: under full sharding rank 0 gathers the whole model
+# for that) and over the whole process (/usr/bin/time), next to the plan's estimate
+# (`lavender plan`, same options).
 #
 #   bench/sharding_memory.sh [OUT_DIR]   (default /tmp/lavender-sharding; ~1.3 GB of disk)
+#   CONFIGS="full:2 full:4" bench/sharding_memory.sh   (some of the configurations only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-/tmp/lavender-sharding}
@@ -51,14 +54,15 @@ run() {  # SHARDING WORLD: per-rank peak RSS, and the plan's total per rank
   local plan rss=()
   plan=$(build/lavender plan "${common[@]}" --sharding "$sharding" --world-size "$world" \
          --seq-len 64 | grep -i 'total' | head -n 1 | sed 's/^ *//')
+  local training=()
   for ((r = 0; r < world; r++)); do
-    rss+=("$(( $(grep 'Maximum resident' "$OUT/$sharding-$world-rank$r.log" | awk '{print $NF}') / 1024 ))")
+    local log="$OUT/$sharding-$world-rank$r.log"
+    training+=("$(grep -o 'RSS [0-9]* MiB (training)' "$log" | awk '{print $2}')")
+    rss+=("$(( $(grep 'Maximum resident' "$log" | awk '{print $NF}') / 1024 ))")
   done
-  echo "$sharding x$world: peak RSS per rank ${rss[*]} MiB; plan: $plan"
+  echo "$sharding x$world: peak RSS per rank while training ${training[*]} MiB," \
+       "whole process ${rss[*]} MiB; plan: $plan"
 }
 
-run none 1
-run none 2
-run grad-op 1
-run grad-op 2
-run grad-op 4
+configs=${CONFIGS:-"none:1 none:2 grad-op:1 grad-op:2 grad-op:4 full:1 full:2 full:4"}
+for c in $configs; do run "${c%:*}" "${c#*:}"; done

@@ -17,6 +17,9 @@ vlm::ParameterCount model() {
   c.vision = 100;
   c.projector = 20;
   c.language = 880;
+  c.language_layers = 800;  // two decoder layers of 400
+  c.vision_layers = 80;
+  c.largest_layer = 400;
   c.attention_linears = {{"q_proj", 10, 10, 2}, {"v_proj", 10, 5, 2}};
   c.hidden_size = 8;
   c.num_layers = 2;
@@ -45,7 +48,13 @@ TEST(MemoryPlan, ShardingDividesWhatItShards) {
   EXPECT_DOUBLE_EQ(grad_op.optimizer, 1800);
   o.sharding = "full";
   const MemoryPlan full = plan_memory(model(), o);
-  EXPECT_DOUBLE_EQ(full.weights, 500);
+  // The layers (decoder 800, frozen vision 80) are sharded, one gathered at a time; the other
+  // 120 parameters stay whole.
+  EXPECT_DOUBLE_EQ(full.weights, 120 * 2 + 880 * 2 / 4 + 400 * 2);
+  EXPECT_DOUBLE_EQ(full.master_weights, 900);
+  // The masters' share, the backward's gradients outside the layers, and one layer's (its bf16
+  // gradient and the fp32 flat copy reduced).
+  EXPECT_DOUBLE_EQ(full.gradients, 900 + 100 * 2 + 400 * 6);
   EXPECT_DOUBLE_EQ(full.optimizer, 1800);
   EXPECT_DOUBLE_EQ(full.activations, none.activations);  // activations are per sample
 }

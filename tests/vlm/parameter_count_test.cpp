@@ -30,12 +30,24 @@ int64_t numel_under(const io::Checkpoint& ckpt, const std::vector<std::string>& 
   return n;
 }
 
+// Tensors of `ckpt` whose names contain `part` and `layers`, counted.
+int64_t numel_in_layers(const io::Checkpoint& ckpt, const std::string& part,
+                        const std::string& layers = ".layers.") {
+  int64_t n = 0;
+  for (const auto& name : ckpt.names())
+    if (name.find(part) != std::string::npos && name.find(layers) != std::string::npos)
+      n += static_cast<int64_t>(ckpt.info(name).numel());
+  return n;
+}
+
 TEST(ParameterCount, LlavaFixtureTensorByTensor) {
   const std::string dir = test::fixture_dir("llava");
   const ParameterCount c = count_parameters(dir);
   const auto ckpt = io::Checkpoint::open(dir);
   EXPECT_EQ(c.architecture, "LlavaForConditionalGeneration");
   EXPECT_EQ(c.vision, numel_under(ckpt, {"vision_tower.", "model.vision_tower."}));
+  EXPECT_EQ(c.language_layers, numel_in_layers(ckpt, "language_model."));
+  EXPECT_EQ(c.vision_layers, numel_in_layers(ckpt, "vision_tower."));
   EXPECT_EQ(c.projector,
             numel_under(ckpt, {"multi_modal_projector.", "model.multi_modal_projector."}));
   EXPECT_EQ(c.total(), numel_under(ckpt, {""}));
@@ -47,6 +59,8 @@ TEST(ParameterCount, MllamaFixtureTensorByTensor) {
   const auto ckpt = io::Checkpoint::open(dir);
   EXPECT_EQ(c.architecture, "MllamaForConditionalGeneration");
   EXPECT_EQ(c.vision, numel_under(ckpt, {"vision_model.", "model.vision_model."}));
+  EXPECT_EQ(c.language_layers, numel_in_layers(ckpt, "language_model."));
+  EXPECT_EQ(c.vision_layers, numel_in_layers(ckpt, "vision_model."));
   EXPECT_EQ(c.projector,
             numel_under(ckpt, {"multi_modal_projector.", "model.multi_modal_projector."}));
   EXPECT_EQ(c.total(), numel_under(ckpt, {""}));

@@ -4,6 +4,9 @@
 #include <torch/torch.h>
 
 #include <memory>
+#include <optional>
+
+#include "lavender/runtime/autocast.h"
 
 namespace lavender::nn {
 namespace {
@@ -14,7 +17,40 @@ using torch::autograd::variable_list;
 struct CheckpointState : torch::CustomClassHolder {
   CheckpointedFn fn;
   HookedLayer hooked;
-  at::Tensor rng_state;
+  runtime::AutocastState autocast;
+  at::Tensor cpu_rng;
+  std::optional<c10::Device> accelerator;  // the inputs' device, when not the CPU
+  at::Tensor accelerator_rng;
+};
+
+// The default generator of `device` (CUDA: that GPU's).
+at::Generator generator_of(const std::optional<c10::Device>& device) {
+  return device ? at::globalContext().defaultGenerator(*device)
+                : at::detail::getDefaultCPUGenerator();
+}
+
+// Replays the forward's random generator states (CPU, and the inputs' accelerator) for the
+// recomputation, so dropout draws the same masks, and puts the generators back afterwards.
+class RngReplay {
+ public:
+  explicit RngReplay(const CheckpointState& s) : accelerator_(s.accelerator) {
+    cpu_now_ = generator_of(std::nullopt).get_state();
+    generator_of(std::nullopt).set_state(s.cpu_rng);
+    if (accelerator_) {
+      accelerator_now_ = generator_of(accelerator_).get_state();
+      generator_of(accelerator_).set_state(s.accelerator_rng);
+    }
+  }
+  ~RngReplay() {
+    generator_of(std::nullopt).set_state(cpu_now_);
+    if (accelerator_) generator_of(accelerator_).set_state(accelerator_now_);
+  }
+  RngReplay(const RngReplay&) = delete;
+  RngReplay& operator=(const RngReplay&) = delete;
+
+ private:
+  std::optional<c10::Device> accelerator_;
+  at::Tensor cpu_now_, accelerator_now_;
 };
 
 class Checkpointed : public torch::autograd::Function<Checkpointed> {
@@ -23,8 +59,12 @@ class Checkpointed : public torch::autograd::Function<Checkpointed> {
   // without one differentiable input autograd would not record this node at all.
   static variable_list forward(AutogradContext* ctx, at::TensorList inputs,
                                c10::intrusive_ptr<CheckpointState> state) {
-    state->rng_state = at::detail::getDefaultCPUGenerator().get_state();
     variable_list real(inputs.begin(), inputs.end() - 1), outputs;
+    state->autocast = runtime::autocast_state();
+    state->cpu_rng = generator_of(std::nullopt).get_state();
+    for (const auto& t : real)
+      if (t.defined() && !t.device().is_cpu()) state->accelerator = t.device();
+    if (state->accelerator) state->accelerator_rng = generator_of(state->accelerator).get_state();
     {
       torch::NoGradGuard no_grad;
       WholeLayer whole(state->hooked, at::Tensor());
@@ -42,17 +82,16 @@ class Checkpointed : public torch::autograd::Function<Checkpointed> {
     for (const auto& saved : ctx->get_saved_variables())
       inputs.push_back(saved.defined() ? saved.detach().requires_grad_(saved.requires_grad())
                                        : saved);
-    at::Generator generator = at::detail::getDefaultCPUGenerator();
-    const at::Tensor now = generator.get_state();
-    generator.set_state(state->rng_state);
     LayerHooks* hooks = state->hooked.hooks;
     if (hooks) hooks->before(*state->hooked.layer);
     variable_list outputs;
     {
+      // The recomputation runs as the forward did: same random draws, same autocast dtypes.
+      RngReplay rng(*state);
+      runtime::AutocastReentry autocast(state->autocast);
       torch::AutoGradMode enable(true);
       outputs = state->fn(inputs);
     }
-    generator.set_state(now);
     variable_list roots, grads;
     for (size_t i = 0; i < outputs.size(); ++i)
       if (outputs[i].requires_grad() && grad_outputs[i].defined())

@@ -2,9 +2,9 @@
 // recompute them during backward. Trades one extra forward of that piece for its activation
 // memory, which is what lets long sequences or big batches fit when fine-tuning.
 //
-// The CPU random generator's state is replayed for the recomputation, so dropout inside the
-// piece draws the same masks both times (CUDA generators are not replayed yet: pieces with
-// dropout on CUDA would draw new masks).
+// The random generators' states (the CPU's, and the GPU's the inputs are on) are replayed for the
+// recomputation, so dropout inside the piece draws the same masks both times, and the forward's
+// autocast settings are re-entered, so the recomputed graph computes in the same dtypes.
 #pragma once
 
 #include <ATen/core/Tensor.h>

@@ -23,4 +23,26 @@ class AutocastScope {
   c10::ScalarType old_dtype_ = c10::kBFloat16;
 };
 
+// The autocast settings in force for both device types, captured so that code run later can
+// re-enter them: gradient checkpointing recomputes a forward inside the backward, outside the
+// forward's AutocastScope, and must compute in the same dtypes to give the same graph.
+struct AutocastState {
+  bool cpu = false, cuda = false;
+  c10::ScalarType cpu_dtype = c10::kBFloat16, cuda_dtype = c10::kHalf;
+};
+AutocastState autocast_state();
+
+// Puts `state` in force for its lifetime, then what was in force before.
+class AutocastReentry {
+ public:
+  explicit AutocastReentry(const AutocastState& state);
+  ~AutocastReentry();
+  AutocastReentry(const AutocastReentry&) = delete;
+  AutocastReentry& operator=(const AutocastReentry&) = delete;
+
+ private:
+  AutocastState before_;
+  bool nested_ = false;
+};
+
 }  // namespace lavender::runtime

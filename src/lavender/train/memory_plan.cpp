@@ -87,20 +87,32 @@ MemoryPlan plan_memory(const vlm::ParameterCount& count, const PlanOptions& o) {
   if (o.lora) p.total_parameters += base_trainable;
   p.trainable_parameters = base_trainable + o.aligner_parameters;
   const double n = static_cast<double>(o.world_size);
-  const double shard_params = o.sharding == "full" ? n : 1;
+  const bool full = o.sharding == "full";
   const double shard_state = o.sharding == "none" ? 1 : n;
   const double all = static_cast<double>(p.total_parameters);
   const double trainable = static_cast<double>(p.trainable_parameters);
-  p.weights = all * b / shard_params;
+  // Full sharding shards the repeated layers (the decoder's; the vision encoder's when frozen),
+  // LoRA's adapters inside them included, and gathers one at a time; the rest (embeddings, the
+  // output head, norms, the projector, the Aligner) stays whole on every rank.
+  const double in_layers =
+      static_cast<double>(count.language_layers + (o.train_vision ? 0 : count.vision_layers) +
+                          (o.lora ? base_trainable : 0));
+  const double trainable_in_layers =
+      static_cast<double>(o.lora ? base_trainable : count.language_layers);
+  const double largest = static_cast<double>(count.largest_layer);
+  p.weights = full ? (all - in_layers) * b + in_layers * b / n + largest * b : all * b;
   // A separate master copy only when the weights are narrower than the master dtype.
   p.master_weights = m > b ? trainable * m / shard_state : 0;
   // Gradients are summed in the master dtype (sharded: each rank its share). A backward leaves
   // them in the weights' dtype: folded in tensor by tensor when the masters are separate, but
   // with accumulation the whole set of them meets the sum of the earlier micro-batches, and
-  // under grad-op the whole set exists until it is reduced (FSDP's full sharding reduces layer by
-  // layer during the backward, so only a layer's worth: not counted).
+  // under grad-op the whole set exists until it is reduced. Full sharding reduces a layer's
+  // gradients as soon as its backward is done (a layer's worth, and its fp32 flat copy), and the
+  // other parameters' as grad-op does.
   if (o.sharding == "none" && m == b)
     p.gradients = trainable * b;  // autograd accumulates into the parameters' own
+  else if (full)
+    p.gradients = trainable * m / n + (trainable - trainable_in_layers) * b + largest * (b + 4);
   else
     p.gradients = trainable * m / shard_state +
                   (o.sharding == "grad-op" || (m > b && o.grad_accum > 1) ? trainable * b : 0);

@@ -25,15 +25,19 @@ int64_t linear(int64_t in, int64_t out, bool bias) {
 
 // CLIP's vision transformer as CLIPVisionModel holds it (with post_layernorm, without the
 // visual projection).
+int64_t clip_vision_layer(const config::ClipVisionConfig& c) {
+  const int64_t h = c.hidden_size;
+  return 4 * linear(h, h, true) + linear(h, c.intermediate_size, true) +
+         linear(c.intermediate_size, h, true) + 2 * layer_norm(h);
+}
+
 int64_t clip_vision(const config::ClipVisionConfig& c) {
   const int64_t h = c.hidden_size,
                 patches = (c.image_size / c.patch_size) * (c.image_size / c.patch_size);
   const int64_t embeddings = h * c.num_channels * c.patch_size * c.patch_size  // conv, no bias
                              + h                                               // class embedding
                              + (patches + 1) * h;                              // positions
-  const int64_t layer = 4 * linear(h, h, true) + linear(h, c.intermediate_size, true) +
-                        linear(c.intermediate_size, h, true) + 2 * layer_norm(h);
-  return embeddings + layer_norm(h) + c.num_hidden_layers * layer + layer_norm(h);
+  return embeddings + layer_norm(h) + c.num_hidden_layers * clip_vision_layer(c) + layer_norm(h);
 }
 
 // What LoRA and the activation estimate need of a decoder: its attention projections (q: the
@@ -67,11 +71,20 @@ ParameterCount llava(const nlohmann::json& j, const std::string& source) {
                         linear(t.intermediate_size, h, t.mlp_bias) + 2 * h;
   const bool tied = t.tie_word_embeddings || c.tie_word_embeddings;
   n.language = t.vocab_size * h * (tied ? 1 : 2) + t.num_hidden_layers * layer + h;
+  n.language_layers = t.num_hidden_layers * layer;
+  n.vision_layers = c.vision_config.num_hidden_layers * clip_vision_layer(c.vision_config);
+  n.largest_layer = std::max(layer, clip_vision_layer(c.vision_config));
   describe_decoder(n, h, q, kv, t.num_hidden_layers, t.num_attention_heads);
   n.vocab_size = t.vocab_size;
   n.image_tokens = c.image_seq_length;
   n.image_tokens_in_sequence = true;
   return n;
+}
+
+int64_t mllama_vision_layer(const config::MllamaVisionConfig& v, bool gated) {
+  const int64_t h = v.hidden_size;
+  return 4 * linear(h, h, false) + linear(h, v.intermediate_size, true) +
+         linear(v.intermediate_size, h, true) + 2 * layer_norm(h) + (gated ? 2 : 0);
 }
 
 int64_t mllama_vision(const config::MllamaVisionConfig& v) {
@@ -85,9 +98,8 @@ int64_t mllama_vision(const config::MllamaVisionConfig& v) {
               + ratios * v.max_num_tiles * positions * h        // its tile embedding
               + 2 * (ratios * v.max_num_tiles * h + gate)       // pre- and post-tile embeddings
               + 2 * layer_norm(h);                              // layernorm_pre / _post
-  const int64_t layer = 4 * linear(h, h, false) + linear(h, v.intermediate_size, true) +
-                        linear(v.intermediate_size, h, true) + 2 * layer_norm(h);
-  n += v.num_hidden_layers * layer + v.num_global_layers * (layer + 2 * gate);
+  n += v.num_hidden_layers * mllama_vision_layer(v, false) +
+       v.num_global_layers * mllama_vision_layer(v, true);
   return n;
 }
 
@@ -108,6 +120,11 @@ ParameterCount mllama(const nlohmann::json& j, const std::string& source) {
   n.language = (t.vocab_size + 8) * h                            // embeddings: 8 extra rows
                + (t.tie_word_embeddings ? 0 : t.vocab_size * h)  // LM head
                + self * (attention + rest) + cross * (attention + 2 * t.head_dim + 2 + rest) + h;
+  const config::MllamaVisionConfig& v = c.vision_config;
+  n.language_layers = self * (attention + rest) + cross * (attention + 2 * t.head_dim + 2 + rest);
+  n.vision_layers = v.num_hidden_layers * mllama_vision_layer(v, false) +
+                    v.num_global_layers * mllama_vision_layer(v, true);
+  n.largest_layer = std::max({attention + 2 * t.head_dim + 2 + rest, mllama_vision_layer(v, true)});
   describe_decoder(n, h, q, kv, t.num_hidden_layers, t.num_attention_heads);
   const int64_t side = c.vision_config.image_size / c.vision_config.patch_size;
   n.vocab_size = t.vocab_size;

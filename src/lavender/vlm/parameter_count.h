@@ -26,6 +26,9 @@ struct ParameterCount {
   int64_t vision = 0;        // the vision encoder (frozen by default)
   int64_t projector = 0;
   int64_t language = 0;  // decoder, embeddings, LM head
+  // Of those, the parameters inside the repeated layers (decoder layers; vision encoder layers)
+  // and the largest single layer: what --sharding full shards layer by layer.
+  int64_t language_layers = 0, vision_layers = 0, largest_layer = 0;
   // The language model's attention projections, for LoRA's count.
   std::vector<LinearShape> attention_linears;
   // Widths the activation estimate needs.
