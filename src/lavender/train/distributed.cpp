@@ -465,9 +465,9 @@ void Distributed::all_gather(const at::Tensor& shard, at::Tensor& full) {
     impl_->run("all-gather", [&] { return impl_->group->_allgather_base(full, in); });
     return;
   }
-  // Gathering only copies bytes: 16-bit floats travel as int16, which every Gloo build has.
+  // Gathering only copies bytes: bf16 travels as fp16, which Gloo 1.13 has (it has no bf16).
   auto as_bits = [](const at::Tensor& t) {
-    return t.element_size() == 2 && t.is_floating_point() ? t.view(at::kShort) : t;
+    return t.scalar_type() == at::kBFloat16 ? t.view(at::kHalf) : t;
   };
   std::vector<at::Tensor> in{as_bits(shard)};
   std::vector<std::vector<at::Tensor>> out(1);
