@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+
 #include "lavender/runtime/system_info.h"
 
 namespace lavender::runtime {
@@ -37,6 +40,33 @@ TEST(SystemInfo, ThreadsAreSetAndMeasurementIsPositive) {
   EXPECT_EQ(rate.size, 64);
   EXPECT_GT(rate.gflops, 0.0);
   configure_threads(0);
+}
+
+const char* torchrun_env(const char* name) {
+  return std::string(name) == "OMP_NUM_THREADS"    ? "1"
+         : std::string(name) == "LOCAL_WORLD_SIZE" ? "4"
+                                                   : nullptr;
+}
+const char* local_world_only(const char* name) {
+  return std::string(name) == "LOCAL_WORLD_SIZE" ? "4096000" : nullptr;
+}
+const char* two_local(const char* name) {
+  return std::string(name) == "LOCAL_WORLD_SIZE" ? "2" : nullptr;
+}
+const char* nothing_set(const char*) {
+  return nullptr;
+}
+const char* bad_omp(const char* name) {
+  return std::string(name) == "OMP_NUM_THREADS" ? "two" : nullptr;
+}
+
+// A rank takes the threads its launcher gives it, and never more than the cores.
+TEST(SystemInfo, DefaultThreadsFollowTheLauncher) {
+  EXPECT_EQ(default_threads(torchrun_env), 1);
+  EXPECT_EQ(default_threads(nothing_set), available_cores());
+  EXPECT_EQ(default_threads(two_local), std::max(1, available_cores() / 2));
+  EXPECT_EQ(default_threads(bad_omp), available_cores());           // unreadable: ignored
+  EXPECT_EQ(default_threads(local_world_only), available_cores());  // out of range: ignored
 }
 
 TEST(SystemInfo, FindsTheBlasLibTorchLoaded) {

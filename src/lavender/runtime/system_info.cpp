@@ -9,6 +9,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -41,6 +42,19 @@ int available_cores() {
   if (sched_getaffinity(0, sizeof(set), &set) == 0) return CPU_COUNT(&set);
   unsigned n = std::thread::hardware_concurrency();
   return n > 0 ? static_cast<int>(n) : 1;
+}
+
+int default_threads(const char* (*env)(const char*)) {
+  auto get = [&](const char* name) -> int {
+    const char* v = env ? env(name) : std::getenv(name);
+    if (!v || !*v) return 0;
+    char* end = nullptr;
+    const long n = std::strtol(v, &end, 10);
+    return *end == '\0' && n > 0 && n < 4096 ? static_cast<int>(n) : 0;
+  };
+  if (int omp = get("OMP_NUM_THREADS")) return omp;
+  const int local = get("LOCAL_WORLD_SIZE");
+  return std::max(1, available_cores() / std::max(local, 1));
 }
 
 int configure_threads(int requested) {

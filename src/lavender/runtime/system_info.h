@@ -11,6 +11,12 @@ namespace lavender::runtime {
 int configure_threads(int requested);
 int available_cores();
 
+// The intra-op threads a process should use when it was not told (--threads 0): the launcher's
+// OMP_NUM_THREADS (torchrun sets 1 for several processes per node) when set, else the available
+// cores shared among LOCAL_WORLD_SIZE processes on this host (at least 1), else every core.
+// `env` looks a variable up (nullptr: unset).
+int default_threads(const char* (*env)(const char*) = nullptr);
+
 struct BlasInfo {
   std::string library;     // resolved path of the BLAS library mapped into this process
   std::string name;        // "OpenBLAS (openmp)", "reference BLAS", "MKL", ...

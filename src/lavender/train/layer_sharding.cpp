@@ -23,15 +23,16 @@ struct LayerSharding::Flat {
 
 struct LayerSharding::Unit {
   std::string name;
-  const torch::nn::Module* module = nullptr;
-  Flat flats[3];  // by Group
+  const torch::nn::Module* module = nullptr;  // nullptr: the rest, always whole
+  Flat flats[kGroups];
   bool whole = true;
 };
 
 namespace {
 
 const char* group_name(int g) {
-  return g == LayerSharding::decay ? "decay" : g == LayerSharding::no_decay ? "no_decay" : "frozen";
+  constexpr const char* names[] = {"decay", "no_decay", "aligner", "frozen"};
+  return names[g];
 }
 
 // A parameter with nothing in it: what a sharded parameter holds while its unit is not whole.
@@ -42,56 +43,65 @@ at::Tensor nothing_like(const at::Tensor& p) {
 }  // namespace
 
 LayerSharding::LayerSharding(const std::vector<ShardedLayer>& layers,
-                             const std::unordered_set<const void*>& decay_params,
-                             const std::unordered_set<const void*>& no_decay_params,
+                             const std::vector<at::Tensor>& decay_params,
+                             const std::vector<at::Tensor>& no_decay_params,
+                             const std::vector<at::Tensor>& aligner_params,
                              at::ScalarType master_dtype, Distributed& dist)
     : dist_(dist) {
   torch::NoGradGuard no_grad;
-  const int64_t world = dist_.world_size();
-  units_.resize(layers.size());
+  std::unordered_map<const void*, int> group;
+  const std::vector<at::Tensor>* trainable[] = {&decay_params, &no_decay_params, &aligner_params};
+  for (int g : {decay, no_decay, aligner})
+    for (const auto& p : *trainable[g]) group[p.unsafeGetTensorImpl()] = g;
+  units_.resize(layers.size() + 1);
   for (size_t u = 0; u < layers.size(); ++u) {
     Unit& unit = units_[u];
     unit.name = layers[u].name;
     unit.module = layers[u].module;
     index_[unit.module] = u;
     for (const auto& p : unit.module->parameters()) {
-      const void* key = p.unsafeGetTensorImpl();
-      const int g = decay_params.count(key)      ? decay
-                    : no_decay_params.count(key) ? no_decay
-                                                 : frozen;
-      unit.flats[g].params.push_back(p);
-      managed_.insert(key);
+      auto it = group.find(p.unsafeGetTensorImpl());
+      unit.flats[it == group.end() ? frozen : it->second].params.push_back(p);
+      if (it != group.end()) group.erase(it);  // taken by this layer
     }
-    for (int g = 0; g < 3; ++g) {
-      Flat& f = unit.flats[g];
-      if (f.params.empty()) continue;
-      std::vector<at::Tensor> parts;
-      for (const auto& p : f.params) {
-        if (p.scalar_type() != f.params[0].scalar_type())
-          throw Error("--sharding full: " + unit.name + " mixes parameter dtypes");
-        parts.push_back(p.detach().reshape({-1}));
-        f.shapes.push_back(p.sizes().vec());
-        f.elements += p.numel();
-      }
-      f.chunk = (f.elements + world - 1) / world;
-      at::Tensor flat = at::cat(parts);
-      flat = at::constant_pad_nd(flat, {0, f.chunk * world - f.elements});
-      f.shard = flat.narrow(0, dist_.rank() * f.chunk, f.chunk).clone();
-      if (g != frozen) {
-        // A master never narrower than its parameter (the fp32 Aligner rule of MasterWeights).
-        const at::ScalarType d = f.shard.scalar_type() == at::kFloat ? at::kFloat : master_dtype;
-        f.master = f.shard.scalar_type() == d ? f.shard : f.shard.to(d);
-      }
-    }
+    make_shards(unit, master_dtype);
     release(unit);
+  }
+  Unit& rest = units_.back();
+  rest.name = "rest";
+  for (int g : {decay, no_decay, aligner})
+    for (const auto& p : *trainable[g])
+      if (group.count(p.unsafeGetTensorImpl())) rest.flats[g].params.push_back(p);
+  make_shards(rest, master_dtype);
+}
+
+// Lays a unit's parameters end to end per group and keeps this rank's chunk, and for the
+// trainable groups its master copy.
+void LayerSharding::make_shards(Unit& unit, at::ScalarType master_dtype) {
+  const int64_t world = dist_.world_size();
+  for (int g = 0; g < kGroups; ++g) {
+    Flat& f = unit.flats[g];
+    if (f.params.empty()) continue;
+    std::vector<at::Tensor> parts;
+    for (const auto& p : f.params) {
+      if (p.scalar_type() != f.params[0].scalar_type())
+        throw Error("--sharding full: " + unit.name + " mixes parameter dtypes in one group");
+      parts.push_back(p.detach().reshape({-1}));
+      f.shapes.push_back(p.sizes().vec());
+      f.elements += p.numel();
+    }
+    f.chunk = (f.elements + world - 1) / world;
+    at::Tensor flat = at::constant_pad_nd(at::cat(parts), {0, f.chunk * world - f.elements});
+    f.shard = flat.narrow(0, dist_.rank() * f.chunk, f.chunk).clone();
+    if (g != frozen) {
+      // A master never narrower than its parameter (the fp32 Aligner rule of MasterWeights).
+      const at::ScalarType d = f.shard.scalar_type() == at::kFloat ? at::kFloat : master_dtype;
+      f.master = f.shard.scalar_type() == d ? f.shard : f.shard.to(d);
+    }
   }
 }
 
 LayerSharding::~LayerSharding() = default;
-
-bool LayerSharding::manages(const at::Tensor& param) const {
-  return managed_.count(param.unsafeGetTensorImpl()) > 0;
-}
 
 std::vector<at::Tensor> LayerSharding::masters(Group group) const {
   std::vector<at::Tensor> out;
@@ -103,7 +113,7 @@ std::vector<at::Tensor> LayerSharding::masters(Group group) const {
 std::vector<std::pair<std::string, at::Tensor>> LayerSharding::named_masters() const {
   std::vector<std::pair<std::string, at::Tensor>> out;
   for (const auto& unit : units_)
-    for (int g : {decay, no_decay})
+    for (int g : {decay, no_decay, aligner})
       if (unit.flats[g].master.defined())
         out.emplace_back("flat." + unit.name + "." + group_name(g), unit.flats[g].master);
   return out;
@@ -117,22 +127,39 @@ int64_t LayerSharding::shard_elements() const {
   return n;
 }
 
+void LayerSharding::reduce_rest() {
+  reduce_gradients(units_.back());
+}
+
 void LayerSharding::publish() {
   torch::NoGradGuard no_grad;
   for (auto& unit : units_)
     for (auto& f : unit.flats)
       if (f.master.defined() && !f.master.is_same(f.shard)) f.shard.copy_(f.master);
+  // The rest is whole on every rank: its parameters take the gathered update in place.
+  for (auto& f : units_.back().flats) {
+    if (f.params.empty()) continue;
+    at::Tensor full = at::empty({f.chunk * dist_.world_size()}, f.shard.options());
+    dist_.all_gather(f.shard, full);
+    int64_t offset = 0;
+    for (auto& p : f.params) {
+      p.detach().copy_(full.narrow(0, offset, p.numel()).view(p.sizes()));
+      offset += p.numel();
+    }
+  }
 }
 
 void LayerSharding::gather_all(bool keep) {
   for (auto& unit : units_) {
+    if (!unit.module) continue;  // the rest is whole
     gather(unit);
     if (!keep) release(unit);
   }
 }
 
 void LayerSharding::release_all() {
-  for (auto& unit : units_) release(unit);
+  for (auto& unit : units_)
+    if (unit.module) release(unit);
 }
 
 LayerSharding::Unit* LayerSharding::unit_of(const torch::nn::Module& layer) {
@@ -166,7 +193,8 @@ bool LayerSharding::manages(const torch::nn::Module& layer) const {
 
 bool LayerSharding::trains(const torch::nn::Module& layer) const {
   const Unit* unit = unit_of(layer);
-  return unit && (unit->flats[decay].shard.defined() || unit->flats[no_decay].shard.defined());
+  return unit && (unit->flats[decay].shard.defined() || unit->flats[no_decay].shard.defined() ||
+                  unit->flats[aligner].shard.defined());
 }
 
 void LayerSharding::gather(Unit& unit) {
@@ -199,7 +227,7 @@ void LayerSharding::release(Unit& unit) {
 
 void LayerSharding::reduce_gradients(Unit& unit) {
   torch::NoGradGuard no_grad;
-  for (int g : {decay, no_decay}) {
+  for (int g : {decay, no_decay, aligner}) {
     Flat& f = unit.flats[g];
     if (f.params.empty()) continue;
     // The whole unit's gradient, fp32, zeros where this rank's backward left none (every rank

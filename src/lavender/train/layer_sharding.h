@@ -11,9 +11,13 @@
 // not change the update: AdamW is elementwise, and the padding that makes a buffer divide by N
 // holds zeros with zero gradients.
 //
-// What stays outside the units (embeddings, the output head, norms, the projector, the Aligner,
-// trainable vision layers, which run without recomputation) is the caller's to shard as grad-op
-// does: those parameters stay whole on every rank.
+// The trainable parameters outside the layers (embeddings, the output head, norms, the projector,
+// the Aligner, vision layers that train and so run without recomputation) form one more unit,
+// "rest", that stays whole on every rank: only its master weights, gradients and AdamW state are
+// flat shards (as grad-op, but split by elements, so every rank holds the same share). Its
+// gradients are reduce-scattered after each micro-batch's backward (reduce_rest()), and after a
+// step the updated shards are gathered back into its parameters. Frozen parameters outside the
+// layers are left alone.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -21,7 +25,6 @@
 
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -39,28 +42,31 @@ struct ShardedLayer {
 
 class LayerSharding : public nn::LayerHooks {
  public:
-  enum Group { decay = 0, no_decay = 1, frozen = 2 };
+  // AdamW's parameter groups (the Aligner has its own learning rate), and the frozen.
+  enum Group { decay = 0, no_decay = 1, aligner = 2, frozen = 3 };
+  static constexpr int kGroups = 4;
 
-  // `decay` / `no_decay`: the trainable parameters of each kind (impl pointers of the tensors);
-  // a unit's other parameters are frozen. Every rank must pass the same layers in the same
-  // order, whole (as loaded). Shards them and gives up the whole parameters.
-  LayerSharding(const std::vector<ShardedLayer>& layers,
-                const std::unordered_set<const void*>& decay,
-                const std::unordered_set<const void*>& no_decay, at::ScalarType master_dtype,
-                Distributed& dist);
+  // The trainable parameters by AdamW group; a layer's other parameters are frozen. Every rank
+  // passes the same layers and parameters in the same order, whole (as loaded and broadcast).
+  // Shards them and gives up the layers' whole parameters.
+  LayerSharding(const std::vector<ShardedLayer>& layers, const std::vector<at::Tensor>& decay,
+                const std::vector<at::Tensor>& no_decay, const std::vector<at::Tensor>& aligner,
+                at::ScalarType master_dtype, Distributed& dist);
   ~LayerSharding() override;
 
-  // Whether `param` belongs to a unit (the caller leaves it to this class).
-  bool manages(const at::Tensor& param) const;
-  // The flat master shards of a group's buffers (decay or no_decay), in unit order: what AdamW
-  // steps. Their gradients are what the backward reduced into them.
+  // The flat master shards of a group's buffers, in unit order: what AdamW steps. Their
+  // gradients are what the reductions summed into them.
   std::vector<at::Tensor> masters(Group group) const;
   // The master shards by a name that says their unit and group, for checkpoints.
   std::vector<std::pair<std::string, at::Tensor>> named_masters() const;
   // Elements of the units' buffers this rank keeps (trainable and frozen).
   int64_t shard_elements() const;
 
-  // After an optimizer step or a resume: the masters become this rank's shards.
+  // After each micro-batch's backward, on every rank: the gradients of the parameters outside the
+  // layers are reduce-scattered into the masters' (the layers' were, during the backward).
+  void reduce_rest();
+  // After an optimizer step or a resume: the masters become this rank's shards, and the rest's
+  // parameters are gathered from them.
   void publish();
   // Every unit gathered (saving the final model): kept whole, or given up right away on a rank
   // that only takes part in the collectives; release_all() gives them up again.
@@ -76,6 +82,7 @@ class LayerSharding : public nn::LayerHooks {
  private:
   struct Flat;
   struct Unit;
+  void make_shards(Unit& unit, at::ScalarType master_dtype);
   Unit* unit_of(const torch::nn::Module& layer);
   const Unit* unit_of(const torch::nn::Module& layer) const;
   void gather(Unit& unit);
@@ -83,9 +90,8 @@ class LayerSharding : public nn::LayerHooks {
   void reduce_gradients(Unit& unit);
 
   Distributed& dist_;
-  std::vector<Unit> units_;
+  std::vector<Unit> units_;  // the layers, then the rest
   std::unordered_map<const torch::nn::Module*, size_t> index_;
-  std::unordered_set<const void*> managed_;  // the units' parameters (impl pointers)
 };
 
 }  // namespace lavender::train

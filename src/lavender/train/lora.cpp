@@ -34,7 +34,8 @@ bool ends_with_component(const std::string& name, const std::string& entry) {
 
 // `name` sits inside a module called `component` (a path component other than the last).
 bool inside(const std::string& name, const std::string& component) {
-  return name.rfind(component + ".", 0) == 0 || name.find("." + component + ".") != std::string::npos;
+  return name.rfind(component + ".", 0) == 0 ||
+         name.find("." + component + ".") != std::string::npos;
 }
 
 std::string regex_escape(const std::string& s) {
@@ -153,7 +154,8 @@ void save_peft_adapter(const std::string& dir, torch::nn::Module& root, const Lo
       {"r", cfg.rank},
       {"rank_pattern", nlohmann::json::object()},
       {"revision", nullptr},
-      {"target_modules", regex.empty() ? nlohmann::json(cfg.target_modules) : nlohmann::json(regex)},
+      {"target_modules",
+       regex.empty() ? nlohmann::json(cfg.target_modules) : nlohmann::json(regex)},
       {"task_type", "CAUSAL_LM"},
       {"use_dora", false},
       {"use_rslora", cfg.use_rslora},
@@ -213,8 +215,7 @@ LoraConfig load_peft_adapter(const std::string& dir, torch::nn::Module& root,
       cfg.target_modules.push_back(t.get<std::string>());
     }
   } else {
-    throw fail("target_modules must be a non-empty list or a regex string, got " +
-               targets.dump());
+    throw fail("target_modules must be a non-empty list or a regex string, got " + targets.dump());
   }
 
   // Open the weights before touching the model, so a missing file leaves it as it was.
@@ -227,7 +228,9 @@ LoraConfig load_peft_adapter(const std::string& dir, torch::nn::Module& root,
   torch::NoGradGuard no_grad;
   for (const auto& info : file->tensors()) {
     const std::string& key = info.name;
-    auto bad = [&](const std::string& what) { return Error(weights_path + ": " + key + " " + what); };
+    auto bad = [&](const std::string& what) {
+      return Error(weights_path + ": " + key + " " + what);
+    };
     const std::string prefix = kKeyPrefix;
     if (key.compare(0, prefix.size(), prefix) != 0) throw bad("does not start with " + prefix);
     std::string rest = key.substr(prefix.size());

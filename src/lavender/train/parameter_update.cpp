@@ -3,7 +3,6 @@
 #include <torch/torch.h>
 
 #include <cmath>
-#include <unordered_set>
 
 #include "lavender/runtime/dtype.h"
 #include "lavender/train/distributed.h"
@@ -16,11 +15,18 @@ namespace {
 
 constexpr size_t kAlignerGroup = 2;
 
-// The 2-norm of all gradients together, in double precision.
+// The sum of squares of the gradients, in double precision, read back once (one host sync).
+double squared_norm(const std::vector<at::Tensor>& params) {
+  if (params.empty()) return 0.0;
+  std::vector<at::Tensor> parts;
+  parts.reserve(params.size());
+  for (const auto& p : params) parts.push_back(p.grad().to(torch::kDouble).pow(2).sum());
+  return torch::stack(parts).sum().item<double>();
+}
+
+// The 2-norm of all gradients together.
 double total_norm(const std::vector<at::Tensor>& params) {
-  double sum = 0;
-  for (const auto& p : params) sum += p.grad().to(torch::kDouble).pow(2).sum().item<double>();
-  return std::sqrt(sum);
+  return std::sqrt(squared_norm(params));
 }
 
 }  // namespace
@@ -48,54 +54,36 @@ ParameterUpdate::ParameterUpdate(const TrainOptions& options, Distributed& dist,
   all.insert(all.end(), aligner.begin(), aligner.end());
   dist_.broadcast_parameters(all);  // every rank starts from rank 0's weights
   const Sharding sharding = parse_sharding(o_.sharding);
-
-  // --sharding full: the layers' parameters go into flat shards; the rest is sharded as grad-op.
-  std::vector<at::Tensor> root_decay = decay, root_no_decay = no_decay;
+  std::vector<at::Tensor> stepped_decay, stepped_no_decay, stepped_aligner;
   if (sharding == Sharding::full) {
-    auto impls = [](const std::vector<at::Tensor>& v) {
-      std::unordered_set<const void*> out;
-      for (const auto& p : v) out.insert(p.unsafeGetTensorImpl());
-      return out;
-    };
+    // Every trainable parameter's state in flat shards: the layers' parameters too.
     layers_ =
-        std::make_unique<LayerSharding>(layers, impls(decay), impls(no_decay), master_dtype, dist_);
-    auto outside = [&](const std::vector<at::Tensor>& v) {
-      std::vector<at::Tensor> out;
-      for (const auto& p : v)
-        if (!layers_->manages(p)) out.push_back(p);
-      return out;
+        std::make_unique<LayerSharding>(layers, decay, no_decay, aligner, master_dtype, dist_);
+    stepped_decay = layers_->masters(LayerSharding::decay);
+    stepped_no_decay = layers_->masters(LayerSharding::no_decay);
+    stepped_aligner = layers_->masters(LayerSharding::aligner);
+    log::info("full sharding: this rank keeps ", layers_->shard_elements(),
+              " elements of the parameters' flat shards (the layers' weights; every trainable "
+              "parameter's master weights, gradients and AdamW state)");
+  } else {
+    if (sharding == Sharding::grad_op) sharding_ = std::make_unique<GradSharding>(all, dist_);
+    // What this rank steps: its share when sharded, everything otherwise.
+    auto mine = [&](const std::vector<at::Tensor>& v) {
+      return sharding_ ? sharding_->owned(v) : v;
     };
-    root_decay = outside(decay);
-    root_no_decay = outside(no_decay);
-    all = root_decay;
-    all.insert(all.end(), root_no_decay.begin(), root_no_decay.end());
-    all.insert(all.end(), aligner.begin(), aligner.end());
+    // The optimizer steps the masters; the model's own parameters are copies in --dtype.
+    masters_ = MasterWeights(mine(all), master_dtype, /*always_copy=*/sharding_ != nullptr);
+    stepped_decay = masters_.masters_of(mine(decay));
+    stepped_no_decay = masters_.masters_of(mine(no_decay));
+    stepped_aligner = masters_.masters_of(mine(aligner));
+    if (masters_.separate())
+      log::info("trainable parameters keep ", o_.master_weights, " master weights");
+    if (sharding_)
+      log::info("grad-op sharding: this rank keeps the masters, gradients and AdamW state of ",
+                sharding_->owned_elements(), " of the trainable parameters' elements");
   }
-  if (sharding != Sharding::none) sharding_ = std::make_unique<GradSharding>(all, dist_);
-  // What this rank steps: its share when sharded, everything otherwise.
-  auto mine = [&](const std::vector<at::Tensor>& v) { return sharding_ ? sharding_->owned(v) : v; };
-  // The optimizer steps the masters; the model's own parameters are copies in --dtype.
-  masters_ = MasterWeights(mine(all), master_dtype, /*always_copy=*/sharding_ != nullptr);
-  auto stepped = [&](const std::vector<at::Tensor>& v, LayerSharding::Group g) {
-    std::vector<at::Tensor> out = masters_.masters_of(mine(v));
-    if (layers_)
-      for (const auto& m : layers_->masters(g)) out.push_back(m);
-    return out;
-  };
-  const std::vector<at::Tensor> stepped_decay = stepped(root_decay, LayerSharding::decay);
-  const std::vector<at::Tensor> stepped_no_decay = stepped(root_no_decay, LayerSharding::no_decay);
-  const std::vector<at::Tensor> stepped_aligner = masters_.masters_of(mine(aligner));
   for (const auto* v : {&stepped_decay, &stepped_no_decay, &stepped_aligner})
     stepped_.insert(stepped_.end(), v->begin(), v->end());
-  if (masters_.separate())
-    log::info("trainable parameters keep ", o_.master_weights, " master weights");
-  if (layers_)
-    log::info("full sharding: this rank keeps ", layers_->shard_elements(),
-              " elements of the layers' parameters and ", sharding_->owned_elements(),
-              " of the other trainable parameters' master weights, gradients and AdamW state");
-  else if (sharding_)
-    log::info("grad-op sharding: this rank keeps the masters, gradients and AdamW state of ",
-              sharding_->owned_elements(), " of the trainable parameters' elements");
 
   // AdamW with three groups: decayed, undecayed, and the Aligner (its own learning rate).
   auto group = [&](const std::vector<at::Tensor>& masters, double lr, double wd) {
@@ -131,14 +119,16 @@ double ParameterUpdate::loss_factor() const {
 }
 
 void ParameterUpdate::fold_gradients() {
-  if (sharding_)
+  if (layers_)
+    layers_->reduce_rest();
+  else if (sharding_)
     sharding_->reduce_gradients(masters_);
   else
     masters_.accumulate_gradients();
 }
 
 StepResult ParameterUpdate::finish(double total_loss) {
-  if (!sharding_) dist_.all_reduce_gradients(stepped_);
+  if (!sharded()) dist_.all_reduce_gradients(stepped_);
   std::vector<at::Tensor> with_grad;
   for (const auto& p : stepped_)
     if (p.grad().defined()) with_grad.push_back(p);
@@ -147,7 +137,7 @@ StepResult ParameterUpdate::finish(double total_loss) {
     for (auto& p : with_grad) p.mutable_grad().mul_(1.0 / scaler_.scale());
   }
   StepResult r;
-  if (sharding_)
+  if (sharded())
     r.grad_norm = clip_sharded(with_grad);
   else if (with_grad.empty())
     r.grad_norm = 0.0;
@@ -173,9 +163,7 @@ StepResult ParameterUpdate::finish(double total_loss) {
 // The norm of the whole gradient from each rank's owned part, and clipping as
 // torch::nn::utils::clip_grad_norm_ does.
 double ParameterUpdate::clip_sharded(const std::vector<at::Tensor>& owned) {
-  double sum = 0;
-  for (const auto& p : owned) sum += p.grad().to(torch::kDouble).pow(2).sum().item<double>();
-  const double norm = std::sqrt(dist_.all_reduce_sum(sum));
+  const double norm = std::sqrt(dist_.all_reduce_sum(squared_norm(owned)));
   const double coef = o_.max_grad_norm / (norm + 1e-6);
   if (o_.max_grad_norm > 0 && std::isfinite(norm) && coef < 1) {
     torch::NoGradGuard no_grad;
@@ -185,7 +173,7 @@ double ParameterUpdate::clip_sharded(const std::vector<at::Tensor>& owned) {
 }
 
 bool ParameterUpdate::owns(const at::Tensor& param) const {
-  if (layers_ && layers_->manages(param)) return false;  // in flat_masters()
+  if (layers_) return false;  // all in flat_masters()
   return !sharding_ || !sharding_->owned({param}).empty();
 }
 

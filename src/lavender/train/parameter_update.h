@@ -59,14 +59,14 @@ class ParameterUpdate {
 
   double loss_scale() const { return scaler_.scale(); }
   // Whether this rank keeps `param`'s master, gradient and AdamW state (always, unsharded; never
-  // for the parameters of full sharding's layers, whose state is in flat_masters()).
+  // under full sharding, whose state is in flat_masters()).
   bool owns(const at::Tensor& param) const;
-  // Full sharding: this rank's flat master shards of the layers, by name (checkpoints).
+  // Full sharding: this rank's flat master shards, by name (checkpoints).
   std::vector<std::pair<std::string, at::Tensor>> flat_masters() const;
   // Full sharding: the layers' hooks and their sharding (nullptr otherwise).
   LayerSharding* layer_sharding() { return layers_.get(); }
   at::Tensor master_of(const at::Tensor& param) const { return masters_.masters_of({param})[0]; }
-  bool sharded() const { return sharding_ != nullptr; }
+  bool sharded() const { return sharding_ != nullptr || layers_ != nullptr; }
   torch::optim::Optimizer& optimizer() { return *optimizer_; }
   nlohmann::json loss_scale_state() const { return scaler_.state(); }
   // After the masters and the optimizer were restored from a checkpoint.
@@ -78,8 +78,8 @@ class ParameterUpdate {
 
   const TrainOptions& o_;
   Distributed& dist_;
-  std::unique_ptr<LayerSharding> layers_;   // --sharding full: the layers
-  std::unique_ptr<GradSharding> sharding_;  // --sharding grad-op, or full outside the layers
+  std::unique_ptr<LayerSharding> layers_;   // --sharding full
+  std::unique_ptr<GradSharding> sharding_;  // --sharding grad-op
   MasterWeights masters_;
   LossScaler scaler_;
   std::unique_ptr<torch::optim::AdamW> optimizer_;

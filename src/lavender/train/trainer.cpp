@@ -27,6 +27,7 @@
 #include "lavender/runtime/device.h"
 #include "lavender/runtime/dtype.h"
 #include "lavender/runtime/peak_memory.h"
+#include "lavender/runtime/system_info.h"
 #include "lavender/train/distributed.h"
 #include "lavender/train/event_file.h"
 #include "lavender/train/final_model.h"
@@ -140,8 +141,9 @@ class TrainingRun {
   explicit TrainingRun(const TrainOptions& o) : o_(o) {}
 
   void build() {
-    torch::set_num_threads(o_.threads > 0 ? static_cast<int>(o_.threads)
-                                          : static_cast<int>(std::thread::hardware_concurrency()));
+    // One thread pool per rank, sized as the launcher says (torchrun's OMP_NUM_THREADS).
+    runtime::configure_threads(o_.threads > 0 ? static_cast<int>(o_.threads)
+                                              : runtime::default_threads());
     torch::manual_seed(o_.seed);
     const DistEnv env = dist_env_from_environment();
     device_ = runtime::parse_device(o_.device);

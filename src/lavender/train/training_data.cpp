@@ -16,8 +16,10 @@ bool conversation_messages(const data::DatasetRecord& record,
     if (m.role == "assistant" && !m.text.empty()) has_reply = true;
     messages.push_back(std::move(m));
   }
-  if (!image_placed) problem = "the conversation has no user turn to show the image with";
-  else if (!has_reply) problem = "the conversation has no assistant reply to learn";
+  if (!image_placed)
+    problem = "the conversation has no user turn to show the image with";
+  else if (!has_reply)
+    problem = "the conversation has no assistant reply to learn";
   return problem.empty();
 }
 
@@ -33,9 +35,10 @@ TrainingSet training_samples(const data::DatasetReadResult& dataset,
     }
     if (!record.captions.empty()) {
       for (const auto& pair : data::image_text_pairs(record, data::TextChoice::caption))
-        out.samples.push_back(
-            {pair.key, pair.image, {{"user", caption_prompt, 1}, {"assistant", pair.text, 0}},
-             pair.origin});
+        out.samples.push_back({pair.key,
+                               pair.image,
+                               {{"user", caption_prompt, 1}, {"assistant", pair.text, 0}},
+                               pair.origin});
       continue;
     }
     TrainingSample sample{record.id, record.image, {}, record.origin};
