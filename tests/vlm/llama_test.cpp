@@ -112,6 +112,37 @@ TEST(LlamaModel, LeftPaddingLeavesRealTokensUnchanged) {
   EXPECT_TRUE(torch::allclose(step, reference.slice(1, 6), 1e-5, 1e-5));
 }
 
+// Training batches are right-padded: layers that capture nothing attend causally without the
+// padding mask (what fused kernels take), and real tokens come out the same; a captured layer
+// keeps the mask, so its probabilities never cover padding.
+TEST(LlamaModel, RightPaddedBatchesNeedOnlyCausalityWhereNothingIsCaptured) {
+  auto c = test::tiny_llama_config();
+  torch::manual_seed(4);
+  LlamaModel model(c);
+  torch::NoGradGuard no_grad;
+  at::Tensor ids = torch::randint(1, c.vocab_size, {2, 7});
+  at::Tensor mask = torch::ones({2, 7}, torch::kLong);
+  mask[1].slice(0, 4).fill_(0);  // the second row: 4 real tokens, then padding
+  for (bool capturing : {false, true}) {
+    nn::AttentionCapture cap;
+    LlamaForwardOptions o;
+    o.attention_mask = mask;
+    if (capturing) o.captures = {nullptr, &cap, nullptr};
+    at::Tensor dense = model->forward(model->embed(ids), o);
+    at::Tensor dense_probs = cap.probs;
+    o.right_padded = true;
+    at::Tensor causal = model->forward(model->embed(ids), o);
+    EXPECT_TRUE(torch::allclose(causal[0], dense[0], 1e-5, 1e-6)) << capturing;
+    EXPECT_TRUE(torch::allclose(causal[1].slice(0, 0, 4), dense[1].slice(0, 0, 4), 1e-5, 1e-6))
+        << capturing;
+    if (capturing) {  // the real rows' probabilities
+      EXPECT_TRUE(torch::allclose(cap.probs[0], dense_probs[0], 1e-5, 1e-6));
+      EXPECT_TRUE(
+          torch::allclose(cap.probs[1].slice(1, 0, 4), dense_probs[1].slice(1, 0, 4), 1e-5, 1e-6));
+    }
+  }
+}
+
 TEST(LlamaModel, CapturedLayersReturnProbabilitiesOthersDoNot) {
   auto c = test::tiny_llama_config();
   torch::manual_seed(3);

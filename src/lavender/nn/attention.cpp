@@ -96,6 +96,10 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
   }
 
 #ifdef LAVENDER_FUSED_ATTENTION
+  // Plain causal attention over a whole sequence: no dense mask, so FlashAttention can run.
+  if (!capture && causal && !mask.defined() && tq == tk)
+    return at::scaled_dot_product_attention(q, key, value, c10::nullopt, 0.0, /*is_causal=*/true,
+                                            scale);
   if (!capture) {
     c10::optional<at::Tensor> fused_mask;
     if (bias.defined()) fused_mask = bias.to(q.scalar_type());

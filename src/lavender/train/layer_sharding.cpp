@@ -3,6 +3,7 @@
 #include <c10/util/accumulate.h>
 #include <torch/nn/module.h>
 #include <torch/torch.h>
+#include <algorithm>
 
 #include "lavender/train/distributed.h"
 #include "lavender/train/mixed_precision.h"
@@ -53,7 +54,7 @@ LayerSharding::LayerSharding(const std::vector<ShardedLayer>& layers,
   const std::vector<at::Tensor>* trainable[] = {&decay_params, &no_decay_params, &aligner_params};
   for (int g : {decay, no_decay, aligner})
     for (const auto& p : *trainable[g]) group[p.unsafeGetTensorImpl()] = g;
-  units_.resize(layers.size() + 1);
+  units_.resize(layers.size());
   for (size_t u = 0; u < layers.size(); ++u) {
     Unit& unit = units_[u];
     unit.name = layers[u].name;
@@ -67,12 +68,23 @@ LayerSharding::LayerSharding(const std::vector<ShardedLayer>& layers,
     make_shards(unit, master_dtype);
     release(unit);
   }
-  Unit& rest = units_.back();
-  rest.name = "rest";
-  for (int g : {decay, no_decay, aligner})
-    for (const auto& p : *trainable[g])
-      if (group.count(p.unsafeGetTensorImpl())) rest.flats[g].params.push_back(p);
-  make_shards(rest, master_dtype);
+  // The rest, in pieces of about kRestPiece elements (a larger parameter alone), so that reducing
+  // a piece's gradients needs only a piece's fp32 buffer at a time.
+  constexpr int64_t kRestPiece = int64_t{32} << 20;
+  for (int g : {decay, no_decay, aligner}) {
+    int64_t filled = kRestPiece;
+    for (const auto& p : *trainable[g]) {
+      if (!group.count(p.unsafeGetTensorImpl())) continue;
+      if (filled >= kRestPiece) {
+        units_.emplace_back();
+        units_.back().name = "rest." + std::to_string(units_.size() - layers.size() - 1);
+        filled = 0;
+      }
+      units_.back().flats[g].params.push_back(p);
+      filled += p.numel();
+    }
+  }
+  for (size_t u = layers.size(); u < units_.size(); ++u) make_shards(units_[u], master_dtype);
 }
 
 // Lays a unit's parameters end to end per group and keeps this rank's chunk, and for the
@@ -82,17 +94,24 @@ void LayerSharding::make_shards(Unit& unit, at::ScalarType master_dtype) {
   for (int g = 0; g < kGroups; ++g) {
     Flat& f = unit.flats[g];
     if (f.params.empty()) continue;
-    std::vector<at::Tensor> parts;
     for (const auto& p : f.params) {
       if (p.scalar_type() != f.params[0].scalar_type())
         throw Error("--sharding full: " + unit.name + " mixes parameter dtypes in one group");
-      parts.push_back(p.detach().reshape({-1}));
       f.shapes.push_back(p.sizes().vec());
       f.elements += p.numel();
     }
     f.chunk = (f.elements + world - 1) / world;
-    at::Tensor flat = at::constant_pad_nd(at::cat(parts), {0, f.chunk * world - f.elements});
-    f.shard = flat.narrow(0, dist_.rank() * f.chunk, f.chunk).clone();
+    // This rank's chunk, copied from the parameters it overlaps (zeros past the end).
+    f.shard = at::zeros({f.chunk}, f.params[0].options());
+    const int64_t begin = dist_.rank() * f.chunk, end = begin + f.chunk;
+    int64_t offset = 0;
+    for (const auto& p : f.params) {
+      const int64_t from = std::max(begin, offset), to = std::min(end, offset + p.numel());
+      if (from < to)
+        f.shard.narrow(0, from - begin, to - from)
+            .copy_(p.detach().reshape({-1}).narrow(0, from - offset, to - from));
+      offset += p.numel();
+    }
     if (g != frozen) {
       // A master never narrower than its parameter (the fp32 Aligner rule of MasterWeights).
       const at::ScalarType d = f.shard.scalar_type() == at::kFloat ? at::kFloat : master_dtype;
@@ -128,7 +147,8 @@ int64_t LayerSharding::shard_elements() const {
 }
 
 void LayerSharding::reduce_rest() {
-  reduce_gradients(units_.back());
+  for (auto& unit : units_)
+    if (!unit.module) reduce_gradients(unit);
 }
 
 void LayerSharding::publish() {
@@ -137,14 +157,17 @@ void LayerSharding::publish() {
     for (auto& f : unit.flats)
       if (f.master.defined() && !f.master.is_same(f.shard)) f.shard.copy_(f.master);
   // The rest is whole on every rank: its parameters take the gathered update in place.
-  for (auto& f : units_.back().flats) {
-    if (f.params.empty()) continue;
-    at::Tensor full = at::empty({f.chunk * dist_.world_size()}, f.shard.options());
-    dist_.all_gather(f.shard, full);
-    int64_t offset = 0;
-    for (auto& p : f.params) {
-      p.detach().copy_(full.narrow(0, offset, p.numel()).view(p.sizes()));
-      offset += p.numel();
+  for (auto& unit : units_) {
+    if (unit.module) continue;
+    for (auto& f : unit.flats) {
+      if (f.params.empty()) continue;
+      at::Tensor full = at::empty({f.chunk * dist_.world_size()}, f.shard.options());
+      dist_.all_gather(f.shard, full);
+      int64_t offset = 0;
+      for (auto& p : f.params) {
+        p.detach().copy_(full.narrow(0, offset, p.numel()).view(p.sizes()));
+        offset += p.numel();
+      }
     }
   }
 }
@@ -230,18 +253,17 @@ void LayerSharding::reduce_gradients(Unit& unit) {
   for (int g : {decay, no_decay, aligner}) {
     Flat& f = unit.flats[g];
     if (f.params.empty()) continue;
-    // The whole unit's gradient, fp32, zeros where this rank's backward left none (every rank
-    // must pass the same buffer).
-    std::vector<at::Tensor> parts;
-    for (auto& p : f.params) {
-      parts.push_back(p.grad().defined() ? p.grad().reshape({-1}).to(at::kFloat)
-                                         : at::zeros({p.numel()}, p.options().dtype(at::kFloat)));
-      p.mutable_grad() = at::Tensor();
-    }
+    // The whole unit's gradient in fp32, zeros where this rank's backward left none (every rank
+    // must pass the same buffer), each parameter's freed as soon as it is copied.
     at::Tensor full =
-        at::constant_pad_nd(at::cat(parts), {0, f.chunk * dist_.world_size() - f.elements});
-    parts.clear();
-    at::Tensor mine = at::empty({f.chunk}, full.options());
+        at::zeros({f.chunk * dist_.world_size()}, f.master.options().dtype(at::kFloat));
+    int64_t offset = 0;
+    for (auto& p : f.params) {
+      if (p.grad().defined()) full.narrow(0, offset, p.numel()).copy_(p.grad().reshape({-1}));
+      p.mutable_grad() = at::Tensor();
+      offset += p.numel();
+    }
+    at::Tensor mine = dist_.world_size() == 1 ? full : at::empty({f.chunk}, full.options());
     dist_.reduce_scatter_mean(full, mine);
     add_gradient(f.master, mine);
   }

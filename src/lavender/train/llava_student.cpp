@@ -74,6 +74,7 @@ class LlavaStudent : public Student {
     in.labels = text.labels.to(device);
     in.loss_logits_only = true;  // the trainer reads the loss, not the logits
     in.attention_mask = text.mask.to(device);
+    in.right_padded = true;  // pad_text pads at the ends
     in.pixel_values = torch::stack(pixels).to(device, float_dtype());
     vlm::LlavaCapture capture;
     capture.layers = layers;

@@ -106,6 +106,7 @@ class MllamaStudent : public Student {
     in.labels = text.labels.to(device);
     in.loss_logits_only = true;  // the trainer reads the loss, not the logits
     in.attention_mask = text.mask.to(device);
+    in.right_padded = true;  // pad_text pads at the ends
     in.pixel_values = pixels.to(device, float_dtype());
     in.aspect_ratio_ids = ratio_ids.to(device);
     in.aspect_ratio_mask = ratio_mask.to(device);

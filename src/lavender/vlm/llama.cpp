@@ -61,10 +61,10 @@ at::Tensor LlamaAttentionImpl::forward(const at::Tensor& x, const at::Tensor& co
   at::Tensor k = nn::apply_rotary(split(k_proj(x), kv_heads_), cos, sin);
   at::Tensor v = split(v_proj(x), kv_heads_);
   if (cache) std::tie(k, v) = cache->append(k, v);
-  // The mask already holds the causal part (aligned to the cache), so no causal flag here.
+  // A mask holds the causal part (aligned to the cache); without one attention is plain causal.
   const bool parallel = capture && parallel_attn;
-  at::Tensor out =
-      nn::attention(q, k, v, mask, /*causal=*/false, scale_, parallel ? nullptr : capture);
+  at::Tensor out = nn::attention(q, k, v, mask, /*causal=*/!mask.defined(), scale_,
+                                 parallel ? nullptr : capture);
   if (parallel) {
     if (cache) throw Error("Llama: parallel attention is a training feature (no KV cache)");
     at::Tensor qd = nn::apply_rotary(split(parallel_attn->q(x), heads_), cos, sin);
@@ -126,19 +126,23 @@ at::Tensor LlamaModelImpl::forward(const at::Tensor& inputs_embeds, const LlamaF
 
   at::Tensor h = inputs_embeds;
   const bool recompute = gradient_checkpointing_ && is_training() && !o.cache;
+  // Right-padded rows without a cache: real tokens never see the padding after them, so layers
+  // that capture nothing attend causally without the dense mask (fused kernels can run).
+  const bool causal_only = o.right_padded && !o.cache;
   for (size_t i = 0; i < layers->size(); ++i) {
     auto layer = layers[i]->as<LlamaDecoderLayer>();
     nn::AttentionCapture* capture = o.captures.empty() ? nullptr : o.captures[i];
     const nn::HookedLayer hooked{layer_hooks_, layer};
+    const at::Tensor layer_mask = causal_only && !capture ? at::Tensor() : mask;
     if (!recompute) {
       nn::WholeLayer whole(hooked, h);
-      h = layer->forward(h, cos, sin, mask, o.cache ? &o.cache->layer(i) : nullptr, capture);
+      h = layer->forward(h, cos, sin, layer_mask, o.cache ? &o.cache->layer(i) : nullptr, capture);
       continue;
     }
     h = nn::checkpoint_layer(
-        [layer, cos = cos, sin = sin, mask](const std::vector<at::Tensor>& in,
-                                            nn::AttentionCapture* slot) {
-          return layer->forward(in[0], cos, sin, mask, nullptr, slot);
+        [layer, cos = cos, sin = sin, layer_mask](const std::vector<at::Tensor>& in,
+                                                  nn::AttentionCapture* slot) {
+          return layer->forward(in[0], cos, sin, layer_mask, nullptr, slot);
         },
         {h}, capture, hooked);
   }

@@ -85,6 +85,11 @@ struct LlamaForwardOptions {
   // Empty, or one entry per layer (nullptr where nothing is captured): layers with a capture
   // return the probabilities of the block it asks for; the others take the fast path.
   std::vector<nn::AttentionCapture*> captures;
+  // attention_mask pads only at the ends of rows (as training collators do): the layers that
+  // capture nothing then need no mask at all, only causality (what fused kernels such as
+  // FlashAttention take), since a real token never sees the padding after it. Padded rows' outputs
+  // differ; no loss reads them.
+  bool right_padded = false;
 };
 
 class LlamaModelImpl : public torch::nn::Module {

@@ -167,6 +167,7 @@ LlavaOutput LlavaForConditionalGenerationImpl::forward(const LlavaInputs& in, Ll
   LlamaForwardOptions o;
   o.attention_mask = in.attention_mask;
   o.position_ids = in.position_ids;
+  o.right_padded = in.right_padded;
   o.cache = cache;
   const int64_t n_layers = static_cast<int64_t>(model->language_model->num_layers());
   std::vector<nn::AttentionCapture> slots;

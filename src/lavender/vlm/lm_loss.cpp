@@ -37,7 +37,8 @@ LmHeadOutput lm_head_and_loss(const at::Tensor& hidden, const at::Tensor& labels
   next.slice(1, 0, t - 1).copy_(labels.slice(1, 1));
   next = next.reshape({-1});
   const at::Tensor rows = torch::nonzero(next != -100).reshape({-1});
-  out.logits = head(hidden.reshape({-1, hidden.size(-1)}).index_select(0, rows.to(hidden.device())));
+  out.logits =
+      head(hidden.reshape({-1, hidden.size(-1)}).index_select(0, rows.to(hidden.device())));
   out.loss = mean_cross_entropy(out.logits, next.index_select(0, rows).to(hidden.device()));
   return out;
 }

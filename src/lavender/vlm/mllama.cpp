@@ -71,6 +71,7 @@ MllamaOutput MllamaForConditionalGenerationImpl::forward(const MllamaInputs& in,
   MllamaTextOptions o;
   o.attention_mask = in.attention_mask;
   o.position_ids = in.position_ids;
+  o.right_padded = in.right_padded;
   o.cache = cache;
   if (in.pixel_values.defined()) o.image_states = image_states(in, capture);
   if (o.image_states.defined() || (cache && cache->has_image_kv())) {

@@ -37,6 +37,8 @@ struct MllamaInputs {
   // With labels: the LM head runs only at the positions the loss reads (training), and the
   // output's logits are those rows, [N, vocab] in row-major order (lm_head_and_loss).
   bool loss_logits_only = false;
+  // attention_mask pads only at the ends of rows (LlamaForwardOptions::right_padded).
+  bool right_padded = false;
 };
 
 struct MllamaCapture {

@@ -168,6 +168,7 @@ at::Tensor MllamaTextModelImpl::forward(const at::Tensor& inputs_embeds,
 
   at::Tensor h = inputs_embeds;
   const bool recompute = gradient_checkpointing_ && is_training() && !o.cache;
+  const bool causal_only = o.right_padded && !o.cache;  // see LlamaForwardOptions
   for (size_t i = 0; i < layers->size(); ++i) {
     nn::AttentionCapture* capture = o.captures.empty() ? nullptr : o.captures[i];
     const nn::HookedLayer hooked{layer_hooks_, layers[i].get()};
@@ -188,16 +189,18 @@ at::Tensor MllamaTextModelImpl::forward(const at::Tensor& inputs_embeds,
       }
     } else {
       auto layer = layers[i]->as<LlamaDecoderLayer>();
+      const at::Tensor layer_mask = causal_only && !capture ? at::Tensor() : mask;
       if (recompute) {
         h = nn::checkpoint_layer(
-            [layer, cos = cos, sin = sin, mask](const std::vector<at::Tensor>& in,
-                                                nn::AttentionCapture* slot) {
-              return layer->forward(in[0], cos, sin, mask, nullptr, slot);
+            [layer, cos = cos, sin = sin, layer_mask](const std::vector<at::Tensor>& in,
+                                                      nn::AttentionCapture* slot) {
+              return layer->forward(in[0], cos, sin, layer_mask, nullptr, slot);
             },
             {h}, capture, hooked);
       } else {
         nn::WholeLayer whole(hooked, h);
-        h = layer->forward(h, cos, sin, mask, o.cache ? &o.cache->self.layer(i) : nullptr, capture);
+        h = layer->forward(h, cos, sin, layer_mask, o.cache ? &o.cache->self.layer(i) : nullptr,
+                           capture);
       }
     }
   }

@@ -97,6 +97,8 @@ struct MllamaTextOptions {
   // Empty, or one per layer (nullptr where nothing is asked): self-attention layers give
   // [B, heads, T, past + T], cross-attention layers [B, heads, T, S].
   std::vector<nn::AttentionCapture*> captures;
+  // As LlamaForwardOptions::right_padded, for the self-attention layers.
+  bool right_padded = false;
 };
 
 class MllamaTextModelImpl : public torch::nn::Module {

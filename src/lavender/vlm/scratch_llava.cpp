@@ -27,16 +27,20 @@ void check(bool ok, const std::string& option, const std::string& problem) {
 }
 
 void check_options(const ScratchLlavaOptions& o) {
-  for (const auto& [name, v] :
-       {std::pair<const char*, int64_t>{"image_size", o.image_size}, {"patch_size", o.patch_size},
-        {"vision_hidden", o.vision_hidden}, {"vision_layers", o.vision_layers},
-        {"vision_heads", o.vision_heads}, {"text_hidden", o.text_hidden},
-        {"text_layers", o.text_layers}, {"text_heads", o.text_heads},
-        {"mlp_ratio", o.mlp_ratio}, {"max_positions", o.max_positions}})
+  for (const auto& [name, v] : {std::pair<const char*, int64_t>{"image_size", o.image_size},
+                                {"patch_size", o.patch_size},
+                                {"vision_hidden", o.vision_hidden},
+                                {"vision_layers", o.vision_layers},
+                                {"vision_heads", o.vision_heads},
+                                {"text_hidden", o.text_hidden},
+                                {"text_layers", o.text_layers},
+                                {"text_heads", o.text_heads},
+                                {"mlp_ratio", o.mlp_ratio},
+                                {"max_positions", o.max_positions}})
     check(v > 0, name, "must be positive (got " + std::to_string(v) + ")");
-  check(o.image_size % o.patch_size == 0, "patch_size",
-        std::to_string(o.patch_size) + " does not divide image_size " +
-            std::to_string(o.image_size));
+  check(
+      o.image_size % o.patch_size == 0, "patch_size",
+      std::to_string(o.patch_size) + " does not divide image_size " + std::to_string(o.image_size));
   check(o.vision_hidden % o.vision_heads == 0, "vision_heads",
         std::to_string(o.vision_heads) + " does not divide vision_hidden " +
             std::to_string(o.vision_hidden));
@@ -129,7 +133,8 @@ nlohmann::json scratch_llava_config(const ScratchLlavaOptions& o, int64_t vocab_
 
 void write_scratch_llava(const std::string& dir, const ScratchLlavaOptions& o) {
   const text::BpeMerges merges = text::learn_byte_level_merges(o.corpus);
-  const int64_t used = 256 + text::merged_token_count(merges) + static_cast<int64_t>(kSpecials.size());
+  const int64_t used =
+      256 + text::merged_token_count(merges) + static_cast<int64_t>(kSpecials.size());
   const int64_t vocab = (used + 7) / 8 * 8;
   const SpecialIds id(vocab);
   const nlohmann::json config = scratch_llava_config(o, vocab);
@@ -137,13 +142,15 @@ void write_scratch_llava(const std::string& dir, const ScratchLlavaOptions& o) {
   files.extra_files["tokenizer.json"] =
       text::byte_level_tokenizer_json(vocab, kSpecials, merges).dump();
   files.extra_files["preprocessor_config.json"] = preprocessor_config(o.image_size).dump(2);
-  files.extra_files["generation_config.json"] =
-      nlohmann::json{{"bos_token_id", id.bos}, {"eos_token_id", id.eos}, {"pad_token_id", id.pad}}
-          .dump(2);
-  files.extra_files["special_tokens_map.json"] =
-      nlohmann::json{{"bos_token", "<s>"}, {"eos_token", "</s>"}, {"unk_token", "<unk>"},
-                     {"pad_token", "<pad>"}}
-          .dump(2);
+  files.extra_files["generation_config.json"] = nlohmann::json{
+      {"bos_token_id", id.bos},
+      {"eos_token_id", id.eos},
+      {"pad_token_id", id.pad}}.dump(2);
+  files.extra_files["special_tokens_map.json"] = nlohmann::json{
+      {"bos_token", "<s>"},
+      {"eos_token", "</s>"},
+      {"unk_token", "<unk>"},
+      {"pad_token", "<pad>"}}.dump(2);
   io::save_hf_checkpoint(dir, random_weights(io::config::parse_llava_config(config, dir), o),
                          config, files);
 }

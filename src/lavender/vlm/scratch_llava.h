@@ -13,7 +13,8 @@
 namespace lavender::vlm {
 
 struct ScratchLlavaOptions {
-  int64_t image_size = 64;  // square input; the vision tower sees (image_size / patch_size)² patches
+  int64_t image_size =
+      64;  // square input; the vision tower sees (image_size / patch_size)² patches
   int64_t patch_size = 8;
   int64_t vision_hidden = 64;
   int64_t vision_layers = 2;
