@@ -16,6 +16,11 @@ inline std::string shared_dir() {
   return LAVENDER_SHARED_DIR;
 }
 
+// The Llama 3 tokenizer.json the reference tokenizers are run on.
+inline std::string llama3_path() {
+  return shared_dir() + "/data/llama3/tokenizer.json";
+}
+
 inline std::string fixture_dir(const std::string& name) {
   return shared_dir() + "/fixtures/hf-tiny/" + name;
 }

@@ -15,9 +15,7 @@ namespace {
 
 using Ids = std::vector<int64_t>;
 
-std::string llama3_path() {
-  return test::shared_dir() + "/data/llama3/tokenizer.json";
-}
+using test::llama3_path;
 
 // Loading builds 128k-entry tables and 280k merges; share one tokenizer across tests.
 const ByteBpeTokenizer& llama3() {

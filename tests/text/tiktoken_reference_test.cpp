@@ -18,9 +18,7 @@ namespace {
 
 using Ids = std::vector<int64_t>;
 
-std::string llama3_path() {
-  return test::shared_dir() + "/data/llama3/tokenizer.json";
-}
+using test::llama3_path;
 
 using test::read_jsonl;
 

@@ -31,4 +31,14 @@ c10::Device parse_device(const std::string& name) {
   return device;
 }
 
+at::Tensor to_device(const at::Tensor& t, const c10::Device& device,
+                     c10::optional<c10::ScalarType> dtype) {
+  const c10::ScalarType type = dtype.value_or(t.scalar_type());
+  if (device.is_cuda() && t.is_cpu()) {
+    // Cast on the host first (fewer bytes over the bus for narrower types), then pin and copy.
+    return t.to(type).pin_memory().to(device, type, /*non_blocking=*/true);
+  }
+  return t.to(device, type);
+}
+
 }  // namespace lavender::runtime

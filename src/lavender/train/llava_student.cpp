@@ -7,6 +7,7 @@
 
 #include "lavender/align/alignment_loss.h"
 #include "lavender/align/attention_maps.h"
+#include "lavender/runtime/device.h"
 #include "lavender/train/student.h"
 #include "lavender/util/error.h"
 #include "lavender/vlm/clip_image_processor.h"
@@ -70,12 +71,12 @@ class LlavaStudent : public Student {
     StudentOutput out;
     out.label_tokens = text.label_tokens;
     vlm::LlavaInputs in;
-    in.input_ids = text.ids.to(device);
-    in.labels = text.labels.to(device);
+    in.input_ids = runtime::to_device(text.ids, device);
+    in.labels = runtime::to_device(text.labels, device);
     in.loss_logits_only = true;  // the trainer reads the loss, not the logits
-    in.attention_mask = text.mask.to(device);
+    in.attention_mask = runtime::to_device(text.mask, device);
     in.right_padded = true;  // pad_text pads at the ends
-    in.pixel_values = torch::stack(pixels).to(device, float_dtype());
+    in.pixel_values = runtime::to_device(torch::stack(pixels), device, float_dtype());
     vlm::LlavaCapture capture;
     capture.layers = layers;
     vlm::LlavaOutput o = model_->forward(in, layers.empty() ? nullptr : &capture);
@@ -85,15 +86,15 @@ class LlavaStudent : public Student {
     const int64_t rows = t - capture.query_begin;
     at::Tensor averaging, valid;
     word_averaging(batch, capture.query_begin, rows, words, averaging, valid);
-    averaging = averaging.to(device);
+    averaging = runtime::to_device(averaging, device);
     std::vector<at::Tensor> per_layer;
     for (int64_t l : layers) {
       at::Tensor block = align::student_word_block(capture.probs.at(l), averaging);
       per_layer.push_back(align::self_attention_maps(block, map_size));  // [B, H, W, S, S]
     }
     out.word_maps = torch::stack(per_layer, 1);
-    out.valid = valid.to(device);
-    out.teacher = stacked_teacher(batch, words, map_size).to(device);
+    out.valid = runtime::to_device(valid, device);
+    out.teacher = runtime::to_device(stacked_teacher(batch, words, map_size), device);
     return out;
   }
 

@@ -8,6 +8,7 @@
 
 #include "lavender/align/alignment_loss.h"
 #include "lavender/align/attention_maps.h"
+#include "lavender/runtime/device.h"
 #include "lavender/train/student.h"
 #include "lavender/util/error.h"
 #include "lavender/vlm/mllama.h"
@@ -102,15 +103,15 @@ class MllamaStudent : public Student {
       cross[i].narrow(0, image_at, n - image_at).narrow(2, 0, grid[2].item<int64_t>()).fill_(1);
     }
     vlm::MllamaInputs in;
-    in.input_ids = text.ids.to(device);
-    in.labels = text.labels.to(device);
+    in.input_ids = runtime::to_device(text.ids, device);
+    in.labels = runtime::to_device(text.labels, device);
     in.loss_logits_only = true;  // the trainer reads the loss, not the logits
-    in.attention_mask = text.mask.to(device);
+    in.attention_mask = runtime::to_device(text.mask, device);
     in.right_padded = true;  // pad_text pads at the ends
-    in.pixel_values = pixels.to(device, float_dtype());
-    in.aspect_ratio_ids = ratio_ids.to(device);
-    in.aspect_ratio_mask = ratio_mask.to(device);
-    in.cross_attention_mask = cross.to(device);
+    in.pixel_values = runtime::to_device(pixels, device, float_dtype());
+    in.aspect_ratio_ids = runtime::to_device(ratio_ids, device);
+    in.aspect_ratio_mask = runtime::to_device(ratio_mask, device);
+    in.cross_attention_mask = runtime::to_device(cross, device);
     vlm::MllamaCapture capture;
     capture.layers = layers;
     vlm::MllamaOutput o = model_->forward(in, layers.empty() ? nullptr : &capture);
@@ -119,7 +120,7 @@ class MllamaStudent : public Student {
 
     at::Tensor averaging, valid;
     word_averaging(batch, 0, t, words, averaging, valid);
-    averaging = averaging.to(device);
+    averaging = runtime::to_device(averaging, device);
     const int64_t patches = model_->model->vision_model->patches_per_tile();
     std::vector<at::Tensor> per_layer;
     for (int64_t l : layers) {
@@ -127,8 +128,8 @@ class MllamaStudent : public Student {
       per_layer.push_back(align::tiled_cross_attention_maps(block, grids, patches, map_size));
     }
     out.word_maps = torch::stack(per_layer, 1);
-    out.valid = valid.to(device);
-    out.teacher = stacked_teacher(batch, words, map_size).to(device);
+    out.valid = runtime::to_device(valid, device);
+    out.teacher = runtime::to_device(stacked_teacher(batch, words, map_size), device);
     return out;
   }
 

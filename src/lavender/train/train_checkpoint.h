@@ -2,7 +2,8 @@
 //
 //   <out>/checkpoints/step-000120/
 //       trainable.safetensors  the parameters that train (student and Aligner), the Aligner's
-//                              buffers, and the CPU random generator's state
+//                              buffers, and the random generators' states (the CPU's, and the
+//                              GPU's when training on one)
 //       optimizer.pt           AdamW's moments and step counts (LibTorch's archive)
 //       state.json             step, counters, the options of the run
 //   <out>/checkpoints/latest   the name of the newest complete checkpoint

@@ -72,9 +72,10 @@ bool decays(const std::string& name, const at::Tensor& p) {
   return p.dim() >= 2 && name.find("norm") == std::string::npos;
 }
 
-void set_cpu_rng_state(const at::Tensor& state) {
-  at::Generator generator = at::detail::getDefaultCPUGenerator();
-  generator.set_state(state);
+// The random generator a run draws from on `device` (dropout on a GPU draws from the GPU's).
+at::Generator generator_on(const at::Device& device) {
+  return device.is_cpu() ? at::detail::getDefaultCPUGenerator()
+                         : at::globalContext().defaultGenerator(device);
 }
 
 struct MicroBatch {
@@ -193,7 +194,8 @@ class TrainingRun {
     nlohmann::json state =
         load_training_checkpoint(latest, contents_, update_->optimizer(), shard());
     update_->restored(state.value("loss_scale", nlohmann::json::object()));
-    set_cpu_rng_state(rng_state_);
+    generator_on(at::kCPU).set_state(rng_state_);
+    if (device_rng_state_.defined()) generator_on(device_).set_state(device_rng_state_);
     summary.start_step = state.at("step").get<int64_t>();
     summary.skipped_steps = state.value("skipped_steps", int64_t{0});
     summary.bad_samples = state.value("bad_samples", int64_t{0});
@@ -211,7 +213,8 @@ class TrainingRun {
                        {"samples_without_words", summary.samples_without_words},
                        {"loss_scale", update_->loss_scale_state()},
                        {"options", options_json(o_)}};
-    rng_state_.copy_(at::detail::getDefaultCPUGenerator().get_state());
+    rng_state_.copy_(generator_on(at::kCPU).get_state());
+    if (device_rng_state_.defined()) device_rng_state_.copy_(generator_on(device_).get_state());
     return save_training_checkpoint(o_.out, step, contents_, update_->optimizer(),
                                     o_.keep_checkpoints, shard());
   }
@@ -539,8 +542,13 @@ class TrainingRun {
       for (auto& b : alignment_->named_buffers())
         contents_.tensors.emplace_back("aligner." + b.key(), b.value());
     }
-    rng_state_ = at::detail::getDefaultCPUGenerator().get_state();
+    rng_state_ = generator_on(at::kCPU).get_state();
     contents_.tensors.emplace_back("rng.cpu", rng_state_);
+    if (!device_.is_cpu()) {  // e.g. "rng.cuda"
+      device_rng_state_ = generator_on(device_).get_state();
+      contents_.tensors.emplace_back(
+          std::string("rng.") + c10::DeviceTypeName(device_.type(), true), device_rng_state_);
+    }
   }
 
   const TrainingSample& sample_at_position(int64_t position) {
@@ -567,8 +575,8 @@ class TrainingRun {
   ExampleOptions example_options_;
   CheckpointContents contents_;
   std::optional<PreparedExample> stand_in_;  // take_part_without_data's sample
-  at::Tensor rng_state_;
-  int64_t cached_epoch_ = -1;  // the epoch whose order is cached
+  at::Tensor rng_state_, device_rng_state_;  // the CPU's and the device's generator states
+  int64_t cached_epoch_ = -1;                // the epoch whose order is cached
   std::vector<size_t> order_;
   std::set<std::string> warned_;  // touched only by the thread that prepares batches
 };
