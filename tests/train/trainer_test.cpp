@@ -150,14 +150,12 @@ TEST(Trainer, AnInterruptedRunResumesExactly) {
 }
 
 // Also under bf16 autocast: the recomputation in the backward re-enters the forward's autocast
-// (LLaVA: the tiny mllama's losses are not finite under CPU autocast, with or without
-// recomputation).
+// (and mllama's tile mask stays finite under autocast: its losses were NaN before).
 TEST(Trainer, GradientCheckpointingGivesTheSameSteps) {
   test::TempDir dir;
   for (const char* fixture : {"llava", "mllama"}) {
     auto r = test::write_tiny_training_run(dir.file(fixture), 4, fixture);
     for (bool autocast : {false, true}) {
-      if (autocast && std::string(fixture) == "mllama") continue;
       const std::string name = std::string(fixture) + (autocast ? "-autocast" : "");
       TrainOptions o = tiny_options(r, dir.file(name + "-plain"));
       o.max_steps = 3;

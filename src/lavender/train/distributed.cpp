@@ -164,11 +164,36 @@ struct Distributed::Impl {
       throw Error(std::string("distributed: ") + what + " on rank " + std::to_string(rank) +
                   " after this process left the group (an earlier failure)");
     try {
-      start()->wait();
+      c10::intrusive_ptr<c10d::Work> work = start();
+      if (backend == "nccl") wait_watching_the_store(*work, what);
+      work->wait();
+    } catch (const Error&) {
+      group.reset();
+      peer_failed = true;
+      throw;
     } catch (const std::exception& e) {
       group.reset();
       peer_failed = true;
       throw Error(explain_failure(what, e.what()));
+    }
+  }
+
+  // A failing peer's NCCL kernels never finish, and NCCL would only notice at its watchdog's
+  // timeout: while an NCCL collective runs, the store is checked for a rank's failure report
+  // (every 50 ms), so its reason ends the wait at once.
+  void wait_watching_the_store(c10d::Work& work, const char* what) {
+    auto next_check = std::chrono::steady_clock::now();
+    while (!work.isCompleted()) {
+      if (std::chrono::steady_clock::now() >= next_check) {
+        if (store->check({kFailedKey})) {
+          std::vector<uint8_t> bytes = store->get(kFailedKey);
+          store->add(kFailedSeenKey, 1);
+          throw Error(std::string(bytes.begin(), bytes.end()) + " (seen by rank " +
+                      std::to_string(rank) + " in " + what + ")");
+        }
+        next_check += std::chrono::milliseconds(50);
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
     }
   }
 

@@ -128,7 +128,9 @@ at::Tensor tile_attention_mask(const at::Tensor& aspect_ratio_mask, int64_t patc
   if (padded_patches > patches) keep.narrow(2, patches, padded_patches - patches).zero_();
   at::Tensor pad = (1 - keep).reshape({b, tiles * padded_patches, 1});
   // Outer product: a pair is masked only when both positions are padding (transformers' rule).
-  return (at::matmul(pad, pad.transpose(-1, -2)) * nn::lowest_finite(dtype)).unsqueeze(1).to(dtype);
+  // Elementwise, not a matmul: autocast would compute a matmul in bf16, where the fp32 lowest
+  // value overflows to -inf and a row of padding becomes NaN after the softmax.
+  return (pad * pad.transpose(-1, -2) * nn::lowest_finite(dtype)).unsqueeze(1).to(dtype);
 }
 
 MllamaVisionModelImpl::MllamaVisionModelImpl(const MllamaVisionConfig& c) : config_(c) {
