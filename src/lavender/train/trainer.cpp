@@ -308,7 +308,7 @@ class TrainingRun {
       throw Error("internal: the text loss averaged over another token count than was planned");
     const double text_share = static_cast<double>(batch.tokens) / std::max(counts.tokens, 1.0);
     at::Tensor loss = out.text_loss * (r.text_weight * text_share);
-    r.text += out.text_loss.item<double>() * text_share;
+    add_loss(text_sum_, out.text_loss, text_share);
     if (aligning() && out.word_maps.defined()) {
       align::AlignmentResult a = alignment_->forward(out.word_maps, out.teacher, out.valid);
       if (a.words != batch.words)
@@ -316,7 +316,7 @@ class TrainingRun {
       if (a.words > 0) {
         const double word_share = static_cast<double>(a.words) / counts.words;
         loss = loss + a.loss * (r.lambda * word_share);
-        r.attention += a.loss.item<double>() * word_share;
+        add_loss(attention_sum_, a.loss, word_share);
         if (figures)
           *figures =
               alignment_figures(ptrs, out.valid, a, r.step, o_.figure_samples, o_.figure_words);
@@ -373,12 +373,23 @@ class TrainingRun {
     r.text_weight = text_weight_at(o_.text_weight, step);
     update_->start(r.lr);
     r.loss_scale = update_->loss_scale();
+    text_sum_ = attention_sum_ = at::Tensor();
+  }
+
+  // The step's losses are summed on the device and read back once, when the step is logged (a
+  // read-back waits for the device to finish everything queued).
+  static void add_loss(at::Tensor& sum, const at::Tensor& loss, double share) {
+    at::Tensor part = loss.detach().to(at::kDouble) * share;
+    sum = sum.defined() ? sum + part : part;
+  }
+  static double read_loss(const at::Tensor& sum) {
+    return sum.defined() ? sum.item<double>() : 0.0;
   }
 
   // Adds up the ranks' shares of the step's losses (every rank logs the same).
   void reduce_over_ranks(StepRecord& r, const GlobalCounts& counts) {
-    r.text = dist_->all_reduce_sum(r.text);
-    r.attention = dist_->all_reduce_sum(r.attention);
+    r.text = dist_->all_reduce_sum(read_loss(text_sum_));
+    r.attention = dist_->all_reduce_sum(read_loss(attention_sum_));
     r.samples = static_cast<int64_t>(dist_->all_reduce_sum(static_cast<double>(r.samples)));
     r.total = r.text_weight * r.text + r.lambda * r.attention;
     r.tokens = static_cast<int64_t>(counts.tokens);
@@ -575,8 +586,10 @@ class TrainingRun {
   ExampleOptions example_options_;
   CheckpointContents contents_;
   std::optional<PreparedExample> stand_in_;  // take_part_without_data's sample
-  at::Tensor rng_state_, device_rng_state_;  // the CPU's and the device's generator states
-  int64_t cached_epoch_ = -1;                // the epoch whose order is cached
+  at::Tensor rng_state_, device_rng_state_;
+  at::Tensor text_sum_, attention_sum_;  // this rank's shares of the step's losses so far  // the
+                                         // CPU's and the device's generator states
+  int64_t cached_epoch_ = -1;            // the epoch whose order is cached
   std::vector<size_t> order_;
   std::set<std::string> warned_;  // touched only by the thread that prepares batches
 };
