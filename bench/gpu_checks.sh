@@ -113,17 +113,16 @@ step() {  # NAME EXTRA...: STEPS steps in bf16 at batch 4, one process
     --max-steps "$STEPS" --save-every 100000 --figure-every 0 --freeze @vision \
     --out "$OUT/$name" "$@" > "$OUT/$name.log" 2>&1
 }
-report() {  # NAME: mean step time after the first two, tokens/s, MFU, peak CUDA memory
+report() {  # NAME: mean step time after the first two, positions/s, MFU, peak CUDA memory
   python3 - "$OUT/$1" "$params" "$PEAK_TFLOPS" << 'PY'
 import json, re, sys
 out, params, peak = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]) * 1e12
 steps = [json.loads(l) for l in open(out + "/metrics.jsonl")][2:]
-keys = steps[0].keys()
-time_key = next(k for k in ("step_seconds", "seconds", "time") if k in keys)
-t = sum(s[time_key] for s in steps) / len(steps)
-tokens = sum(s.get("tokens_in_batch", s.get("tokens", 0)) for s in steps) / len(steps)
+t = sum(s["seconds"] for s in steps) / len(steps)
+positions = sum(s["positions"] for s in steps) / len(steps)  # sequence tokens, images included
 memory = re.findall(r"CUDA allocated (\d+) MiB", open(out + ".log").read())
-print(f"{t * 1000:.1f} ms/step, {tokens / t:.0f} tokens/s, MFU {6 * params * tokens / t / peak:.1%},"
+print(f"{t * 1000:.1f} ms/step, {positions / t:.0f} tokens/s, "
+      f"MFU {6 * params * positions / t / peak:.1%} (6 x all parameters x tokens),"
       f" peak CUDA {memory[-1] if memory else '?'} MiB")
 PY
 }
@@ -133,4 +132,14 @@ for arm in "sft --lambda 0" "lavender --lambda 10"; do
   if step "$name" "$@"; then summary "LLaVA-TinyLlama $name: $(report "$name")"
   else summary "LLaVA-TinyLlama $name failed: $(grep -h 'error' "$OUT/$name.log" | head -n 2)"; fi
 done
+ratio=$(python3 - "$OUT" << 'PY'
+import json, re, sys
+def figures(name):
+    steps = [json.loads(l) for l in open(f"{sys.argv[1]}/{name}/metrics.jsonl")][2:]
+    memory = re.findall(r"CUDA allocated (\d+) MiB", open(f"{sys.argv[1]}/{name}.log").read())
+    return sum(s["seconds"] for s in steps) / len(steps), float(memory[-1]) if memory else float("nan")
+(ts, ms), (tl, ml) = figures("bench-sft"), figures("bench-lavender")
+print(f"Lavender / SFT: time {tl / ts:.2f} (goal <= 1.15), peak memory {ml / ms:.2f} (goal <= 1.10)")
+PY
+) && summary "$ratio"
 summary "summary in $OUT/summary.txt"

@@ -68,6 +68,10 @@ TEST(Trainer, LavenderStepsAlignWordsAndWriteAModelThatLoads) {
   ASSERT_EQ(metrics.size(), 6u);
   EXPECT_EQ(metrics[5]["step"], 6);
   EXPECT_DOUBLE_EQ(metrics[5]["attention"].get<double>(), s.history[5].attention);
+  // What throughput figures are made of: the step's wall time and the positions it computed,
+  // image tokens included (more than the tokens the text loss predicts).
+  EXPECT_GT(metrics[5]["seconds"].get<double>(), 0.0);
+  EXPECT_GT(metrics[5]["positions"].get<double>(), static_cast<double>(s.history[5].tokens));
   // Progress figures every 3 steps (two samples), and TensorBoard's event file.
   int figures = 0;
   for (const auto& f : std::filesystem::directory_iterator(dir.file("out/figures"))) {

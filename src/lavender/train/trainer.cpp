@@ -84,6 +84,7 @@ struct MicroBatch {
   // What the batch's losses average over, known before its forward: the tokens the text loss
   // predicts and the words the attention loss compares.
   int64_t tokens = 0, words = 0;
+  int64_t positions = 0;  // the examples' sequence lengths, summed (what the forward computes)
 };
 
 // The step's totals of the same counts over every micro-batch of every rank. Each micro-batch's
@@ -266,6 +267,7 @@ class TrainingRun {
       try {
         out.examples.push_back(student_->prepare(sample, store_.get(), example_options_));
         out.tokens += predicted_tokens(out.examples.back());
+        out.positions += static_cast<int64_t>(out.examples.back().ids.size());
         if (aligning()) out.words += static_cast<int64_t>(out.examples.back().matches.size());
       } catch (const Error& e) {
         // Said once per sample; every epoch still counts it.
@@ -323,6 +325,7 @@ class TrainingRun {
       }
     }
     r.samples += static_cast<int64_t>(ptrs.size());
+    r.positions += batch.positions;
     // Gradients are averaged over ranks, and each rank's losses are its share of the global
     // means: the world size turns the average back into the sum of the shares.
     if (loss.requires_grad()) (loss * update_->loss_factor()).backward();
@@ -391,6 +394,7 @@ class TrainingRun {
     r.text = dist_->all_reduce_sum(read_loss(text_sum_));
     r.attention = dist_->all_reduce_sum(read_loss(attention_sum_));
     r.samples = static_cast<int64_t>(dist_->all_reduce_sum(static_cast<double>(r.samples)));
+    r.positions = static_cast<int64_t>(dist_->all_reduce_sum(static_cast<double>(r.positions)));
     r.total = r.text_weight * r.text + r.lambda * r.attention;
     r.tokens = static_cast<int64_t>(counts.tokens);
     r.words = static_cast<int64_t>(counts.words);
@@ -606,6 +610,8 @@ Metrics values_of(const StepRecord& r) {
           {"grad_norm", r.grad_norm},
           {"loss_scale", r.loss_scale},
           {"tokens_per_s", r.tokens_per_s},
+          {"seconds", r.seconds},
+          {"positions", static_cast<double>(r.positions)},
           {"words", static_cast<double>(r.words)},
           {"samples", static_cast<double>(r.samples)},
           {"skipped", r.skipped ? 1.0 : 0.0}};

@@ -25,6 +25,7 @@ struct StepRecord {
   double tokens_per_s = 0, seconds = 0;
   double loss_scale = 1;  // the factor the loss was multiplied by before the backward
   int64_t words = 0, samples = 0, tokens = 0;
+  int64_t positions = 0;  // sequence positions the step computed (image tokens included), all ranks
   bool skipped = false;
 };
 
