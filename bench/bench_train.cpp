@@ -2,12 +2,12 @@
 // a LLaVA-shaped model with random weights (~130M parameters: CLIP tower 384 wide × 6 layers at
 // 224 px / patch 14 = 256 image tokens, Llama 768 wide × 10 layers, GQA 12q/4kv, 32000-token
 // vocabulary) written as a Hugging Face folder, a caption dataset and a teacher map store, then
-//   plain SFT (--lambda 0)  and  Lavender (--lambda 10, all 10 layers aligned, sim Aligner)
+//   plain SFT (--lambda 0)  and  Lavender (--lambda 10, the middle layers aligned, sim Aligner)
 // with the same batches. Reports mean step time (steps after the first two), the ratio (goal
 // ≤ 1.15), peak resident memory of each (VmHWM, reset between runs; goal ≤ 1.10), and achieved
 // FLOP/s (≈ 6 × parameters × tokens per step) as a fraction of the measured fp32 matmul peak.
 // Environment: LAVENDER_BENCH_STEPS (default 6), LAVENDER_BENCH_BATCH (default 2),
-// LAVENDER_BENCH_LAYERS (aligned layers, comma-separated; default all),
+// LAVENDER_BENCH_LAYERS (aligned layers, comma-separated; default the trainer's: layers 2..6),
 // LAVENDER_BENCH_CHECKPOINTING=1 (both runs recompute decoder activations in backward).
 #include <torch/torch.h>
 

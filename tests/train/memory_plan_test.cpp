@@ -50,7 +50,7 @@ TEST(MemoryPlan, ShardingDividesWhatItShards) {
   const MemoryPlan full = plan_memory(model(), o);
   // The layers (decoder 800, frozen vision 80) are sharded, one gathered at a time; the other
   // 120 parameters stay whole.
-  EXPECT_DOUBLE_EQ(full.weights, 120 * 2 + 880 * 2 / 4 + 400 * 2);
+  EXPECT_DOUBLE_EQ(full.weights, 120 * 2 + 880 * 2 / 4 + 2 * 400 * 2);  // running + prefetched
   EXPECT_DOUBLE_EQ(full.master_weights, 900);
   // The masters' share, the backward's gradients outside the layers, and one layer's (its bf16
   // gradient and the fp32 flat copy reduced).

@@ -406,3 +406,16 @@ TEST(Generate, LeftPaddedBatchGeneratesWhatEachRowGeneratesAlone) {
 
 }  // namespace
 }  // namespace lavender::vlm
+
+namespace lavender::vlm {
+TEST(Llava, DefaultGroundingLayersAreTheMiddleHalfOfADeepDecoder) {
+  using V = std::vector<int64_t>;
+  EXPECT_EQ(default_grounding_layers(3), (V{0, 1, 2}));  // small: every layer
+  EXPECT_EQ(default_grounding_layers(8), (V{2, 3, 4, 5}));
+  EXPECT_EQ(default_grounding_layers(10), (V{2, 3, 4, 5, 6}));
+  const V seven_b = default_grounding_layers(32);  // LLaVA-1.5-7B
+  ASSERT_EQ(seven_b.size(), 16u);
+  EXPECT_EQ(seven_b.front(), 8);
+  EXPECT_EQ(seven_b.back(), 23);
+}
+}  // namespace lavender::vlm

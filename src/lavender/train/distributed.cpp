@@ -160,22 +160,33 @@ struct Distributed::Impl {
   // Runs one collective and waits for it. On failure the group is dropped (a Gloo context that
   // saw an error is unusable) and the error says which rank failed, if one said so.
   void run(const char* what, const std::function<c10::intrusive_ptr<c10d::Work>()>& start) {
+    wait(begin(what, start), what);
+  }
+  // run() in two halves, for a collective left running while this thread computes.
+  c10::intrusive_ptr<c10d::Work> begin(
+      const char* what, const std::function<c10::intrusive_ptr<c10d::Work>()>& start) {
     if (!group)
       throw Error(std::string("distributed: ") + what + " on rank " + std::to_string(rank) +
                   " after this process left the group (an earlier failure)");
     try {
-      c10::intrusive_ptr<c10d::Work> work = start();
+      return start();
+    } catch (const std::exception& e) {
+      fail(what, e);
+    }
+  }
+  void wait(const c10::intrusive_ptr<c10d::Work>& work, const char* what) {
+    try {
       if (backend == "nccl") wait_watching_the_store(*work, what);
       work->wait();
-    } catch (const Error&) {
-      group.reset();
-      peer_failed = true;
-      throw;
     } catch (const std::exception& e) {
-      group.reset();
-      peer_failed = true;
-      throw Error(explain_failure(what, e.what()));
+      fail(what, e);
     }
+  }
+  [[noreturn]] void fail(const char* what, const std::exception& e) {
+    group.reset();
+    peer_failed = true;
+    if (dynamic_cast<const Error*>(&e)) throw;  // called in a handler: rethrows it as it is
+    throw Error(explain_failure(what, e.what()));
   }
 
   // A failing peer's NCCL kernels never finish, and NCCL would only notice at its watchdog's
@@ -478,27 +489,71 @@ void check_flat(const at::Tensor& shard, const at::Tensor& full, int world, cons
 }  // namespace
 
 void Distributed::all_gather(const at::Tensor& shard, at::Tensor& full) {
+  all_gather_start(shard, full).finish();
+}
+
+struct Distributed::Work {
+  Impl* impl = nullptr;
+  c10::intrusive_ptr<c10d::Work> work;
+  std::vector<at::Tensor> keep;  // the buffers the transfer reads and writes
+};
+
+Distributed::PendingGather::PendingGather() = default;
+Distributed::PendingGather::PendingGather(PendingGather&&) noexcept = default;
+Distributed::PendingGather& Distributed::PendingGather::operator=(PendingGather&& other) noexcept {
+  if (this != &other) {
+    wait_quietly();
+    work_ = std::move(other.work_);
+  }
+  return *this;
+}
+
+Distributed::PendingGather::~PendingGather() { wait_quietly(); }
+
+void Distributed::PendingGather::wait_quietly() noexcept {
+  if (!work_) return;
+  try {
+    work_->work->wait();
+  } catch (...) {  // the group is failing; whoever uses it next reports why
+  }
+  work_.reset();
+}
+
+void Distributed::PendingGather::finish() {
+  if (!work_) return;
+  std::unique_ptr<Work> w = std::move(work_);
+  w->impl->wait(w->work, "all-gather");
+}
+
+Distributed::PendingGather Distributed::all_gather_start(const at::Tensor& shard,
+                                                         at::Tensor& full) {
   check_flat(shard, full, env_.world_size, "all_gather");
   torch::NoGradGuard no_grad;
+  PendingGather pending;
   if (!active()) {
     full.copy_(shard);
-    return;
+    return pending;
   }
+  auto w = std::make_unique<Work>();
+  w->impl = impl_.get();
+  w->keep = {shard, full};
   const int64_t n = shard.numel();
   if (impl_->backend == "nccl") {
     at::Tensor in = shard;
-    impl_->run("all-gather", [&] { return impl_->group->_allgather_base(full, in); });
-    return;
+    w->work = impl_->begin("all-gather", [&] { return impl_->group->_allgather_base(full, in); });
+  } else {
+    // Gathering only copies bytes: bf16 travels as fp16, which Gloo 1.13 has (it has no bf16).
+    auto as_bits = [](const at::Tensor& t) {
+      return t.scalar_type() == at::kBFloat16 ? t.view(at::kHalf) : t;
+    };
+    std::vector<at::Tensor> in{as_bits(shard)};
+    std::vector<std::vector<at::Tensor>> out(1);
+    at::Tensor bits = as_bits(full);
+    for (int r = 0; r < env_.world_size; ++r) out[0].push_back(bits.narrow(0, r * n, n));
+    w->work = impl_->begin("all-gather", [&] { return impl_->group->allgather(out, in); });
   }
-  // Gathering only copies bytes: bf16 travels as fp16, which Gloo 1.13 has (it has no bf16).
-  auto as_bits = [](const at::Tensor& t) {
-    return t.scalar_type() == at::kBFloat16 ? t.view(at::kHalf) : t;
-  };
-  std::vector<at::Tensor> in{as_bits(shard)};
-  std::vector<std::vector<at::Tensor>> out(1);
-  at::Tensor bits = as_bits(full);
-  for (int r = 0; r < env_.world_size; ++r) out[0].push_back(bits.narrow(0, r * n, n));
-  impl_->run("all-gather", [&] { return impl_->group->allgather(out, in); });
+  pending.work_ = std::move(w);
+  return pending;
 }
 
 void Distributed::reduce_scatter_mean(at::Tensor& full, at::Tensor& shard) {

@@ -117,6 +117,11 @@ class Distributed {
   // rank r's shard at [r × shard.numel(), (r + 1) × shard.numel()).
   // Fills `full` with every rank's `shard` (same dtype, contiguous, 1-D).
   void all_gather(const at::Tensor& shard, at::Tensor& full);
+  // The same gather started and left running (Gloo's worker thread, NCCL's stream) while this
+  // thread computes; `full` is filled once the returned collective is finished. Both tensors
+  // must stay alive until then (the collective holds them).
+  class PendingGather;
+  PendingGather all_gather_start(const at::Tensor& shard, at::Tensor& full);
   // `shard` becomes this rank's part of the mean over ranks of `full` (float32 or float64). NCCL
   // reduce-scatters; Gloo in LibTorch 1.13 has no reduce-scatter, so it all-reduces `full` (which
   // is overwritten) and keeps this rank's part.
@@ -147,10 +152,29 @@ class Distributed {
 
  private:
   struct Impl;
+  struct Work;
   DistEnv env_;
   DistributedOptions options_;
   std::unique_ptr<Impl> impl_;
   int uncaught_at_start_ = 0;
+};
+
+// A collective under way: finish() waits for it (failures as a blocking collective reports
+// them); destroying an unfinished one waits without throwing, so its buffers outlive the
+// transfer. Movable; an empty one (default-constructed or moved from) is finished.
+class Distributed::PendingGather {
+ public:
+  PendingGather();
+  PendingGather(PendingGather&&) noexcept;
+  PendingGather& operator=(PendingGather&&) noexcept;
+  ~PendingGather();
+  void finish();
+  bool pending() const { return work_ != nullptr; }
+
+ private:
+  friend class Distributed;
+  void wait_quietly() noexcept;
+  std::unique_ptr<Work> work_;
 };
 
 }  // namespace lavender::train

@@ -27,6 +27,7 @@ struct LayerSharding::Unit {
   const torch::nn::Module* module = nullptr;  // nullptr: the rest, always whole
   Flat flats[kGroups];
   bool whole = true;
+  std::vector<Distributed::PendingGather> in_flight;  // started gathers of the flats
 };
 
 namespace {
@@ -147,11 +148,16 @@ int64_t LayerSharding::shard_elements() const {
 }
 
 void LayerSharding::reduce_rest() {
+  // The micro-batch's passes are over: a unit prefetched for a start that did not come is given
+  // up, and the next micro-batch's order starts afresh.
+  cancel_prefetch();
+  order_.restart();
   for (auto& unit : units_)
     if (!unit.module) reduce_gradients(unit);
 }
 
 void LayerSharding::publish() {
+  cancel_prefetch();
   torch::NoGradGuard no_grad;
   for (auto& unit : units_)
     for (auto& f : unit.flats)
@@ -173,6 +179,7 @@ void LayerSharding::publish() {
 }
 
 void LayerSharding::gather_all(bool keep) {
+  cancel_prefetch();
   for (auto& unit : units_) {
     if (!unit.module) continue;  // the rest is whole
     gather(unit);
@@ -181,6 +188,7 @@ void LayerSharding::gather_all(bool keep) {
 }
 
 void LayerSharding::release_all() {
+  cancel_prefetch();
   for (auto& unit : units_)
     if (unit.module) release(unit);
 }
@@ -196,18 +204,48 @@ const LayerSharding::Unit* LayerSharding::unit_of(const torch::nn::Module& layer
 }
 
 void LayerSharding::before(const torch::nn::Module& layer) {
-  if (Unit* unit = unit_of(layer)) gather(*unit);
+  Unit* unit = unit_of(layer);
+  if (!unit) return;
+  const size_t u = index_.at(&layer);
+  ++starts_;
+  if (prefetched_ == static_cast<int64_t>(u)) {
+    ++prefetched_starts_;
+    prefetched_ = -1;
+  }
+  gather(*unit);  // finishes a prefetch under way
+  prefetch(order_.starting(u));
 }
 
 void LayerSharding::after_forward(const torch::nn::Module& layer) {
-  if (Unit* unit = unit_of(layer)) release(*unit);
+  Unit* unit = unit_of(layer);
+  if (!unit) return;
+  order_.finished(index_.at(&layer), LayerOrder::Event::forward);
+  release(*unit);
 }
 
 void LayerSharding::after_backward(const torch::nn::Module& layer) {
   Unit* unit = unit_of(layer);
   if (!unit) return;
+  order_.finished(index_.at(&layer), LayerOrder::Event::backward);
   reduce_gradients(*unit);
   release(*unit);
+}
+
+void LayerSharding::prefetch(int64_t u) {
+  if (u < 0 || u == prefetched_) return;
+  Unit& unit = units_[static_cast<size_t>(u)];
+  if (unit.whole || !unit.in_flight.empty()) return;  // running now, or already coming
+  cancel_prefetch();  // one unit ahead at most
+  start_gather(unit);
+  prefetched_ = u;
+}
+
+void LayerSharding::cancel_prefetch() {
+  if (prefetched_ < 0) return;
+  Unit& unit = units_[static_cast<size_t>(prefetched_)];
+  prefetched_ = -1;
+  gather(unit);  // the collective was started on every rank: it completes everywhere
+  release(unit);
 }
 
 bool LayerSharding::manages(const torch::nn::Module& layer) const {
@@ -220,13 +258,23 @@ bool LayerSharding::trains(const torch::nn::Module& layer) const {
                   unit->flats[aligner].shard.defined());
 }
 
-void LayerSharding::gather(Unit& unit) {
-  if (unit.whole) return;
-  torch::NoGradGuard no_grad;
+void LayerSharding::start_gather(Unit& unit) {
+  if (unit.whole || !unit.in_flight.empty()) return;
   for (auto& f : unit.flats) {
     if (f.params.empty()) continue;
     f.full = at::empty({f.chunk * dist_.world_size()}, f.shard.options());
-    dist_.all_gather(f.shard, f.full);
+    unit.in_flight.push_back(dist_.all_gather_start(f.shard, f.full));
+  }
+}
+
+void LayerSharding::gather(Unit& unit) {
+  if (unit.whole) return;
+  start_gather(unit);
+  for (auto& pending : unit.in_flight) pending.finish();
+  unit.in_flight.clear();
+  torch::NoGradGuard no_grad;
+  for (auto& f : unit.flats) {
+    if (f.params.empty()) continue;
     // set_data keeps each parameter's autograd identity (what the optimizer and the LoRA
     // layers hold); only what it holds changes.
     int64_t offset = 0;

@@ -6,6 +6,10 @@
 // (averaged over ranks, summed in the master dtype over micro-batches) and gives it up once more.
 // AdamW steps the flat master shards; after a step each rank copies its masters into its shard.
 //
+// Communication overlaps computation: when a unit starts, the gather of the unit expected next
+// (train/layer_order.h: the forward's next layer, the backward's previous one) is started and
+// runs while this one computes, so at most two units are whole at a time.
+//
 // Each unit has up to three flat buffers: parameters that take weight decay, those that do not,
 // and frozen ones (a LoRA run's base weights: sharded, gathered, never reduced). Flattening does
 // not change the update: AdamW is elementwise, and the padding that makes a buffer divide by N
@@ -29,6 +33,7 @@
 #include <vector>
 
 #include "lavender/nn/layer_hooks.h"
+#include "lavender/train/layer_order.h"
 
 namespace lavender::train {
 
@@ -61,6 +66,10 @@ class LayerSharding : public nn::LayerHooks {
   std::vector<std::pair<std::string, at::Tensor>> named_masters() const;
   // Elements of the units' buffers this rank keeps (trainable and frozen).
   int64_t shard_elements() const;
+  // Units that were already gathered or on their way when they started (prefetched), and all
+  // starts, since construction.
+  int64_t prefetched_starts() const { return prefetched_starts_; }
+  int64_t starts() const { return starts_; }
 
   // After each micro-batch's backward, on every rank: the gradients of the parameters outside the
   // layers are reduce-scattered into the masters' (the layers' were, during the backward).
@@ -86,12 +95,18 @@ class LayerSharding : public nn::LayerHooks {
   Unit* unit_of(const torch::nn::Module& layer);
   const Unit* unit_of(const torch::nn::Module& layer) const;
   void gather(Unit& unit);
+  void start_gather(Unit& unit);
+  void prefetch(int64_t unit);
+  void cancel_prefetch();
   void release(Unit& unit);
   void reduce_gradients(Unit& unit);
 
   Distributed& dist_;
   std::vector<Unit> units_;  // the layers, then the rest
   std::unordered_map<const torch::nn::Module*, size_t> index_;
+  LayerOrder order_;
+  int64_t prefetched_ = -1;  // a unit gathered ahead of its start, until it starts
+  int64_t prefetched_starts_ = 0, starts_ = 0;
 };
 
 }  // namespace lavender::train

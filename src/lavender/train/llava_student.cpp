@@ -52,9 +52,7 @@ class LlavaStudent : public Student {
     return static_cast<int64_t>(model_->model->language_model->num_layers());
   }
   std::vector<int64_t> default_align_layers() const override {
-    std::vector<int64_t> all(static_cast<size_t>(num_layers()));
-    for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
-    return all;
+    return vlm::default_grounding_layers(num_layers());
   }
 
   StudentOutput forward(const std::vector<const PreparedExample*>& batch,

@@ -92,15 +92,16 @@ MemoryPlan plan_memory(const vlm::ParameterCount& count, const PlanOptions& o) {
   const double all = static_cast<double>(p.total_parameters);
   const double trainable = static_cast<double>(p.trainable_parameters);
   // Full sharding shards the repeated layers (the decoder's; the vision encoder's when frozen),
-  // LoRA's adapters inside them included, and gathers one at a time; the rest (embeddings, the
-  // output head, norms, the projector, the Aligner) stays whole on every rank.
+  // LoRA's adapters inside them included, and gathers them as they run; the rest (embeddings, the
+  // output head, norms, the projector, the Aligner) stays whole on every rank. Two layers are
+  // whole at a time: the one running and the next, gathered ahead of it.
   const double in_layers =
       static_cast<double>(count.language_layers + (o.train_vision ? 0 : count.vision_layers) +
                           (o.lora ? base_trainable : 0));
   const double trainable_in_layers =
       static_cast<double>(o.lora ? base_trainable : count.language_layers);
   const double largest = static_cast<double>(count.largest_layer);
-  p.weights = full ? (all - in_layers) * b + in_layers * b / n + largest * b : all * b;
+  p.weights = full ? (all - in_layers) * b + in_layers * b / n + 2 * largest * b : all * b;
   // A separate master copy only when the weights are narrower than the master dtype.
   p.master_weights = m > b ? trainable * m / shard_state : 0;
   // Gradients are summed in the master dtype (sharded: each rank its share). A backward leaves

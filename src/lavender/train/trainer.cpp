@@ -238,6 +238,14 @@ class TrainingRun {
     return dir;
   }
 
+  // Full sharding: how often a layer found its parameters gathered ahead of its start, i.e. its
+  // gather overlapped the previous layer's computation.
+  void log_prefetching() {
+    if (LayerSharding* layers = update_->layer_sharding())
+      log::info("rank ", dist_->rank(), " full sharding: ", layers->prefetched_starts(), " of ",
+                layers->starts(), " layer starts found their parameters prefetched");
+  }
+
   // Every micro-batch of step `step` on this rank, with their counts.
   std::vector<MicroBatch> prepare_step(int64_t step) {
     std::vector<MicroBatch> out;
@@ -743,6 +751,7 @@ TrainSummary Trainer::train(TrainingRun& run, Distributed& dist) {
   if (run.writes_checkpoints() && (summary.checkpoint.empty() || summary.steps % o.save_every != 0))
     summary.checkpoint = run.save(summary.steps, summary);
   log::info("rank ", dist.rank(), " ", runtime::peak_memory_report(), " (training)");
+  run.log_prefetching();
   summary.model_dir = run.save_model();
   dist.barrier();
   return summary;

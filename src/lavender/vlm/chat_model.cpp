@@ -112,9 +112,7 @@ class LlavaChatModel : public ChatModel {
     return torch::stack(per_layer);
   }
   std::vector<int64_t> default_layers() const override {
-    std::vector<int64_t> all(static_cast<size_t>(num_layers()));
-    for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
-    return all;
+    return vlm::default_grounding_layers(num_layers());
   }
   int64_t num_layers() const override {
     return static_cast<int64_t>(model_->model->language_model->num_layers());

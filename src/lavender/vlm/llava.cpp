@@ -257,4 +257,13 @@ LlavaForConditionalGeneration load_llava(const std::string& folder, at::ScalarTy
   return m;
 }
 
+std::vector<int64_t> default_grounding_layers(int64_t num_layers) {
+  const bool middle = num_layers >= 8;
+  const int64_t first = middle ? num_layers / 4 : 0;
+  const int64_t end = middle ? 3 * num_layers / 4 : num_layers;
+  std::vector<int64_t> layers;
+  for (int64_t l = first; l < end; ++l) layers.push_back(l);
+  return layers;
+}
+
 }  // namespace lavender::vlm

@@ -122,4 +122,13 @@ LlavaForConditionalGeneration load_llava(const std::string& folder,
                                          at::ScalarType dtype = at::kFloat,
                                          at::Device device = at::kCPU);
 
+// The decoder layers whose text→image attention is read when none are named (training's
+// --align-layers, eval's grounding): the middle half, layers L/4 up to 3L/4 - 1, of a decoder
+// of 8 or more layers; every layer of a smaller one. Why: published analyses of LLaVA-1.5
+// find its text-to-image localisation in the middle layers (early layers spread over the whole
+// image, late ones settle on a few sink tokens), and a layer that is not read keeps fused
+// causal attention without a dense mask (FlashAttention on GPUs), so half the decoder runs at
+// full speed. LLaVA-1.5-7B/13B (32/40 layers): 8..23 / 10..29.
+std::vector<int64_t> default_grounding_layers(int64_t num_layers);
+
 }  // namespace lavender::vlm
