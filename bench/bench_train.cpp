@@ -187,15 +187,18 @@ int main() {
       layers.push_back(std::stoll(s.substr(0, comma)));
       s = comma == std::string::npos ? "" : s.substr(comma + 1);
     }
-  const std::string dir = (std::filesystem::temp_directory_path() / "lavender-bench-train").string();
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / "lavender-bench-train").string();
   remove_tree(dir);
   const int64_t params = write_world(dir, static_cast<int>(steps * batch + 4));
   runtime::configure_threads(0);
   const double peak = runtime::measure_matmul().gflops;
-  std::printf("LLaVA-shaped model: %.1fM parameters besides the embedding, batch %lld, %lld steps (first 2 untimed), "
-              "%d threads, matmul peak %.0f GFLOP/s\n",
-              params / 1e6, static_cast<long long>(batch), static_cast<long long>(steps),
-              torch::get_num_threads(), peak);
+  std::printf(
+      "LLaVA-shaped model: %.1fM parameters besides the embedding, batch %lld, %lld steps (first 2 "
+      "untimed), "
+      "%d threads, matmul peak %.0f GFLOP/s\n",
+      params / 1e6, static_cast<long long>(batch), static_cast<long long>(steps),
+      torch::get_num_threads(), peak);
   RunResult sft = run(dir, 0.0, steps, batch, layers);
   RunResult lav = run(dir, 10.0, steps, batch, layers);
   // The sequence is ~340 tokens (256 image + prompt + caption) per sample: all of it costs
@@ -206,8 +209,9 @@ int main() {
     std::printf("%-9s step %.3f s, peak RSS %.0f MiB, ~%.0f GFLOP/s (%.0f%% of matmul peak)\n",
                 name, r.step_seconds, r.peak_mib, gflops, 100.0 * gflops / peak);
   }
-  std::printf("Lavender step / SFT step: time %.3f (goal <= 1.15), peak memory %.3f (goal <= 1.10)\n",
-              lav.step_seconds / sft.step_seconds, lav.peak_mib / sft.peak_mib);
+  std::printf(
+      "Lavender step / SFT step: time %.3f (goal <= 1.15), peak memory %.3f (goal <= 1.10)\n",
+      lav.step_seconds / sft.step_seconds, lav.peak_mib / sft.peak_mib);
   remove_tree(dir);
   return 0;
 }

@@ -23,7 +23,7 @@
 namespace lavender::io {
 class MapStoreReader;
 class MapStoreWriter;
-}
+}  // namespace lavender::io
 namespace lavender::vlm {
 class ChatModel;
 }
@@ -48,7 +48,8 @@ struct VlmMapOptions {
   // align/head_layer_pooling.h names; the trainer's default ("heads-mean") keeps heads as the
   // Aligner's channels — without an Aligner the channels are averaged, i.e. mean-mean.
   std::string aggregation = "heads-mean";
-  std::vector<int64_t> layers;  // empty: the model's default (LLaVA its middle half, mllama cross-attention)
+  std::vector<int64_t>
+      layers;  // empty: the model's default (LLaVA its middle half, mllama cross-attention)
   int64_t map_size = 32;
   MapScoreOptions scores;  // against truth; against the teacher both sides use map_threshold
 };

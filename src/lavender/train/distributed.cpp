@@ -508,7 +508,9 @@ Distributed::PendingGather& Distributed::PendingGather::operator=(PendingGather&
   return *this;
 }
 
-Distributed::PendingGather::~PendingGather() { wait_quietly(); }
+Distributed::PendingGather::~PendingGather() {
+  wait_quietly();
+}
 
 void Distributed::PendingGather::wait_quietly() noexcept {
   if (!work_) return;

@@ -235,7 +235,7 @@ void LayerSharding::prefetch(int64_t u) {
   if (u < 0 || u == prefetched_) return;
   Unit& unit = units_[static_cast<size_t>(u)];
   if (unit.whole || !unit.in_flight.empty()) return;  // running now, or already coming
-  cancel_prefetch();  // one unit ahead at most
+  cancel_prefetch();                                  // one unit ahead at most
   start_gather(unit);
   prefetched_ = u;
 }

@@ -153,7 +153,8 @@ std::vector<OptionSpec> make_specs() {
       integer("aligner-hidden", "Aligner hidden width", &O::aligner_hidden, 1),
       text("aligner-norm", "instance | batch | group | none", &O::aligner_norm),
       text("aligner-activation", "relu6 | leaky_relu", &O::aligner_activation),
-      {"align-layers", "decoder layers whose attention is aligned (empty: LLaVA's middle half, L/4..3L/4-1, "
+      {"align-layers",
+       "decoder layers whose attention is aligned (empty: LLaVA's middle half, L/4..3L/4-1, "
        "every layer below 8; mllama's cross-attention layers)",
        false,
        [](const O& o) {
