@@ -70,6 +70,7 @@ class LlavaStudent : public Student {
     out.label_tokens = text.label_tokens;
     vlm::LlavaInputs in;
     in.input_ids = runtime::to_device(text.ids, device);
+    in.host_input_ids = text.ids;
     in.labels = runtime::to_device(text.labels, device);
     in.loss_logits_only = true;  // the trainer reads the loss, not the logits
     in.attention_mask = runtime::to_device(text.mask, device);
@@ -91,7 +92,7 @@ class LlavaStudent : public Student {
       per_layer.push_back(align::self_attention_maps(block, map_size));  // [B, H, W, S, S]
     }
     out.word_maps = torch::stack(per_layer, 1);
-    out.valid = runtime::to_device(valid, device);
+    out.valid = valid;  // stays on the host, which reads it
     out.teacher = runtime::to_device(stacked_teacher(batch, words, map_size), device);
     return out;
   }

@@ -55,7 +55,7 @@ struct StudentOutput {
   int64_t label_tokens = 0;
   at::Tensor word_maps;  // [B, L, H, W, S, S] (W = most matched words in a sample); or undefined
   at::Tensor teacher;    // [B, W, S, S]
-  at::Tensor valid;      // [B, W] bool
+  at::Tensor valid;      // [B, W] bool, on the CPU: the host selects the words by it
 };
 
 class Student {

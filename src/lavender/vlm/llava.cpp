@@ -117,10 +117,12 @@ at::Tensor LlavaForConditionalGenerationImpl::image_features(const at::Tensor& p
 }
 
 at::Tensor LlavaForConditionalGenerationImpl::embed_inputs(const at::Tensor& input_ids,
-                                                           const at::Tensor& image_features) {
+                                                           const at::Tensor& image_features,
+                                                           const at::Tensor& host_ids) {
   const int64_t image_token = config_.image_token_index;
   at::Tensor is_image = input_ids == image_token;
-  const int64_t n_tokens = is_image.sum().item<int64_t>();
+  const int64_t n_tokens =
+      ((host_ids.defined() ? host_ids : input_ids) == image_token).sum().item<int64_t>();
   // The image token may lie outside the vocabulary (some checkpoints); its embedding is
   // overwritten anyway, so look up id 0 there.
   at::Tensor ids = input_ids;
@@ -162,7 +164,9 @@ LlavaOutput LlavaForConditionalGenerationImpl::forward(const LlavaInputs& in, Ll
     features = image_features(in.pixel_values, capture);
     out.image_hidden_states = features.flatten(0, 1);
   }
-  at::Tensor embeds = embed_inputs(in.input_ids, features);
+  // What the host reads about the ids (checks, capture positions) it reads from a CPU copy.
+  const at::Tensor& host_ids = in.host_input_ids.defined() ? in.host_input_ids : in.input_ids;
+  at::Tensor embeds = embed_inputs(in.input_ids, features, host_ids);
 
   LlamaForwardOptions o;
   o.attention_mask = in.attention_mask;
@@ -184,8 +188,7 @@ LlavaOutput LlavaForConditionalGenerationImpl::forward(const LlavaInputs& in, Ll
       o.captures[i] = &slots[i];
     }
     if (!capture->full_matrix) {
-      at::Tensor is_image = in.input_ids == config_.image_token_index;
-      positions = image_positions(is_image);
+      positions = image_positions(host_ids == config_.image_token_index);
       // Rows start after the earliest-ending image; columns span every row's image tokens and
       // are gathered per row below when rows place their images differently.
       const int64_t query_begin = positions.select(1, -1).min().item<int64_t>() + 1;
@@ -201,7 +204,8 @@ LlavaOutput LlavaForConditionalGenerationImpl::forward(const LlavaInputs& in, Ll
       }
       capture->query_begin = past + query_begin;
       capture->image_positions = positions + past;
-      at::Tensor rows = torch::logical_not(is_image.slice(1, query_begin));
+      at::Tensor rows =
+          in.input_ids.slice(1, query_begin) != config_.image_token_index;  // on the device
       if (in.attention_mask.defined())
         rows = rows & (in.attention_mask.slice(1, past + query_begin).to(rows.device()) != 0);
       capture->text_rows = rows;

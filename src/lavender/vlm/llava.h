@@ -37,7 +37,10 @@ class LlavaProjectorImpl : public torch::nn::Module {
 TORCH_MODULE(LlavaProjector);
 
 struct LlavaInputs {
-  at::Tensor input_ids;       // [B, T]
+  at::Tensor input_ids;  // [B, T]
+  // The same ids on the CPU when input_ids is on an accelerator: the image-token checks and the
+  // capture's positions read them here instead of waiting for the device (undefined: input_ids).
+  at::Tensor host_input_ids;
   at::Tensor pixel_values;    // [images, C, S, S]; undefined on decode steps
   at::Tensor attention_mask;  // [B, past + T] (1 = real token); undefined: no padding
   at::Tensor position_ids;    // [B, T]; undefined: past + arange(T)
@@ -90,8 +93,10 @@ class LlavaForConditionalGenerationImpl : public torch::nn::Module {
   // pixel_values → projected features [images, tokens per image, text hidden].
   at::Tensor image_features(const at::Tensor& pixel_values, LlavaCapture* capture = nullptr);
   // input_ids' embeddings with the image features written at the image-token positions. Throws
-  // when the prompt has image tokens but no images come, or the counts differ.
-  at::Tensor embed_inputs(const at::Tensor& input_ids, const at::Tensor& image_features);
+  // when the prompt has image tokens but no images come, or the counts differ (counted on
+  // `host_ids`, the same ids on the CPU, when given).
+  at::Tensor embed_inputs(const at::Tensor& input_ids, const at::Tensor& image_features,
+                          const at::Tensor& host_ids = {});
 
   // `logits_to_keep` > 0 computes logits for the last that many positions only (generation).
   LlavaOutput forward(const LlavaInputs& inputs, LlavaCapture* capture = nullptr,

@@ -61,10 +61,13 @@ MllamaOutput MllamaForConditionalGenerationImpl::forward(const MllamaInputs& in,
     throw Error("mllama: input_ids must be [batch, tokens]");
   auto& text = model->language_model;
   at::Tensor ids = in.input_ids.to(torch::kLong);
+  // The checks read the ids on the host, from a CPU copy when the caller has one.
+  const at::Tensor host_ids = in.host_input_ids.defined() ? in.host_input_ids : ids;
   const int64_t vocab_rows = text->embed_tokens->weight.size(0);
-  if (ids.numel() > 0 && (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= vocab_rows))
+  if (host_ids.numel() > 0 &&
+      (host_ids.min().item<int64_t>() < 0 || host_ids.max().item<int64_t>() >= vocab_rows))
     throw Error("mllama: token id outside the embedding's " + std::to_string(vocab_rows) + " rows");
-  const bool has_image_token = (ids == config_.image_token_index).any().item<bool>();
+  const bool has_image_token = (host_ids == config_.image_token_index).any().item<bool>();
   if (has_image_token && !in.pixel_values.defined() && !(cache && cache->has_image_kv()))
     throw Error("mllama: the prompt has image tokens but no pixel_values were given");
 

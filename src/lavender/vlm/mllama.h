@@ -26,7 +26,10 @@
 namespace lavender::vlm {
 
 struct MllamaInputs {
-  at::Tensor input_ids;             // [B, T]
+  at::Tensor input_ids;  // [B, T]
+  // The same ids on the CPU when input_ids is on an accelerator: the host checks them there
+  // instead of waiting for the device (undefined: input_ids).
+  at::Tensor host_input_ids;
   at::Tensor pixel_values;          // [B, images, tiles, 3, S, S]; undefined on decode steps
   at::Tensor aspect_ratio_ids;      // [B, images]
   at::Tensor aspect_ratio_mask;     // [B, images, tiles]
