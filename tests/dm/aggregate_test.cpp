@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "lavender/align/map_ops.h"
 #include "lavender/dm/aggregate.h"
 #include "lavender/util/error.h"
 
@@ -46,7 +47,7 @@ TEST(Aggregate, WordMapsAverageSubTokensAndNormalise) {
 
 TEST(Aggregate, MinMaxHandlesConstantMaps) {
   at::Tensor m = torch::stack({torch::full({2, 2}, 3.0), torch::tensor({{0.0, 2.0}, {1.0, 4.0}})});
-  at::Tensor n = minmax_normalise(m);
+  at::Tensor n = align::minmax_normalise(m);
   EXPECT_EQ(n[0].abs().sum().item<float>(), 0.0f);
   EXPECT_FLOAT_EQ(n[1][0][1].item<float>(), 0.5f);
   EXPECT_FLOAT_EQ(n[1][1][1].item<float>(), 1.0f);

@@ -24,8 +24,9 @@ AlignmentResult AttentionAlignmentImpl::forward(const at::Tensor& maps, const at
   if (maps.dim() != 6 || teacher.dim() != 4 || valid.dim() != 2 ||
       teacher.size(0) != maps.size(0) || teacher.size(1) != maps.size(3) ||
       valid.sizes() != teacher.sizes().slice(0, 2) || teacher.size(2) != maps.size(4))
-    throw Error("alignment: student maps [B, L, H, W, S, S], teacher [B, W, S, S] and valid "
-                "[B, W] disagree");
+    throw Error(
+        "alignment: student maps [B, L, H, W, S, S], teacher [B, W, S, S] and valid "
+        "[B, W] disagree");
   AlignmentResult out;
   at::Tensor flat_valid = valid.flatten().to(torch::kBool);
   out.words = flat_valid.sum().item<int64_t>();
@@ -35,7 +36,7 @@ AlignmentResult AttentionAlignmentImpl::forward(const at::Tensor& maps, const at
   }
   at::Tensor index = flat_valid.nonzero().squeeze(1).to(maps.device());
   at::Tensor pooled = pool_heads_layers(maps, options_.pooling);  // [B, W, C, S, S]
-  pooled = pooled.flatten(0, 1).index_select(0, index);            // [n, C, S, S]
+  pooled = pooled.flatten(0, 1).index_select(0, index);           // [n, C, S, S]
   // The Aligner runs in fp32 whatever the student's dtype: its maps are tiny and its min-max
   // normalisation divides by small ranges.
   out.student = aligner->forward(pooled.to(torch::kFloat));

@@ -4,20 +4,13 @@
 
 #include <cmath>
 
+#include "lavender/align/map_ops.h"
 #include "lavender/util/error.h"
 
 namespace lavender::align {
 namespace {
 
 namespace F = torch::nn::functional;
-
-at::Tensor resize_square(const at::Tensor& x, int64_t h, int64_t w) {
-  if (x.size(-2) == h && x.size(-1) == w) return x;
-  return F::interpolate(x, F::InterpolateFuncOptions()
-                               .size(std::vector<int64_t>{h, w})
-                               .mode(torch::kBilinear)
-                               .align_corners(false));
-}
 
 }  // namespace
 
@@ -50,7 +43,7 @@ at::Tensor self_attention_maps(const at::Tensor& block, int64_t size) {
   const int64_t b = block.size(0), h = block.size(1), rows = block.size(2);
   at::Tensor grid = to_square(block.to(torch::kFloat));  // [B, H, rows, r, r]
   const int64_t r = grid.size(-1);
-  at::Tensor maps = resize_square(grid.reshape({b * h * rows, 1, r, r}), size, size);
+  at::Tensor maps = resize_maps(grid.reshape({b * h * rows, 1, r, r}), size, size);
   return maps.reshape({b, h, rows, size, size});
 }
 
@@ -79,7 +72,7 @@ at::Tensor tiled_cross_attention_maps(const at::Tensor& probs,
     at::Tensor canvas = tiles.reshape({h, rows, gr, gc, r, r})
                             .permute({0, 1, 2, 4, 3, 5})
                             .reshape({h * rows, 1, gr * r, gc * r});
-    out.push_back(resize_square(canvas, size, size).reshape({h, rows, size, size}));
+    out.push_back(resize_maps(canvas, size, size).reshape({h, rows, size, size}));
   }
   return torch::stack(out);
 }
@@ -110,11 +103,11 @@ at::Tensor matched_teacher_maps(const at::Tensor& maps, const std::vector<WordMa
                                 int64_t size) {
   at::Tensor all = maps.to(torch::kFloat);
   if (all.size(-1) != size || all.size(-2) != size)
-    all = torch::nn::functional::interpolate(
-              all.unsqueeze(1), torch::nn::functional::InterpolateFuncOptions()
-                                    .size(std::vector<int64_t>{size, size})
-                                    .mode(torch::kBilinear)
-                                    .align_corners(false))
+    all = torch::nn::functional::interpolate(all.unsqueeze(1),
+                                             torch::nn::functional::InterpolateFuncOptions()
+                                                 .size(std::vector<int64_t>{size, size})
+                                                 .mode(torch::kBilinear)
+                                                 .align_corners(false))
               .squeeze(1);
   std::vector<at::Tensor> out;
   for (const auto& match : m) {

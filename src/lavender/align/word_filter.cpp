@@ -13,32 +13,33 @@ struct FilterName {
   WordFilterKind kind;
   const char* name;
 };
-constexpr FilterName kFilterNames[] = {{WordFilterKind::all, "all"},
-                                       {WordFilterKind::content, "content"},
-                                       {WordFilterKind::nouns, "nouns"},
-                                       {WordFilterKind::adjectives, "adjectives"},
-                                       {WordFilterKind::nouns_adjectives_verbs,
-                                        "nouns-adjectives-verbs"}};
+constexpr FilterName kFilterNames[] = {
+    {WordFilterKind::all, "all"},
+    {WordFilterKind::content, "content"},
+    {WordFilterKind::nouns, "nouns"},
+    {WordFilterKind::adjectives, "adjectives"},
+    {WordFilterKind::nouns_adjectives_verbs, "nouns-adjectives-verbs"}};
 
 // Function words that name nothing one could point at in an image.
 const std::set<std::string>& stop_words() {
   static const std::set<std::string> words = {
-      "a",      "about",   "above",   "after",  "again",  "against", "all",    "am",
-      "an",     "and",     "any",     "are",    "as",     "at",      "be",     "because",
-      "been",   "before",  "being",   "below",  "between", "both",   "but",    "by",
-      "can",    "could",   "did",     "do",     "does",   "doing",   "down",   "during",
-      "each",   "few",     "for",     "from",   "further", "had",    "has",    "have",
-      "having", "he",      "her",     "here",   "hers",   "herself", "him",    "himself",
-      "his",    "how",     "i",       "if",     "in",     "into",    "is",     "it",
-      "its",    "itself",  "just",    "me",     "more",   "most",    "my",     "myself",
-      "no",     "nor",     "not",     "now",    "of",     "off",     "on",     "once",
-      "only",   "or",      "other",   "our",    "ours",   "ourselves", "out",  "over",
-      "own",    "same",    "she",     "should", "so",     "some",    "such",   "than",
-      "that",   "the",     "their",   "theirs", "them",   "themselves", "then", "there",
-      "these",  "they",    "this",    "those",  "through", "to",     "too",    "under",
-      "until",  "up",      "very",    "was",    "we",     "were",    "what",   "when",
-      "where",  "which",   "while",   "who",    "whom",   "why",     "will",   "with",
-      "would",  "you",     "your",    "yours",  "yourself", "yourselves", "'s", "s", "t"};
+      "a",      "about",  "above", "after",  "again",    "against",    "all",  "am",
+      "an",     "and",    "any",   "are",    "as",       "at",         "be",   "because",
+      "been",   "before", "being", "below",  "between",  "both",       "but",  "by",
+      "can",    "could",  "did",   "do",     "does",     "doing",      "down", "during",
+      "each",   "few",    "for",   "from",   "further",  "had",        "has",  "have",
+      "having", "he",     "her",   "here",   "hers",     "herself",    "him",  "himself",
+      "his",    "how",    "i",     "if",     "in",       "into",       "is",   "it",
+      "its",    "itself", "just",  "me",     "more",     "most",       "my",   "myself",
+      "no",     "nor",    "not",   "now",    "of",       "off",        "on",   "once",
+      "only",   "or",     "other", "our",    "ours",     "ourselves",  "out",  "over",
+      "own",    "same",   "she",   "should", "so",       "some",       "such", "than",
+      "that",   "the",    "their", "theirs", "them",     "themselves", "then", "there",
+      "these",  "they",   "this",  "those",  "through",  "to",         "too",  "under",
+      "until",  "up",     "very",  "was",    "we",       "were",       "what", "when",
+      "where",  "which",  "while", "who",    "whom",     "why",        "will", "with",
+      "would",  "you",    "your",  "yours",  "yourself", "yourselves", "'s",   "s",
+      "t"};
   return words;
 }
 
@@ -106,10 +107,14 @@ bool WordFilter::keeps(const std::string& word) const {
   const bool adjective = t.count("ADJ") > 0;
   const bool verb = t.count("VERB") > 0;
   switch (kind_) {
-    case WordFilterKind::nouns: return noun;
-    case WordFilterKind::adjectives: return adjective;
-    case WordFilterKind::nouns_adjectives_verbs: return noun || adjective || verb;
-    default: return true;
+    case WordFilterKind::nouns:
+      return noun;
+    case WordFilterKind::adjectives:
+      return adjective;
+    case WordFilterKind::nouns_adjectives_verbs:
+      return noun || adjective || verb;
+    default:
+      return true;
   }
 }
 

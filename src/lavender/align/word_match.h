@@ -19,8 +19,8 @@ std::string match_spelling(const std::string& word);
 
 struct WordMatch {
   std::string word;
-  std::vector<int> student_tokens;    // token positions whose attention rows are averaged
-  std::vector<int> teacher_words;     // indices into the teacher's word list, averaged
+  std::vector<int> student_tokens;  // token positions whose attention rows are averaged
+  std::vector<int> teacher_words;   // indices into the teacher's word list, averaged
 };
 
 // `in_scope[t]`: token t's attention may be aligned (e.g. it is part of the assistant's reply);

@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "lavender/align/map_ops.h"
 #include "lavender/align/word_match.h"
-#include "lavender/dm/aggregate.h"
 #include "lavender/eval/map_grid_figure.h"
 #include "lavender/io/image.h"
 #include "lavender/io/map_store.h"
@@ -39,14 +39,14 @@ std::optional<io::MapStoreReader> open_if_there(const std::string& dir) {
 // The map of `word` in `key`, min-max normalised so every panel spans the colour scale (the
 // sources' scales differ: attention probabilities, normalised maps, 0/1 masks); empty when the
 // store lacks the key or the word.
-std::vector<float> word_map(const std::optional<io::MapStoreReader>& store,
-                            const std::string& key, const std::string& word) {
+std::vector<float> word_map(const std::optional<io::MapStoreReader>& store, const std::string& key,
+                            const std::string& word) {
   if (!store || !store->contains(key)) return {};
   const auto& words = store->entry(key).words;
   for (size_t i = 0; i < words.size(); ++i) {
     if (align::match_spelling(words[i]) != word) continue;
     const at::Tensor m =
-        dm::minmax_normalise(store->maps(key)[static_cast<int64_t>(i)].to(torch::kFloat))
+        align::minmax_normalise(store->maps(key)[static_cast<int64_t>(i)].to(torch::kFloat))
             .contiguous();
     return {m.data_ptr<float>(), m.data_ptr<float>() + m.numel()};
   }
@@ -115,14 +115,14 @@ nlohmann::json write_map_grids(const DemoOptions& options, int records_per_split
     fs::create_directories(options.out + "/figures");
     write_file_atomically(options.out + "/" + file,
                           io::encode_png(eval::map_grid_figure(headers, rows, grid)));
-    figures.push_back(
-        {{"title", "Per-word maps, " + split},
-         {"caption", "Each row is one word of a question (the question is under its last word): "
-                     "the image, the ground-truth mask, the diffusion model's map (DM) and the "
-                     "VLM's attention before fine-tuning and after SFT, Lavender with the DM's "
-                     "maps (Lav-DM) and Lavender with ground-truth maps (Lav-GT), first seed; "
-                     "every map min-max normalised; a crossed-out panel has no map"},
-         {"file", file}});
+    figures.push_back({{"title", "Per-word maps, " + split},
+                       {"caption",
+                        "Each row is one word of a question (the question is under its last word): "
+                        "the image, the ground-truth mask, the diffusion model's map (DM) and the "
+                        "VLM's attention before fine-tuning and after SFT, Lavender with the DM's "
+                        "maps (Lav-DM) and Lavender with ground-truth maps (Lav-GT), first seed; "
+                        "every map min-max normalised; a crossed-out panel has no map"},
+                       {"file", file}});
   }
   return figures;
 }

@@ -3,22 +3,13 @@
 #include <torch/torch.h>
 
 #include "lavender/align/attention_maps.h"
+#include "lavender/align/map_ops.h"
 #include "lavender/util/error.h"
 
 namespace lavender::dm {
-namespace {
 
-namespace F = torch::nn::functional;
-
-at::Tensor resize(const at::Tensor& maps, int64_t height, int64_t width) {
-  if (maps.size(-2) == height && maps.size(-1) == width) return maps;
-  return F::interpolate(maps, F::InterpolateFuncOptions()
-                                  .size(std::vector<int64_t>{height, width})
-                                  .mode(torch::kBilinear)
-                                  .align_corners(false));
-}
-
-}  // namespace
+using align::minmax_normalise;
+using align::resize_maps;
 
 at::Tensor combine_layers(const std::vector<LayerAttention>& layers, int64_t grid) {
   if (layers.empty()) throw Error("attention aggregation: no cross-attention layers captured");
@@ -34,21 +25,12 @@ at::Tensor combine_layers(const std::vector<LayerAttention>& layers, int64_t gri
     // mean over heads, then text positions as channels of an image: [B, T, H, W]
     at::Tensor maps =
         l.probs.to(torch::kFloat).mean(1).transpose(1, 2).reshape({b, t, l.height, l.width});
-    at::Tensor resized = resize(maps, grid, grid) * (l.weight / total_weight);
+    at::Tensor resized = resize_maps(maps, grid, grid) * (l.weight / total_weight);
     if (sum.defined() && sum.sizes() != resized.sizes())
       throw Error("attention aggregation: layers disagree on batch or text length");
     sum = sum.defined() ? sum + resized : resized;
   }
   return sum;
-}
-
-at::Tensor minmax_normalise(const at::Tensor& maps) {
-  at::Tensor flat = maps.flatten(-2);
-  at::Tensor lo = std::get<0>(flat.min(-1, true)), hi = std::get<0>(flat.max(-1, true));
-  at::Tensor range = hi - lo;
-  at::Tensor out = (flat - lo) / range.clamp_min(1e-12);
-  out = out.masked_fill(range <= 1e-12, 0.0);
-  return out.view(maps.sizes());
 }
 
 at::Tensor word_maps(const at::Tensor& token_maps, const std::vector<int>& word_of_token,
@@ -58,7 +40,7 @@ at::Tensor word_maps(const at::Tensor& token_maps, const std::vector<int>& word_
   if (static_cast<int64_t>(word_of_token.size()) > t)
     throw Error("word_maps: more token positions than maps");
   at::Tensor words = align::word_maps_from_tokens(token_maps, word_of_token, n_words);
-  return minmax_normalise(resize(words.unsqueeze(0), size, size).squeeze(0));
+  return minmax_normalise(resize_maps(words.unsqueeze(0), size, size).squeeze(0));
 }
 
 }  // namespace lavender::dm

@@ -30,7 +30,4 @@ at::Tensor combine_layers(const std::vector<LayerAttention>& layers, int64_t gri
 at::Tensor word_maps(const at::Tensor& token_maps, const std::vector<int>& word_of_token,
                      int n_words, int64_t size);
 
-// Min-max normalisation over the last two dimensions; a constant map becomes all zeros.
-at::Tensor minmax_normalise(const at::Tensor& maps);
-
 }  // namespace lavender::dm

@@ -6,8 +6,8 @@
 
 #include "lavender/align/attention_maps.h"
 #include "lavender/align/head_layer_pooling.h"
+#include "lavender/align/map_ops.h"
 #include "lavender/align/word_match.h"
-#include "lavender/dm/aggregate.h"
 #include "lavender/io/map_store.h"
 #include "lavender/util/error.h"
 #include "lavender/vlm/chat_model.h"
@@ -48,14 +48,16 @@ StoreComparison compare_stores(const io::MapStoreReader& maps, const io::MapStor
     std::vector<align::WordMatch> mine, theirs;
     for (size_t i = 0; i < entry.words.size(); ++i) {
       const std::string w = align::match_spelling(entry.words[i]);
-      auto seen = std::find_if(mine.begin(), mine.end(), [&](const auto& m) { return m.word == w; });
+      auto seen =
+          std::find_if(mine.begin(), mine.end(), [&](const auto& m) { return m.word == w; });
       if (seen != mine.end()) {
         seen->teacher_words.push_back(static_cast<int>(i));
         continue;
       }
       align::WordMatch t{w, {}, {}};
       for (size_t j = 0; j < reference.words.size(); ++j)
-        if (align::match_spelling(reference.words[j]) == w) t.teacher_words.push_back(static_cast<int>(j));
+        if (align::match_spelling(reference.words[j]) == w)
+          t.teacher_words.push_back(static_cast<int>(j));
       if (t.teacher_words.empty()) {
         ++out.missing_words;
         continue;
@@ -67,8 +69,8 @@ StoreComparison compare_stores(const io::MapStoreReader& maps, const io::MapStor
     const at::Tensor a = align::matched_teacher_maps(maps.maps(entry.key), mine, size);
     const at::Tensor b = align::matched_teacher_maps(truth_maps, theirs, size);
     for (size_t k = 0; k < mine.size(); ++k)
-      out.summary.add(mine[k].word, score(a[static_cast<int64_t>(k)], b[static_cast<int64_t>(k)],
-                                          options));
+      out.summary.add(mine[k].word,
+                      score(a[static_cast<int64_t>(k)], b[static_cast<int64_t>(k)], options));
     ++out.keys;
   }
   return out;
@@ -117,11 +119,11 @@ void VlmMapScorer::add(const BenchmarkItem& item, const io::Image& image) {
     if (kept.empty()) return;
     at::Tensor pooled = align::pool_heads_layers(torch::stack(rows, 2).unsqueeze(0), pooling);
     pooled = pooled[0].mean(1);  // [W, S, S]: channels (heads, for heads-*) averaged
-    const at::Tensor reference = align::matched_teacher_maps(store.maps(item.id), kept,
-                                                             options_.map_size);
+    const at::Tensor reference =
+        align::matched_teacher_maps(store.maps(item.id), kept, options_.map_size);
     for (size_t k = 0; k < kept.size(); ++k)
-      summary.add(kept[k].word, score(pooled[static_cast<int64_t>(k)],
-                                      reference[static_cast<int64_t>(k)], o));
+      summary.add(kept[k].word,
+                  score(pooled[static_cast<int64_t>(k)], reference[static_cast<int64_t>(k)], o));
     if (kept_here) {
       io::MapEntry e;
       e.key = item.id;
@@ -130,7 +132,7 @@ void VlmMapScorer::add(const BenchmarkItem& item, const io::Image& image) {
       for (const auto& m : kept) e.words.push_back(m.word);
       // Min-max normalised per word, as teacher stores are: fp16 would blur the narrow range of
       // raw attention probabilities.
-      sink_->add(std::move(e), dm::minmax_normalise(pooled).to(torch::kHalf));
+      sink_->add(std::move(e), align::minmax_normalise(pooled).to(torch::kHalf));
     }
   };
   if (in_teacher) {
@@ -143,9 +145,8 @@ void VlmMapScorer::add(const BenchmarkItem& item, const io::Image& image) {
 }
 
 nlohmann::json VlmMapScorer::to_json() const {
-  nlohmann::json j = {{"aggregation", options_.aggregation},
-                      {"records", records_},
-                      {"missing", missing_}};
+  nlohmann::json j = {
+      {"aggregation", options_.aggregation}, {"records", records_}, {"missing", missing_}};
   if (teacher_) j["vs_teacher"] = vs_teacher_.to_json();
   if (truth_) j["vs_truth"] = vs_truth_.to_json();
   return j;

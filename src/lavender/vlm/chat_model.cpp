@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "lavender/align/attention_maps.h"
-#include "lavender/dm/aggregate.h"
+#include "lavender/align/map_ops.h"
 #include "lavender/io/json_file.h"
 #include "lavender/runtime/dtype.h"
 #include "lavender/util/error.h"
@@ -324,7 +324,7 @@ std::vector<at::Tensor> word_attention(const TokenAttention& attention,
     }
     if (rows.empty()) throw Error("show-attention: the word \"" + wanted + "\" is not in the text");
     at::Tensor m = per_token.index_select(0, torch::tensor(rows, torch::kLong)).mean(0);
-    out.push_back(dm::minmax_normalise(m.unsqueeze(0))[0]);
+    out.push_back(align::minmax_normalise(m.unsqueeze(0))[0]);
   }
   return out;
 }
