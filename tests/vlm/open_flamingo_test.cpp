@@ -4,12 +4,13 @@
 #include <torch/torch.h>
 
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "lavender/io/json_file.h"
 #include "lavender/io/safetensors.h"
+#include "lavender/io/torch_pickle.h"
 #include "lavender/util/error.h"
 #include "test_paths.h"
 
@@ -67,6 +68,73 @@ TEST(OpenFlamingo, LoadsTheFixturesThreeParts) {
 TEST(OpenFlamingo, AlibiSlopesFollowMpt) {
   auto s = alibi_slopes(4, 8);
   EXPECT_TRUE(torch::allclose(s, torch::tensor({0.25f, 1 / 16.0f, 1 / 64.0f, 1 / 256.0f})));
+}
+
+TEST(OpenFlamingo, MptLayoutSlopesRoundTheHeadCountUp) {
+  // 6 heads: the slopes of 8 (2^-1 .. 2^-8), odd-numbered first, then the even ones, cut to 6.
+  auto s = alibi_slopes(6, 8, /*power_of_two=*/true);
+  auto expected = torch::tensor({1 / 4.0f, 1 / 16.0f, 1 / 64.0f, 1 / 256.0f, 1 / 2.0f, 1 / 8.0f});
+  EXPECT_TRUE(torch::allclose(s, expected)) << s;
+  EXPECT_TRUE(torch::allclose(alibi_slopes(4, 8, true), alibi_slopes(4, 8)));
+  EXPECT_EQ(mpt_module_key("transformer.blocks.3.ffn.up_proj.weight"),
+            "transformer.blocks.3.mlp.mlp_up.weight");
+  EXPECT_EQ(mpt_module_key("transformer.norm_f.weight"), "transformer.ln_f.weight");
+}
+
+// The fixture's language model rewritten in the "mpt" layout (MPT-7B's config and names, a
+// safetensors file with the tied lm_head saved too) gives the same model.
+TEST(OpenFlamingo, MptLayoutLanguageModelLoadsTheSameModel) {
+  const std::string src = test::fixture_dir("openflamingo");
+  test::TempDir dir;
+  fs::create_directory_symlink(src + "/vision", dir.file("vision"));
+  fs::create_symlink(src + "/checkpoint.pt", dir.file("checkpoint.pt"));
+  fs::copy_file(src + "/config.json", dir.file("config.json"));
+  fs::create_directory(dir.file("lang"));
+  const nlohmann::json old = io::read_json_file(src + "/lang/config.json");
+  nlohmann::json config = {{"model_type", "mpt"},
+                           {"d_model", old["d_model"]},
+                           {"n_heads", old["n_heads"]},
+                           {"n_layers", old["n_layers"]},
+                           {"expansion_ratio", old["mlp_ratio"]},
+                           {"max_seq_len", old["max_seq_len"]},
+                           {"vocab_size", old["vocab_size"]},
+                           {"no_bias", true},
+                           {"norm_type", "low_precision_layernorm"},
+                           {"learned_pos_emb", true},
+                           {"attn_config",
+                            {{"alibi", true},
+                             {"alibi_bias_max", old["alibi_bias_max"]},
+                             {"attn_impl", "torch"},
+                             {"attn_type", "multihead_attention"},
+                             {"qk_ln", true},
+                             {"clip_qkv", nullptr}}}};
+  test::write_file(dir.file("lang/config.json"), config.dump());
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  for (const auto& [key, t] : io::load_torch_pickle(src + "/lang/pytorch_model.bin")) {
+    std::string name = key;
+    for (const auto& [ours, theirs] :
+         std::vector<std::pair<std::string, std::string>>{{".ln_1.", ".norm_1."},
+                                                          {".ln_2.", ".norm_2."},
+                                                          {".mlp.mlp_up.", ".ffn.up_proj."},
+                                                          {".mlp.mlp_down.", ".ffn.down_proj."},
+                                                          {".ln_f.", ".norm_f."}}) {
+      const size_t pos = name.find(ours);
+      if (pos != std::string::npos) name.replace(pos, ours.size(), theirs);
+    }
+    tensors.emplace_back(name, t);
+    if (name == "transformer.wte.weight") tensors.emplace_back("lm_head.weight", t);
+  }
+  io::save_safetensors(dir.file("lang/model.safetensors"), tensors);
+
+  torch::NoGradGuard no_grad;
+  auto file = io::SafetensorsFile::open(src + "/io.safetensors");
+  OpenFlamingoInputs in;
+  in.vision_x = file->tensor("vision_x");
+  in.input_ids = file->tensor("input_ids");
+  in.attention_mask = file->tensor("attention_mask");
+  at::Tensor reference = load_open_flamingo(src)->forward(in).logits;
+  at::Tensor logits = load_open_flamingo(dir.path())->forward(in).logits;
+  EXPECT_TRUE(torch::equal(logits, reference));
 }
 
 TEST(OpenFlamingo, MediaTimeCountsImagesSoFar) {

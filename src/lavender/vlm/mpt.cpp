@@ -34,9 +34,30 @@ at::Tensor mpt_attention_bias(const at::Tensor& slopes, const at::Tensor& paddin
 
 }  // namespace
 
-at::Tensor alibi_slopes(int64_t n_heads, double alibi_bias_max) {
-  at::Tensor m = torch::arange(1, n_heads + 1, torch::kDouble) * (alibi_bias_max / n_heads);
-  return torch::pow(2.0, -m).to(torch::kFloat);
+at::Tensor alibi_slopes(int64_t n_heads, double alibi_bias_max, bool power_of_two) {
+  int64_t n = n_heads;
+  if (power_of_two)
+    while ((n & (n - 1)) != 0) n += n & -n;  // up to the next power of two
+  at::Tensor m = torch::arange(1, n + 1, torch::kDouble) * (alibi_bias_max / n);
+  at::Tensor slopes = torch::pow(2.0, -m);
+  if (n != n_heads)
+    slopes = torch::cat({slopes.slice(0, 1, n, 2), slopes.slice(0, 0, n, 2)}).slice(0, 0, n_heads);
+  return slopes.to(torch::kFloat);
+}
+
+std::string mpt_module_key(const std::string& key) {
+  static const std::pair<const char*, const char*> renames[] = {
+      {".norm_1.", ".ln_1."},
+      {".norm_2.", ".ln_2."},
+      {".ffn.up_proj.", ".mlp.mlp_up."},
+      {".ffn.down_proj.", ".mlp.mlp_down."},
+      {"transformer.norm_f.", "transformer.ln_f."}};
+  std::string out = key;
+  for (const auto& [from, to] : renames) {
+    const size_t pos = out.find(from);
+    if (pos != std::string::npos) out.replace(pos, std::string(from).size(), to);
+  }
+  return out;
 }
 
 MptAttentionImpl::MptAttentionImpl(const io::config::MptConfig& c)
@@ -114,7 +135,8 @@ at::Tensor MptForCausalLMImpl::forward(const at::Tensor& input_ids,
     throw Error("MPT: " + std::to_string(tk) + " positions exceed max_seq_len " +
                 std::to_string(config_.max_seq_len));
   at::Tensor x = transformer->wte(input_ids);
-  const at::Tensor slopes = alibi_slopes(config_.n_heads, config_.alibi_bias_max);
+  const at::Tensor slopes = alibi_slopes(config_.n_heads, config_.alibi_bias_max,
+                                         config_.layout == io::config::MptConfig::Layout::mpt);
   const at::Tensor bias = mpt_attention_bias(slopes, options.attention_mask, tk, x.options());
   for (int64_t i = 0; i < config_.n_layers; ++i) {
     if (options.before_block) x = options.before_block(i, x);

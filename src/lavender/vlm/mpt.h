@@ -3,7 +3,8 @@
 // (`mlp_up`/`mlp_down`), optional biases (`no_bias`), and the token embedding `wte` reused as the
 // output head. Module tree under the checkpoint's names: `transformer.wte`,
 // `transformer.blocks.{i}.{ln_1, attn.{Wqkv, q_ln, k_ln, out_proj}, ln_2, mlp.*}`,
-// `transformer.ln_f`.
+// `transformer.ln_f`. Checkpoints of the "mpt" layout (llm-foundry / MPT-7B: `norm_1`, `ffn.*`,
+// `norm_f`) load after mpt_module_key().
 #pragma once
 
 #include <torch/nn/module.h>
@@ -20,9 +21,15 @@
 
 namespace lavender::vlm {
 
-// ALiBi slopes [n_heads]: 2^-(h · alibi_bias_max / n_heads) for h = 1..n_heads (MPT's formula,
-// which differs from the ALiBi paper's for head counts that are not powers of two).
-at::Tensor alibi_slopes(int64_t n_heads, double alibi_bias_max);
+// ALiBi slopes [n_heads]: 2^-(h · alibi_bias_max / n_heads) for h = 1..n_heads (mosaic_gpt's
+// formula, which differs from the ALiBi paper's for head counts that are not powers of two). With
+// `power_of_two` (the "mpt" layout, as llm-foundry computes them): n is rounded up to a power of
+// two and, when that changed it, the odd-numbered slopes come first, then the even ones.
+at::Tensor alibi_slopes(int64_t n_heads, double alibi_bias_max, bool power_of_two = false);
+
+// The module name of a checkpoint key of the "mpt" layout (`norm_1`, `ffn.up_proj`, `norm_f`,
+// ...); other keys come back unchanged.
+std::string mpt_module_key(const std::string& key);
 
 class MptAttentionImpl : public torch::nn::Module {
  public:

@@ -50,8 +50,12 @@ at::Tensor OpenFlamingoImpl::encode_vision(const at::Tensor& vision_x,
   const int64_t b = vision_x.size(0), t = vision_x.size(1);
   // The features are the last layer's patch tokens (class token dropped) before post_layernorm,
   // as open_clip returns its tokens.
-  at::Tensor pixels = vision_x.flatten(0, 2);
-  at::Tensor features = vision_encoder->forward(pixels).hidden_states.back().slice(1, 1);
+  // The release runs its frozen vision tower without autograd; so does lavender.
+  at::Tensor features;
+  {
+    torch::NoGradGuard no_grad;
+    features = vision_encoder->forward(vision_x.flatten(0, 2)).hidden_states.back().slice(1, 1);
+  }
   const bool keep = capture && capture->vision;
   at::Tensor media =
       perceiver->forward(features.reshape({b, t, features.size(1), features.size(2)}),

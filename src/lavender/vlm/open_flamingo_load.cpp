@@ -41,15 +41,22 @@ std::string flamingo_shape_text(const at::Tensor& t) {
   return s.str();
 }
 
-// The MPT weights: pytorch_model.bin as MPT-1B ships them, or a safetensors checkpoint.
-TensorMap load_lang_weights(const std::string& dir) {
-  if (fs::is_regular_file(dir + "/pytorch_model.bin"))
-    return io::load_torch_pickle(dir + "/pytorch_model.bin");
-  const std::string file = io::find_checkpoint_in_folder(dir);
-  if (file.empty()) throw Error(dir + ": no pytorch_model.bin or safetensors checkpoint");
-  io::Checkpoint c = io::Checkpoint::open(file);
+// The MPT weights under our module names: pytorch_model.bin as MPT-1B ships them, or a
+// safetensors checkpoint; "mpt"-layout names renamed, its tied lm_head (a copy of wte) dropped.
+TensorMap load_lang_weights(const std::string& dir, const io::config::MptConfig& lang) {
+  TensorMap raw;
+  if (fs::is_regular_file(dir + "/pytorch_model.bin")) {
+    raw = io::load_torch_pickle(dir + "/pytorch_model.bin");
+  } else {
+    const std::string file = io::find_checkpoint_in_folder(dir);
+    if (file.empty()) throw Error(dir + ": no pytorch_model.bin or safetensors checkpoint");
+    io::Checkpoint c = io::Checkpoint::open(file);
+    for (const auto& name : c.names()) raw[name] = c.tensor(name);
+  }
+  if (lang.layout != io::config::MptConfig::Layout::mpt) return raw;
   TensorMap out;
-  for (const auto& name : c.names()) out[name] = c.tensor(name);
+  for (auto& [name, t] : raw)
+    if (name != "lm_head.weight") out[mpt_module_key(name)] = t;
   return out;
 }
 
@@ -58,10 +65,11 @@ io::config::MptConfig read_lang_config(const std::string& path) {
   std::string type = "(none)";
   if (j.is_object() && j.contains("model_type") && j["model_type"].is_string())
     type = j["model_type"].get<std::string>();
-  if (type != "mosaic_gpt")
+  if (type != "mosaic_gpt" && type != "mpt")
     throw Error(path + ": language model type \"" + type +
                 "\" is not supported for OpenFlamingo; lavender runs the MPT releases "
-                "(model_type \"mosaic_gpt\", as MPT-1B ships), not LLaMA/RedPajama or other LMs");
+                "(model_type \"mosaic_gpt\" as MPT-1B ships, or \"mpt\"), not LLaMA, "
+                "RedPajama/GPT-NeoX or other LMs");
   return io::config::parse_mpt_config(j, path);
 }
 
@@ -155,7 +163,7 @@ OpenFlamingo load_open_flamingo(const std::string& folder, at::ScalarType dtype,
     throw Error(config_path + ": vis_dim = " + std::to_string(*config.vis_dim) + " but " +
                 vision_dir + "/config.json has hidden_size " + std::to_string(vision.hidden_size));
   const TensorMap ckpt = io::load_torch_pickle(ckpt_path);
-  TensorMap lang_weights = load_lang_weights(lang_dir);
+  TensorMap lang_weights = load_lang_weights(lang_dir, lang);
 
   // The release resized the vocabulary for its added tokens; its wte is the one that counts.
   const std::string wte = "lang_encoder.transformer.wte.weight";

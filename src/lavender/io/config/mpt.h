@@ -1,7 +1,9 @@
-// MosaicML's MPT decoder config as MPT-1B (the OpenFlamingo-3B language model) ships it:
-// `model_type: "mosaic_gpt"` (mosaicml/examples' MosaicGPTConfig, flat fields). Defaults follow
-// that class. Fields lavender does not implement (learned positions instead of ALiBi, prefix LM)
-// are errors naming the field and value.
+// MosaicML's MPT decoder config in both published layouts: `model_type: "mosaic_gpt"` as MPT-1B
+// (the OpenFlamingo-3B language model) ships it (mosaicml/examples' MosaicGPTConfig, flat
+// fields), and `model_type: "mpt"` as MPT-7B (OpenFlamingo-9B) ships it (llm-foundry's MPTConfig,
+// attention settings in `attn_config`, `expansion_ratio`, `norm_type`). Defaults follow those
+// classes. Fields lavender does not implement (learned positions instead of ALiBi, prefix LM,
+// grouped-query attention) are errors naming the field and value.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +14,9 @@
 namespace lavender::io::config {
 
 struct MptConfig {
+  // "mpt" checkpoints name the norms and MLP differently (norm_1, ffn.up_proj, norm_f) and round
+  // the ALiBi head count up to a power of two for the slopes.
+  enum class Layout { mosaic_gpt, mpt } layout = Layout::mosaic_gpt;
   int64_t d_model = 2048;
   int64_t n_heads = 16;
   int64_t n_layers = 24;
