@@ -19,6 +19,7 @@ TEST(Parity, RecognisesEveryFixtureKind) {
   EXPECT_EQ(load_fixture(test::fixture_dir("mllama")).kind, FixtureKind::mllama);
   EXPECT_EQ(load_fixture(test::fixture_dir("sd_tiny")).kind, FixtureKind::sd);
   EXPECT_EQ(load_fixture(test::fixture_dir("preprocess")).kind, FixtureKind::preprocess);
+  EXPECT_EQ(load_fixture(test::fixture_dir("openflamingo")).kind, FixtureKind::openflamingo);
   EXPECT_THROW(load_fixture(test::shared_dir()), Error);
 }
 
@@ -35,6 +36,10 @@ TEST(Parity, TolerancesFollowTheFixtureReadme) {
   EXPECT_EQ(tolerance_for(FixtureKind::llava, "lm_attentions.0").abs, 1e-5);
   EXPECT_EQ(tolerance_for(FixtureKind::sd, "attn2.mid_block.x").abs, 1e-5);
   EXPECT_EQ(tolerance_for(FixtureKind::llava, "generate_row0").rule, Tolerance::Rule::exact);
+  EXPECT_EQ(tolerance_for(FixtureKind::openflamingo, "perceiver_attn.0").abs, 1e-5);
+  EXPECT_EQ(tolerance_for(FixtureKind::openflamingo, "xattn.1").abs, 1e-5);
+  EXPECT_EQ(tolerance_for(FixtureKind::openflamingo, "greedy_ids").rule, Tolerance::Rule::exact);
+  EXPECT_EQ(tolerance_for(FixtureKind::openflamingo, "greedy_step_logits").abs, 1e-4);
   auto pre = tolerance_for(FixtureKind::preprocess, "clip336.pixel_values");
   EXPECT_EQ(pre.rule, Tolerance::Rule::mean_and_max);
   EXPECT_EQ(pre.mean, 1e-3);
@@ -103,6 +108,15 @@ TEST(Parity, EveryFixtureKindHasARunnerAndPassesInFull) {
     EXPECT_TRUE(r.missing.empty()) << r.format();
     EXPECT_EQ(r.comparisons.size(), f.reference_names().size()) << r.format();
   }
+}
+
+TEST(Parity, OpenFlamingoFixturePassesEveryOutput) {
+  Fixture f = load_fixture(test::fixture_dir("openflamingo"));
+  Report r = run_parity(f, runner_for(f.kind));
+  EXPECT_EQ(r.exit_code(), kExitPass) << r.format();
+  EXPECT_TRUE(r.missing.empty()) << r.format();
+  EXPECT_TRUE(r.unchecked.empty()) << r.format();
+  EXPECT_EQ(r.comparisons.size(), f.reference_names().size()) << r.format();
 }
 
 // A copy of the LLaVA fixture whose io.safetensors holds only `keep` of the original tensors,

@@ -22,6 +22,8 @@ const char* kind_name(FixtureKind kind) {
       return "sd";
     case FixtureKind::preprocess:
       return "preprocess";
+    case FixtureKind::openflamingo:
+      return "openflamingo";
   }
   return "?";
 }
@@ -33,6 +35,13 @@ FixtureKind detect_kind(const std::string& dir, const nlohmann::json& meta) {
   if (cls == "CLIPTextModel") return FixtureKind::clip_text;
   if (cls == "LlavaForConditionalGeneration") return FixtureKind::llava;
   if (cls == "MllamaForConditionalGeneration") return FixtureKind::mllama;
+  // OpenFlamingo has no transformers class: its root config.json names the model type.
+  if (fs::is_regular_file(dir + "/config.json")) {
+    const nlohmann::json config = io::read_json_file(dir + "/config.json");
+    if (config.is_object() && config.contains("model_type") &&
+        config["model_type"] == "openflamingo")
+      return FixtureKind::openflamingo;
+  }
   // diffusers fixtures hold the pipeline's component folders instead of one class.
   if (fs::is_directory(dir + "/unet") && fs::is_directory(dir + "/text_encoder"))
     return FixtureKind::sd;
@@ -42,7 +51,8 @@ FixtureKind detect_kind(const std::string& dir, const nlohmann::json& meta) {
   throw Error(
       dir + ": unrecognised fixture (meta.json class \"" + cls +
       "\"; expected CLIPTextModel, LlavaForConditionalGeneration, "
-      "MllamaForConditionalGeneration, a diffusers pipeline folder, or a preprocess fixture)");
+      "MllamaForConditionalGeneration, a diffusers pipeline folder, a preprocess fixture, or an "
+      "OpenFlamingo folder)");
 }
 
 Fixture load_fixture(const std::string& dir) {
@@ -76,6 +86,8 @@ std::vector<std::string> Fixture::input_names() const {
       return {"image", "noise", "timesteps", "text_input_ids"};
     case FixtureKind::preprocess:
       return {};
+    case FixtureKind::openflamingo:
+      return {"vision_x", "input_ids", "attention_mask", "labels"};
   }
   return {};
 }

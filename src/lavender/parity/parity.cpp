@@ -48,7 +48,8 @@ Tolerance tolerance_for(FixtureKind kind, const std::string& name) {
   }
   if (starts_with(name, "generate") || name.find("_ids") != std::string::npos) return {R::exact};
   if (starts_with(name, "attn2.") || starts_with(name, "lm_attentions.") ||
-      starts_with(name, "hook."))
+      starts_with(name, "hook.") || starts_with(name, "perceiver_attn.") ||
+      starts_with(name, "xattn."))
     return {R::max_abs, 1e-5};
   return {R::max_abs_or_rel, 1e-4, 1e-4};
 }

@@ -1,0 +1,224 @@
+// Putting the release's three parts together: the vision folder, the MPT folder, and the
+// checkpoint of trainable weights over them, with the sizes checked before anything is built.
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+
+#include "lavender/io/checkpoint.h"
+#include "lavender/io/json_file.h"
+#include "lavender/io/load_state_dict.h"
+#include "lavender/io/torch_pickle.h"
+#include "lavender/nn/init_guard.h"
+#include "lavender/util/error.h"
+#include "lavender/util/log.h"
+#include "lavender/vlm/open_flamingo.h"
+
+namespace fs = std::filesystem;
+
+namespace lavender::vlm {
+namespace {
+
+using TensorMap = std::map<std::string, at::Tensor>;
+
+// The merged name → tensor map the model loads from; as writable as the least writable part
+// (the vision tensors may be views of a read-only file mapping).
+class MergedSource : public io::TensorMapSource {
+ public:
+  MergedSource(TensorMap tensors, std::string name, bool writable)
+      : TensorMapSource(std::move(tensors), std::move(name)), writable_(writable) {}
+  bool writable() const override { return writable_; }
+
+ private:
+  bool writable_;
+};
+
+std::string flamingo_shape_text(const at::Tensor& t) {
+  std::ostringstream s;
+  s << t.sizes();
+  return s.str();
+}
+
+// The MPT weights under our module names: pytorch_model.bin as MPT-1B ships them, or a
+// safetensors checkpoint; "mpt"-layout names renamed, its tied lm_head (a copy of wte) dropped.
+TensorMap load_lang_weights(const std::string& dir, const io::config::MptConfig& lang) {
+  TensorMap raw;
+  if (fs::is_regular_file(dir + "/pytorch_model.bin")) {
+    raw = io::load_torch_pickle(dir + "/pytorch_model.bin");
+  } else {
+    const std::string file = io::find_checkpoint_in_folder(dir);
+    if (file.empty()) throw Error(dir + ": no pytorch_model.bin or safetensors checkpoint");
+    io::Checkpoint c = io::Checkpoint::open(file);
+    for (const auto& name : c.names()) raw[name] = c.tensor(name);
+  }
+  if (lang.layout != io::config::MptConfig::Layout::mpt) return raw;
+  TensorMap out;
+  for (auto& [name, t] : raw)
+    if (name != "lm_head.weight") out[mpt_module_key(name)] = t;
+  return out;
+}
+
+io::config::MptConfig read_lang_config(const std::string& path) {
+  const nlohmann::json j = io::read_json_file(path);
+  std::string type = "(none)";
+  if (j.is_object() && j.contains("model_type") && j["model_type"].is_string())
+    type = j["model_type"].get<std::string>();
+  if (type != "mosaic_gpt" && type != "mpt")
+    throw Error(path + ": language model type \"" + type +
+                "\" is not supported for OpenFlamingo; lavender runs the MPT releases "
+                "(model_type \"mosaic_gpt\" as MPT-1B ships, or \"mpt\"), not LLaMA, "
+                "RedPajama/GPT-NeoX or other LMs");
+  return io::config::parse_mpt_config(j, path);
+}
+
+// The checkpoint's shape of `name`, or an error naming the file when it lacks the tensor.
+const at::Tensor& checkpoint_tensor(const TensorMap& ckpt, const std::string& name,
+                                    const std::string& file) {
+  auto it = ckpt.find(name);
+  if (it == ckpt.end()) throw Error(file + ": no tensor " + name);
+  return it->second;
+}
+
+void expect_size(int64_t from_config, const std::string& what, const at::Tensor& tensor,
+                 int64_t from_shape, const std::string& config_path, const std::string& file,
+                 const std::string& name) {
+  if (from_config == from_shape) return;
+  throw Error(config_path + ": " + what + " = " + std::to_string(from_config) + " disagrees with " +
+              file + " (" + name + " is " + flamingo_shape_text(tensor) + ", which means " +
+              std::to_string(from_shape) + ")");
+}
+
+// Config sizes against the shapes of the checkpoint (heads and dim_head only through their
+// product, which is all a shape shows).
+void check_flamingo_sizes(const io::config::OpenFlamingoConfig& c,
+                          const io::config::MptConfig& lang, int64_t vis_dim,
+                          const std::vector<int64_t>& gated, const TensorMap& ckpt,
+                          const std::string& config_path, const std::string& file) {
+  auto check = [&](int64_t value, const std::string& what, const std::string& name, int64_t dim,
+                   int64_t divisor) {
+    const at::Tensor& t = checkpoint_tensor(ckpt, name, file);
+    if (t.dim() <= dim) throw Error(file + ": " + name + " has shape " + flamingo_shape_text(t));
+    expect_size(value, what, t, t.size(dim) / divisor, config_path, file, name);
+  };
+  const auto& p = c.perceiver;
+  check(p.num_latents, "perceiver.num_latents", "perceiver.latents", 0, 1);
+  check(vis_dim, "vis_dim (the vision tower's width)", "perceiver.latents", 1, 1);
+  int64_t depth = 0;
+  while (ckpt.count("perceiver.layers." + std::to_string(depth) + ".0.to_q.weight")) ++depth;
+  if (depth != p.depth)
+    throw Error(config_path + ": perceiver.depth = " + std::to_string(p.depth) + " but " + file +
+                " holds " + std::to_string(depth) + " Perceiver layers");
+  check(p.heads * p.dim_head, "perceiver.heads × dim_head", "perceiver.layers.0.0.to_q.weight", 0,
+        1);
+  check(p.ff_mult, "perceiver.ff_mult", "perceiver.layers.0.1.1.weight", 0, vis_dim);
+
+  std::set<int64_t> in_file;
+  const std::regex gated_key(
+      R"(^lang_encoder\.transformer\.blocks\.(\d+)\.gated_cross_attn_layer\.)");
+  for (const auto& [name, t] : ckpt) {
+    std::smatch m;
+    if (std::regex_search(name, m, gated_key)) in_file.insert(std::stoll(m[1]));
+  }
+  if (std::set<int64_t>(gated.begin(), gated.end()) != in_file) {
+    std::string have;
+    for (int64_t i : in_file) have += (have.empty() ? "" : ", ") + std::to_string(i);
+    throw Error(config_path + ": gated cross-attention layers (gated_xattn_layers / " +
+                "cross_attn_every_n_layers) disagree with " + file + ", which has them before " +
+                "decoder blocks [" + have + "]");
+  }
+  if (gated.empty()) return;
+  const std::string g =
+      "lang_encoder.transformer.blocks." + std::to_string(gated[0]) + ".gated_cross_attn_layer.";
+  const auto& x = c.gated_xattn;
+  check(x.heads * x.dim_head, "gated_xattn.heads × dim_head", g + "attn.to_q.weight", 0, 1);
+  check(lang.d_model, "the language model's d_model", g + "attn.to_q.weight", 1, 1);
+  check(vis_dim, "vis_dim (the vision tower's width)", g + "attn.to_kv.weight", 1, 1);
+  check(x.ff_mult, "gated_xattn.ff_mult", g + "ff.1.weight", 0, lang.d_model);
+}
+
+std::vector<int64_t> gated_layer_indices(const io::config::OpenFlamingoConfig& c,
+                                         int64_t n_layers) {
+  if (c.gated_xattn_layers) return *c.gated_xattn_layers;
+  std::vector<int64_t> out;
+  for (int64_t i = 0; i < n_layers; ++i)
+    if ((i + 1) % c.cross_attn_every_n_layers == 0) out.push_back(i);
+  return out;
+}
+
+}  // namespace
+
+OpenFlamingo load_open_flamingo(const std::string& folder, at::ScalarType dtype,
+                                at::Device device) {
+  const std::string config_path = folder + "/config.json";
+  io::config::OpenFlamingoConfig config = io::config::load_open_flamingo_config(config_path);
+  const std::string vision_dir = folder + "/" + config.vision;
+  const std::string lang_dir = folder + "/" + config.lang;
+  const std::string ckpt_path = folder + "/" + config.checkpoint;
+
+  const auto vision = io::config::load_clip_vision_config(vision_dir + "/config.json");
+  io::config::MptConfig lang = read_lang_config(lang_dir + "/config.json");
+  if (config.vis_dim && *config.vis_dim != vision.hidden_size)
+    throw Error(config_path + ": vis_dim = " + std::to_string(*config.vis_dim) + " but " +
+                vision_dir + "/config.json has hidden_size " + std::to_string(vision.hidden_size));
+  const TensorMap ckpt = io::load_torch_pickle(ckpt_path);
+  TensorMap lang_weights = load_lang_weights(lang_dir, lang);
+
+  // The release resized the vocabulary for its added tokens; its wte is the one that counts.
+  const std::string wte = "lang_encoder.transformer.wte.weight";
+  if (ckpt.count(wte)) {
+    const at::Tensor& w = ckpt.at(wte);
+    if (w.dim() != 2 || w.size(1) != lang.d_model)
+      throw Error(ckpt_path + ": " + wte + " has shape " + flamingo_shape_text(w) +
+                  ", expected [vocab, " + std::to_string(lang.d_model) + "]");
+    if (config.vocab_size && *config.vocab_size != w.size(0))
+      expect_size(*config.vocab_size, "vocab_size", w, w.size(0), config_path, ckpt_path, wte);
+    lang.vocab_size = w.size(0);
+    lang_weights.erase("transformer.wte.weight");
+  } else if (config.vocab_size && *config.vocab_size != lang.vocab_size) {
+    throw Error(config_path + ": vocab_size " + std::to_string(*config.vocab_size) + " but " +
+                ckpt_path + " has no " + wte + " and the language model's is " +
+                std::to_string(lang.vocab_size));
+  }
+  const std::vector<int64_t> gated = gated_layer_indices(config, lang.n_layers);
+  check_flamingo_sizes(config, lang, vision.hidden_size, gated, ckpt, config_path, ckpt_path);
+
+  OpenFlamingo model = [&] {
+    nn::SkipInitGuard skip_init;
+    return OpenFlamingo(config, vision, lang, gated);
+  }();
+
+  // One map under the module's names: vision, then the LM, then the checkpoint over both.
+  TensorMap tensors;
+  io::Checkpoint vision_ckpt = io::Checkpoint::open(vision_dir);
+  const std::vector<io::KeyRule> vision_rules{io::KeyRule{"vision_model.", "vision_encoder."}};
+  for (const auto& name : vision_ckpt.names())
+    tensors[io::rewrite_key(name, vision_rules)] = vision_ckpt.tensor(name);
+  for (auto& [name, t] : lang_weights) tensors["lang_encoder." + name] = t;
+  const std::regex gated_key(
+      R"(^lang_encoder\.transformer\.blocks\.(\d+)\.gated_cross_attn_layer\.(.*)$)");
+  for (const auto& [name, t] : ckpt) {
+    std::smatch m;
+    if (std::regex_match(name, m, gated_key))
+      tensors["gated_cross_attn_layers." + m[1].str() + "." + m[2].str()] = t;
+    else
+      tensors[name] = t;
+  }
+  MergedSource source(std::move(tensors), folder, vision_ckpt.writable());
+
+  io::LoadOptions options;
+  options.strict = true;
+  options.place = io::LoadOptions::Placement{dtype, device};
+  // Buffers older CLIP checkpoints carry, and copies of the gated layers a checkpoint saved
+  // without the release's filter may hold under the mixin's other names.
+  options.ignore_unexpected = {R"(\.position_ids$)", R"(^lang_encoder\.gated_cross_attn_layers\.)",
+                               R"(^lang_encoder\.old_decoder_blocks\.)"};
+  const io::LoadReport report = io::load_state_dict(*model, source, options);
+  log::info("loaded ", folder, ": ", report.summary());
+  model->to(device, dtype);
+  model->eval();
+  return model;
+}
+
+}  // namespace lavender::vlm
