@@ -1,5 +1,7 @@
 #include "lavender/train/trainer.h"
 
+#include "lavender/eval/alignment_figure.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -49,6 +51,7 @@ TEST(Trainer, LavenderStepsAlignWordsAndWriteAModelThatLoads) {
   test::TempDir dir;
   auto run = test::write_tiny_training_run(dir.path());
   Trainer trainer(tiny_options(run, dir.file("out")));
+  trainer.set_figure_drawer(eval::progress_figure);
   TrainSummary s = trainer.run();
   EXPECT_EQ(s.steps, 6);
   ASSERT_EQ(s.history.size(), 6u);

@@ -2,6 +2,7 @@
 #include <cstdlib>
 
 #include "commands.h"
+#include "lavender/eval/alignment_figure.h"
 #include "lavender/io/json_file.h"
 #include "lavender/train/memory_plan.h"
 #include "lavender/train/trainer.h"
@@ -35,8 +36,10 @@ int run_train(const Args& args) {
                    "--lambda 0 is plain supervised fine-tuning.");
   parser.option("config", "JSON file of options ({\"name\": value}); the command line wins");
   for (const auto& spec : train::train_option_specs()) {
-    if (spec.is_flag) parser.flag(spec.name, spec.help);
-    else parser.option(spec.name, spec.help, spec.get(defaults));
+    if (spec.is_flag)
+      parser.flag(spec.name, spec.help);
+    else
+      parser.option(spec.name, spec.help, spec.get(defaults));
   }
   if (!parser.parse(args)) {
     std::printf("%s", parser.help().c_str());
@@ -50,6 +53,7 @@ int run_train(const Args& args) {
 
   print_plan(options);
   train::Trainer trainer(options);
+  trainer.set_figure_drawer(eval::progress_figure);
   trainer.set_step_callback([&](const train::StepRecord& r) {
     if (r.step % options.log_every != 0 && r.step != options.max_steps) return;
     log::info("step ", r.step, "/", options.max_steps, " loss ", r.total, " (text ", r.text,
@@ -57,12 +61,13 @@ int run_train(const Args& args) {
               r.skipped ? " SKIPPED" : "", " ", static_cast<int64_t>(r.tokens_per_s), " tok/s");
   });
   const train::TrainSummary s = trainer.run();
-  std::printf("train: %s at step %lld; %lld skipped steps, %lld bad samples, %lld samples without "
-              "teacher maps, %lld without matched words\n",
-              s.interrupted ? "stopped" : "finished", static_cast<long long>(s.steps),
-              static_cast<long long>(s.skipped_steps), static_cast<long long>(s.bad_samples),
-              static_cast<long long>(s.samples_without_maps),
-              static_cast<long long>(s.samples_without_words));
+  std::printf(
+      "train: %s at step %lld; %lld skipped steps, %lld bad samples, %lld samples without "
+      "teacher maps, %lld without matched words\n",
+      s.interrupted ? "stopped" : "finished", static_cast<long long>(s.steps),
+      static_cast<long long>(s.skipped_steps), static_cast<long long>(s.bad_samples),
+      static_cast<long long>(s.samples_without_maps),
+      static_cast<long long>(s.samples_without_words));
   if (!s.model_dir.empty()) std::printf("train: model in %s\n", s.model_dir.c_str());
   std::printf("train: checkpoint %s\n", s.checkpoint.c_str());
   return s.interrupted ? 130 : 0;

@@ -50,4 +50,10 @@ io::Image alignment_figure(const io::Image& image, const std::vector<std::string
   return map_grid_figure({"image", "teacher", "student"}, rows, grid);
 }
 
+io::Image progress_figure(const train::ProgressSample& sample, int64_t step) {
+  AlignmentFigureOptions o;
+  o.title = "step " + std::to_string(step) + "  " + sample.key;
+  return alignment_figure(sample.view, sample.words, sample.teacher, sample.student, o);
+}
+
 }  // namespace lavender::eval

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "lavender/io/image.h"
+#include "lavender/train/progress_sample.h"
 
 namespace lavender::eval {
 
@@ -24,6 +25,10 @@ io::Image alignment_figure(const io::Image& image, const std::vector<std::string
                            const std::vector<std::vector<float>>& teacher,
                            const std::vector<std::vector<float>>& student,
                            const AlignmentFigureOptions& options = {});
+
+// The trainer's progress figure (train::Trainer::set_figure_drawer): the sample's alignment
+// figure titled with the step and the sample's key.
+io::Image progress_figure(const train::ProgressSample& sample, int64_t step);
 
 // Mean of (teacher - student)² over the map: the number printed beside each word.
 double map_mse(const std::vector<float>& teacher, const std::vector<float>& student);

@@ -19,7 +19,6 @@
 #include <unordered_map>
 
 #include "lavender/align/alignment_loss.h"
-#include "lavender/eval/alignment_figure.h"
 #include "lavender/io/authors_layout.h"
 #include "lavender/io/image.h"
 #include "lavender/io/map_store.h"
@@ -95,19 +94,13 @@ struct GlobalCounts {
   double tokens = 0, words = 0;
 };
 
-// The progress picture of one sample: its image and a few words' teacher and student maps.
-struct SampleFigure {
-  std::string key;
-  io::Image image;
-};
-
-// Figures for the first `samples` samples of a micro-batch from the alignment's maps, which come
-// in batch order (sample by sample, its valid words in order).
-std::vector<SampleFigure> alignment_figures(const std::vector<const PreparedExample*>& batch,
-                                            const at::Tensor& valid,
-                                            const align::AlignmentResult& a, int64_t step,
-                                            int64_t samples, int64_t words) {
-  std::vector<SampleFigure> out;
+// The progress maps of the first `samples` samples of a micro-batch, from the alignment's maps,
+// which come in batch order (sample by sample, its valid words in order).
+std::vector<ProgressSample> progress_samples(const std::vector<const PreparedExample*>& batch,
+                                             const at::Tensor& valid,
+                                             const align::AlignmentResult& a, int64_t samples,
+                                             int64_t words) {
+  std::vector<ProgressSample> out;
   at::Tensor v = valid.to(torch::kCPU);
   at::Tensor student = a.student.detach().to(torch::kCPU, torch::kFloat).contiguous();
   at::Tensor teacher = a.teacher.detach().to(torch::kCPU, torch::kFloat).contiguous();
@@ -116,21 +109,18 @@ std::vector<SampleFigure> alignment_figures(const std::vector<const PreparedExam
   };
   int64_t row = 0;
   for (size_t b = 0; b < batch.size(); ++b) {
-    std::vector<std::string> names;
-    std::vector<std::vector<float>> t, s;
+    ProgressSample sample{batch[b]->key, batch[b]->view, {}, {}, {}};
     for (int64_t w = 0; w < v.size(1); ++w) {
       if (!v[static_cast<int64_t>(b)][w].item<bool>()) continue;
-      if (static_cast<int64_t>(names.size()) < words) {
-        names.push_back(batch[b]->matches[static_cast<size_t>(w)].word);
-        t.push_back(flat(teacher[row]));
-        s.push_back(flat(student[row]));
+      if (static_cast<int64_t>(sample.words.size()) < words) {
+        sample.words.push_back(batch[b]->matches[static_cast<size_t>(w)].word);
+        sample.teacher.push_back(flat(teacher[row]));
+        sample.student.push_back(flat(student[row]));
       }
       ++row;
     }
-    if (names.empty() || static_cast<int64_t>(out.size()) >= samples) continue;
-    eval::AlignmentFigureOptions o;
-    o.title = "step " + std::to_string(step) + "  " + batch[b]->key;
-    out.push_back({batch[b]->key, eval::alignment_figure(batch[b]->view, names, t, s, o)});
+    if (sample.words.empty() || static_cast<int64_t>(out.size()) >= samples) continue;
+    out.push_back(std::move(sample));
   }
   return out;
 }
@@ -291,7 +281,7 @@ class TrainingRun {
   // progress pictures of the batch's first samples.
   bool accumulate(const MicroBatch& batch, const GlobalCounts& counts, bool only_aligner,
                   StepRecord& r, TrainSummary& summary,
-                  std::vector<SampleFigure>* figures = nullptr) {
+                  std::vector<ProgressSample>* figures = nullptr) {
     summary.bad_samples += batch.bad;
     if (batch.examples.empty()) {
       if (update_->layer_sharding() && counts.tokens > 0) take_part_without_data(only_aligner);
@@ -328,8 +318,7 @@ class TrainingRun {
         loss = loss + a.loss * (r.lambda * word_share);
         add_loss(attention_sum_, a.loss, word_share);
         if (figures)
-          *figures =
-              alignment_figures(ptrs, out.valid, a, r.step, o_.figure_samples, o_.figure_words);
+          *figures = progress_samples(ptrs, out.valid, a, o_.figure_samples, o_.figure_words);
       }
     }
     r.samples += static_cast<int64_t>(ptrs.size());
@@ -626,8 +615,8 @@ Metrics values_of(const StepRecord& r) {
 }
 
 // <out>/figures/step-000100-<key>.png, and the same image in TensorBoard.
-void write_figures(const std::string& out, int64_t step, const std::vector<SampleFigure>& figures,
-                   EventFileWriter& events) {
+void write_figures(const std::string& out, int64_t step, const std::vector<ProgressSample>& figures,
+                   const FigureDrawer& draw, EventFileWriter& events) {
   if (figures.empty()) return;
   fs::create_directories(out + "/figures");
   char prefix[32];
@@ -636,8 +625,9 @@ void write_figures(const std::string& out, int64_t step, const std::vector<Sampl
     std::string name = f.key;
     for (char& c : name)
       if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
-    io::write_png(out + "/figures/" + prefix + name + ".png", f.image);
-    events.add_image("alignment/" + name, f.image, step);
+    const io::Image image = draw(f, step);
+    io::write_png(out + "/figures/" + prefix + name + ".png", image);
+    events.add_image("alignment/" + name, image, step);
   }
 }
 
@@ -689,8 +679,8 @@ TrainSummary Trainer::train(TrainingRun& run, Distributed& dist) {
     StepRecord r;
     run.start_step(step, r);
     const GlobalCounts counts = run.global_counts(batches);
-    const bool draw = main && o.figure_every > 0 && (step + 1) % o.figure_every == 0;
-    std::vector<SampleFigure> figures;
+    const bool draw = main && draw_ && o.figure_every > 0 && (step + 1) % o.figure_every == 0;
+    std::vector<ProgressSample> figures;
     int64_t micro_done = 0;
     for (size_t m = 0; m < batches.size(); ++m) {
       micro_done += run.accumulate(batches[m], counts, run.aligner_only_at(step), r, summary,
@@ -722,7 +712,7 @@ TrainSummary Trainer::train(TrainingRun& run, Distributed& dist) {
     r.tokens_per_s = r.seconds > 0 ? static_cast<double>(r.tokens) / r.seconds : 0;
     summary.history.push_back(r);
     if (main) {
-      write_figures(o.out, step + 1, figures, *events);
+      write_figures(o.out, step + 1, figures, draw_, *events);
       if ((step + 1) % o.log_every == 0 || step + 1 == o.max_steps)
         metrics->log(r.step, values_of(r));
     }

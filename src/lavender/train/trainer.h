@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "lavender/train/progress_sample.h"
 #include "lavender/train/train_options.h"
 
 namespace lavender::train {
@@ -51,6 +52,9 @@ class Trainer {
   void set_stop_check(std::function<bool(const StepRecord&)> check) { stop_ = std::move(check); }
   // Called with every step's record (progress displays, metrics sinks).
   void set_step_callback(std::function<void(const StepRecord&)> cb) { on_step_ = std::move(cb); }
+  // Draws the progress figures written every figure_every steps (<out>/figures and TensorBoard);
+  // without a drawer none are written.
+  void set_figure_drawer(FigureDrawer drawer) { draw_ = std::move(drawer); }
   TrainSummary run();
 
  private:
@@ -59,6 +63,7 @@ class Trainer {
   TrainOptions options_;
   std::function<bool(const StepRecord&)> stop_;
   std::function<void(const StepRecord&)> on_step_;
+  FigureDrawer draw_;
 };
 
 }  // namespace lavender::train
