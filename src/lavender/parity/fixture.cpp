@@ -22,6 +22,8 @@ const char* kind_name(FixtureKind kind) {
       return "sd";
     case FixtureKind::preprocess:
       return "preprocess";
+    case FixtureKind::minicpmv:
+      return "minicpmv";
   }
   return "?";
 }
@@ -33,6 +35,12 @@ FixtureKind detect_kind(const std::string& dir, const nlohmann::json& meta) {
   if (cls == "CLIPTextModel") return FixtureKind::clip_text;
   if (cls == "LlavaForConditionalGeneration") return FixtureKind::llava;
   if (cls == "MllamaForConditionalGeneration") return FixtureKind::mllama;
+  // Fixtures made from upstream remote code name no transformers class: their config.json does.
+  if (fs::is_regular_file(dir + "/config.json")) {
+    const nlohmann::json config = io::read_json_file(dir + "/config.json");
+    if (config.is_object() && config.value("model_type", nlohmann::json()) == "minicpmv")
+      return FixtureKind::minicpmv;
+  }
   // diffusers fixtures hold the pipeline's component folders instead of one class.
   if (fs::is_directory(dir + "/unet") && fs::is_directory(dir + "/text_encoder"))
     return FixtureKind::sd;
@@ -42,7 +50,8 @@ FixtureKind detect_kind(const std::string& dir, const nlohmann::json& meta) {
   throw Error(
       dir + ": unrecognised fixture (meta.json class \"" + cls +
       "\"; expected CLIPTextModel, LlavaForConditionalGeneration, "
-      "MllamaForConditionalGeneration, a diffusers pipeline folder, or a preprocess fixture)");
+      "MllamaForConditionalGeneration, a diffusers pipeline folder, a preprocess fixture, or a "
+      "config.json of model_type minicpmv)");
 }
 
 Fixture load_fixture(const std::string& dir) {
@@ -76,6 +85,11 @@ std::vector<std::string> Fixture::input_names() const {
       return {"image", "noise", "timesteps", "text_input_ids"};
     case FixtureKind::preprocess:
       return {};
+    case FixtureKind::minicpmv:
+      // The prompt and its bookkeeping; pixel values, tgt_sizes and image bounds are the
+      // processor's outputs, checked as references.
+      return {"input_ids", "attention_mask", "position_ids",
+              "labels",    "image_row",      "image_index_in_row"};
   }
   return {};
 }

@@ -12,8 +12,9 @@
 
 namespace lavender::parity {
 
-Outputs run_llava(const Fixture& f);   // run_llava.cpp
-Outputs run_mllama(const Fixture& f);  // run_mllama.cpp
+Outputs run_llava(const Fixture& f);     // run_llava.cpp
+Outputs run_mllama(const Fixture& f);    // run_mllama.cpp
+Outputs run_minicpmv(const Fixture& f);  // run_minicpmv.cpp
 
 namespace {
 
@@ -83,6 +84,8 @@ Runner runner_for(FixtureKind kind) {
       return run_llava;
     case FixtureKind::mllama:
       return run_mllama;
+    case FixtureKind::minicpmv:
+      return run_minicpmv;
   }
   return {};
 }

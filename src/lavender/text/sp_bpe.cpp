@@ -12,7 +12,7 @@ namespace {
 
 // Words longer than this are merged every time rather than cached.
 constexpr size_t kMaxCachedWordBytes = 256;
-constexpr size_t kMaxCachedWords = 1 << 17;
+constexpr size_t kMaxCachedPieceWords = 1 << 17;
 
 size_t utf8_length(unsigned char lead) {
   return lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
@@ -157,7 +157,7 @@ void SpBpeTokenizer::append_word(std::string_view word, std::vector<int64_t>& id
   ids.insert(ids.end(), symbols.begin(), symbols.end());
   if (!cacheable) return;
   std::lock_guard<std::mutex> lock(cache_mutex_);
-  if (cache_.size() >= kMaxCachedWords) cache_.clear();
+  if (cache_.size() >= kMaxCachedPieceWords) cache_.clear();
   cache_.emplace(key, std::move(symbols));
 }
 
