@@ -87,6 +87,41 @@ TEST(MiniCpmVConfig, DefaultsAreTheReleasesAndUnsupportedValuesNameTheirField) {
             std::string::npos);
 }
 
+// openbmb/MiniCPM-Llama3-V-2_5 config.json as published.
+constexpr const char* kHubConfig = R"json({
+  "_name_or_path": "openbmb/MiniCPM-Llama3-V-2_5", "version": "2.5", "architectures": ["MiniCPMV"],
+  "attention_bias": false, "attention_dropout": 0.0, "batch_vision_input": true,
+  "bos_token_id": 128000, "drop_vision_last_layer": false, "eos_token_id": 128001,
+  "hidden_act": "silu", "hidden_size": 4096, "image_size": 448, "initializer_range": 0.02,
+  "intermediate_size": 14336, "max_position_embeddings": 8192, "mm_use_im_start_end": true,
+  "model_type": "minicpmv", "num_attention_heads": 32, "num_hidden_layers": 32,
+  "num_key_value_heads": 8, "patch_size": 14, "pretraining_tp": 1, "query_num": 96,
+  "rms_norm_eps": 1e-05, "rope_scaling": null, "rope_theta": 500000.0,
+  "slice_config": {"max_slice_nums": 9, "patch_size": 14, "model_type": "minicpmv"},
+  "slice_mode": true, "tie_word_embeddings": false, "torch_dtype": "float16",
+  "transformers_version": "4.40.0", "use_cache": false,
+  "vision_config": {"hidden_size": 1152, "image_size": 980, "intermediate_size": 4304,
+                    "model_type": "idefics2", "num_attention_heads": 16,
+                    "num_hidden_layers": 27, "patch_size": 14},
+  "vocab_size": 128256
+})json";
+
+TEST(MiniCpmVConfig, ReadsThePublishedConfig) {
+  auto c = io::config::parse_minicpmv_config(nlohmann::json::parse(kHubConfig), "hub");
+  EXPECT_EQ(c.llm.vocab_size, 128256);
+  EXPECT_EQ(c.llm.num_key_value_heads, 8);
+  EXPECT_EQ(c.llm.head_dim, 128);
+  EXPECT_EQ(c.vision_config.hidden_size, 1152);
+  EXPECT_EQ(c.vision_config.head_dim, 72);
+  EXPECT_EQ(c.vision_config.hidden_act, "gelu_pytorch_tanh");
+  EXPECT_EQ(c.vision_config.layer_norm_eps, 1e-6);
+  EXPECT_EQ(c.vision_config.image_size / c.vision_config.patch_size, 70);
+  EXPECT_EQ(c.query_num, 96);
+  EXPECT_FALSE(c.drop_vision_last_layer);
+  EXPECT_EQ(c.slice_config.scale_resolution, 448);
+  EXPECT_EQ(io::config::minicpmv_resampler_heads(c), 32);
+}
+
 TEST(MiniCpmV, RejectsAnotherArchitectureFolder) {
   EXPECT_THROW(load_minicpmv(test::fixture_dir("llava")), Error);
 }
@@ -148,12 +183,36 @@ TEST(MiniCpmV, ForwardMatchesLogitsLossAndEmbeddings) {
   }
   MiniCpmVCapture capture;
   capture.layers = {0, -1};
+  capture.full_matrix = true;
   auto out = model->forward(in, &capture);
   EXPECT_LT(max_abs_diff(out.inputs_embeds, f["inputs_embeds"]), 1e-4);
   EXPECT_LT(max_abs_diff(out.logits, f["logits"]), 1e-4);
   EXPECT_LT(max_abs_diff(out.loss, f["loss"]), 1e-4);
   EXPECT_LT(max_abs_diff(capture.probs.at(0), f["lm_attentions.0"]), 1e-5);
   EXPECT_LT(max_abs_diff(capture.probs.at(1), f["lm_attentions.1"]), 1e-5);
+
+  // The block the Lavender objective reads: text rows × each row's own image columns.
+  MiniCpmVCapture block;
+  block.layers = {1};
+  model->forward(in, &block);
+  at::Tensor full = f["lm_attentions.1"];
+  EXPECT_EQ(block.query_begin, 16);  // after row 1's only image (bound [10, 16))
+  ASSERT_EQ(block.image_positions.sizes(), at::IntArrayRef({2, 42}));
+  EXPECT_EQ(block.image_columns[1].sum().item<int64_t>(), 6);
+  EXPECT_EQ(block.image_positions[0][41].item<int64_t>(), 65);
+  at::Tensor p = block.probs.at(1);
+  ASSERT_EQ(p.sizes(), at::IntArrayRef({2, 4, 102 - 16, 42}));
+  for (int64_t r = 0; r < 2; ++r) {
+    const int64_t n = block.image_columns[r].sum().item<int64_t>();
+    at::Tensor cols = block.image_positions[r].narrow(0, 0, n);
+    at::Tensor expected = full[r].slice(1, 16).index_select(2, cols);
+    EXPECT_LT(max_abs_diff(p[r].narrow(2, 0, n), expected), 1e-5) << r;
+    EXPECT_EQ(p[r].narrow(2, n, 42 - n).abs().sum().item<double>(), 0.0) << r;
+  }
+  // Row 0's rows inside its slices are image tokens; row 1's padding is not a text row.
+  EXPECT_FALSE(block.text_rows[0][19 - 16].item<bool>());
+  EXPECT_TRUE(block.text_rows[0][16 - 16].item<bool>());
+  EXPECT_FALSE(block.text_rows[1][40 - 16].item<bool>());
 
   // Mismatched prompts and images are errors, not silent misplacement.
   MiniCpmVInputs fewer = in;

@@ -89,6 +89,7 @@ Outputs run_minicpmv(const Fixture& f) {
 
   vlm::MiniCpmVCapture capture;
   capture.resampler_attention = true;
+  capture.full_matrix = true;
   for (int64_t l = 0; l < static_cast<int64_t>(model->llm->model->num_layers()); ++l)
     capture.layers.push_back(l);
   auto result = model->forward(in, &capture);

@@ -26,6 +26,20 @@ int64_t patch_count(const at::Tensor& pixels, const at::Tensor& sizes, int64_t i
   return h * w;
 }
 
+// Each row's image-token positions (the <unk> runs of its bounds, in order).
+std::vector<std::vector<int64_t>> bound_positions(const std::vector<at::Tensor>& image_bounds,
+                                                  int64_t rows) {
+  std::vector<std::vector<int64_t>> out(rows);
+  for (size_t row = 0; row < image_bounds.size() && static_cast<int64_t>(row) < rows; ++row) {
+    if (!image_bounds[row].defined()) continue;
+    const at::Tensor bb = image_bounds[row].to(torch::kCPU, torch::kLong).reshape({-1, 2});
+    for (int64_t k = 0; k < bb.size(0); ++k)
+      for (int64_t j = bb[k][0].item<int64_t>(); j < bb[k][1].item<int64_t>(); ++j)
+        out[row].push_back(j);
+  }
+  return out;
+}
+
 }  // namespace
 
 MiniCpmVLlmImpl::MiniCpmVLlmImpl(const io::config::LlamaConfig& c) {
@@ -160,7 +174,9 @@ MiniCpmVOutput MiniCpmVImpl::forward(const MiniCpmVInputs& in, MiniCpmVCapture* 
   o.position_ids = in.position_ids;
   o.right_padded = in.right_padded;
   const int64_t n_layers = static_cast<int64_t>(llm->model->num_layers());
+  const int64_t b = in.input_ids.size(0), t = in.input_ids.size(1);
   std::vector<nn::AttentionCapture> slots(n_layers);
+  at::Tensor gather_index;  // [B, n_image] columns relative to key_begin
   if (capture && !capture->layers.empty()) {
     o.captures.assign(n_layers, nullptr);
     for (int64_t l : capture->layers) {
@@ -169,6 +185,41 @@ MiniCpmVOutput MiniCpmVImpl::forward(const MiniCpmVInputs& in, MiniCpmVCapture* 
         throw Error("MiniCPM-V: decoder layer " + std::to_string(l) + " out of range for " +
                     std::to_string(n_layers));
       o.captures[i] = &slots[i];
+    }
+    if (!capture->full_matrix) {
+      const auto positions = bound_positions(in.image_bounds, b);
+      size_t n = 0;
+      int64_t key_begin = t, key_end = 0, query_begin = t;
+      for (const auto& row : positions) {
+        if (row.empty()) throw Error("MiniCPM-V attention capture: a row has no image tokens");
+        n = std::max(n, row.size());
+        key_begin = std::min(key_begin, row.front());
+        key_end = std::max(key_end, row.back() + 1);
+        // Rows start after the earliest-ending image.
+        query_begin = std::min(query_begin, row.back() + 1);
+      }
+      at::Tensor pos = torch::zeros({b, static_cast<int64_t>(n)}, torch::kLong);
+      at::Tensor real = torch::zeros({b, static_cast<int64_t>(n)}, torch::kBool);
+      at::Tensor is_image = torch::zeros({b, t}, torch::kBool);
+      for (int64_t r = 0; r < b; ++r)
+        for (size_t k = 0; k < positions[r].size(); ++k) {
+          pos[r][k] = positions[r][k];
+          real[r][k] = true;
+          is_image[r][positions[r][k]] = true;
+        }
+      for (auto& slot : slots) {
+        slot.query_begin = query_begin;
+        slot.key_begin = key_begin;
+        slot.key_end = key_end;
+      }
+      gather_index = (pos - key_begin).clamp_min(0);
+      capture->query_begin = query_begin;
+      capture->image_positions = pos.masked_fill(real.logical_not(), 0);
+      capture->image_columns = real;
+      at::Tensor rows = is_image.slice(1, query_begin).logical_not();
+      if (in.attention_mask.defined())
+        rows = rows & (in.attention_mask.slice(1, query_begin).to(torch::kCPU) != 0);
+      capture->text_rows = rows;
     }
   }
   at::Tensor hidden = decode(out.inputs_embeds, o);
@@ -179,8 +230,18 @@ MiniCpmVOutput MiniCpmVImpl::forward(const MiniCpmVInputs& in, MiniCpmVCapture* 
   out.logits = head.logits;
   out.loss = head.loss;
   if (capture)
-    for (int64_t i = 0; i < n_layers; ++i)
-      if (!o.captures.empty() && o.captures[i]) capture->probs[i] = slots[i].probs;
+    for (int64_t i = 0; i < n_layers; ++i) {
+      if (o.captures.empty() || !o.captures[i]) continue;
+      at::Tensor p = slots[i].probs;
+      if (gather_index.defined()) {
+        // Each row's own image columns within the captured span; padded columns become zeros.
+        at::Tensor index = gather_index.to(p.device()).view({b, 1, 1, -1});
+        index = index.expand({b, p.size(1), p.size(2), index.size(3)});
+        at::Tensor keep = capture->image_columns.to(p.device()).view({b, 1, 1, -1});
+        p = p.gather(3, index) * keep.to(p.scalar_type());
+      }
+      capture->probs[i] = p;
+    }
   return out;
 }
 

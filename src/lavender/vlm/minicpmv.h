@@ -74,12 +74,24 @@ struct MiniCpmVInputs {
   bool right_padded = false;  // LlamaForwardOptions::right_padded
 };
 
+// Attention on demand, as LlavaCapture: the named decoder layers return the softmax probabilities
+// of text rows × image columns (or the whole matrix), with gradients; the others keep the fast
+// path. Image columns are each row's <unk> positions inside its image bounds, in order; rows may
+// hold different numbers of them (different slice grids), so the columns are padded to the
+// longest row and `image_columns` says which are real (padded columns hold zeros).
 struct MiniCpmVCapture {
   // --- request ---
-  std::vector<int64_t> layers;       // decoder layers (full [B, heads, T, T] probabilities)
+  std::vector<int64_t> layers;       // decoder layers, Python-style (-1 is the last)
+  bool full_matrix = false;          // the whole [B, heads, T, T] instead of the block (parity)
   bool resampler_attention = false;  // the resampler's per-head probabilities
   // --- results ---
+  // Decoder layer (non-negative index) → [B, heads, n_rows, n_image]: rows are the query
+  // positions query_begin .. T-1, columns each row's image tokens in order.
   std::map<int64_t, at::Tensor> probs;
+  int64_t query_begin = 0;
+  at::Tensor image_positions;  // [B, n_image] long: the key position of each column (0 if padded)
+  at::Tensor image_columns;    // [B, n_image] bool: the column is one of the row's image tokens
+  at::Tensor text_rows;        // [B, n_rows] bool: the row is a real text token (not image/pad)
 };
 
 struct MiniCpmVOutput {
