@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -219,6 +221,45 @@ TEST(MiniCpmV, ForwardMatchesLogitsLossAndEmbeddings) {
   fewer.pixel_values.pop_back();
   fewer.tgt_sizes = in.tgt_sizes.narrow(0, 0, 7);
   EXPECT_THROW(model->forward(fewer), Error);
+}
+
+MiniCpmVInputs fixture_inputs(const IoTensors& f) {
+  MiniCpmVInputs in;
+  in.input_ids = f["input_ids"];
+  in.attention_mask = f["attention_mask"];
+  in.pixel_values = f.pixel_values();
+  in.tgt_sizes = f["tgt_sizes"];
+  for (int b = 0; b < 2; ++b) in.image_bounds.push_back(f["image_bound." + std::to_string(b)]);
+  return in;
+}
+
+// Loading straight into bf16 gives the fp32 logits within bf16's precision.
+TEST(MiniCpmV, LoadsStraightIntoBf16) {
+  torch::NoGradGuard no_grad;
+  IoTensors f;
+  auto model = load_minicpmv(fixture(), torch::kBFloat16);
+  for (const auto& p : model->named_parameters())
+    ASSERT_EQ(p.value().scalar_type(), torch::kBFloat16) << p.key();
+  at::Tensor logits = model->forward(fixture_inputs(f)).logits.to(torch::kFloat);
+  at::Tensor ref = f["logits"];
+  EXPECT_LT((logits - ref).abs().max().item<float>(), 0.05f * ref.abs().max().item<float>());
+}
+
+// drop_vision_last_layer: the tower is built one layer short and the file's last layer is
+// skipped, as the release's from_pretrained does.
+TEST(MiniCpmV, DropVisionLastLayerSkipsThatLayersWeights) {
+  test::TempDir tmp;
+  nlohmann::json config = io::read_json_file(fixture() + "/config.json");
+  config["drop_vision_last_layer"] = true;
+  std::ofstream(tmp.file("config.json")) << config.dump();
+  std::filesystem::copy_file(fixture() + "/model.safetensors", tmp.file("model.safetensors"));
+  auto model = load_minicpmv(tmp.path());
+  EXPECT_EQ(model->vpm->encoder->num_layers(), 1u);
+  torch::NoGradGuard no_grad;
+  IoTensors f;
+  auto out = model->forward(fixture_inputs(f));
+  EXPECT_EQ(out.logits.sizes(), f["logits"].sizes());
+  EXPECT_GT((out.logits - f["logits"]).abs().max().item<float>(), 1e-3f);
 }
 
 TEST(MiniCpmV, GreedyDecodingWithAndWithoutCacheMatchesTheReference) {

@@ -299,6 +299,12 @@ MiniCpmV load_minicpmv(const std::string& folder, at::ScalarType dtype, at::Devi
   // Buffers older checkpoints carry that we compute instead.
   options.ignore_unexpected = {R"(\.rotary_emb\.inv_freq$)", R"(\.position_ids$)"};
   if (config.llm.tie_word_embeddings) options.ignore_unexpected.push_back(R"(^llm\.lm_head\.)");
+  // With drop_vision_last_layer the release builds the tower without its last layer and
+  // from_pretrained skips that layer's weights if the file has them; so do we.
+  if (config.drop_vision_last_layer)
+    options.ignore_unexpected.push_back(R"(^vpm\.encoder\.layers\.)" +
+                                        std::to_string(config.vision_config.num_hidden_layers - 1) +
+                                        R"(\.)");
   io::load_model_weights(*m, folder, options, dtype, device);
   return m;
 }
