@@ -20,6 +20,7 @@ TEST(Parity, RecognisesEveryFixtureKind) {
   EXPECT_EQ(load_fixture(test::fixture_dir("sd_tiny")).kind, FixtureKind::sd);
   EXPECT_EQ(load_fixture(test::fixture_dir("preprocess")).kind, FixtureKind::preprocess);
   EXPECT_EQ(load_fixture(test::fixture_dir("openflamingo")).kind, FixtureKind::openflamingo);
+  EXPECT_EQ(load_fixture(test::fixture_dir("minicpmv")).kind, FixtureKind::minicpmv);
   EXPECT_THROW(load_fixture(test::shared_dir()), Error);
 }
 
@@ -44,6 +45,12 @@ TEST(Parity, TolerancesFollowTheFixtureReadme) {
   EXPECT_EQ(pre.rule, Tolerance::Rule::mean_and_max);
   EXPECT_EQ(pre.mean, 1e-3);
   EXPECT_EQ(pre.abs, 2e-2);
+  EXPECT_EQ(tolerance_for(FixtureKind::minicpmv, "resampler_attn_heads").abs, 1e-5);
+  EXPECT_EQ(tolerance_for(FixtureKind::minicpmv, "pixel_values.3").rule,
+            Tolerance::Rule::mean_and_max);
+  EXPECT_EQ(tolerance_for(FixtureKind::minicpmv, "tgt_sizes").rule, Tolerance::Rule::exact);
+  EXPECT_EQ(tolerance_for(FixtureKind::minicpmv, "vision_position_ids").rule,
+            Tolerance::Rule::exact);
 }
 
 TEST(Parity, CompareJudgesDifferencesShapesAndNaN) {
@@ -101,7 +108,7 @@ TEST(Parity, AnOutputWithoutAReferenceIsNotCheckedAndDoesNotFail) {
 }
 
 TEST(Parity, EveryFixtureKindHasARunnerAndPassesInFull) {
-  for (const char* name : {"clip_text", "llava", "mllama", "sd_tiny", "preprocess"}) {
+  for (const char* name : {"clip_text", "llava", "mllama", "sd_tiny", "preprocess", "minicpmv"}) {
     Fixture f = load_fixture(test::fixture_dir(name));
     Report r = run_parity(f, runner_for(f.kind));
     EXPECT_EQ(r.exit_code(), kExitPass) << r.format();

@@ -24,6 +24,8 @@ const char* kind_name(FixtureKind kind) {
       return "preprocess";
     case FixtureKind::openflamingo:
       return "openflamingo";
+    case FixtureKind::minicpmv:
+      return "minicpmv";
   }
   return "?";
 }
@@ -35,12 +37,14 @@ FixtureKind detect_kind(const std::string& dir, const nlohmann::json& meta) {
   if (cls == "CLIPTextModel") return FixtureKind::clip_text;
   if (cls == "LlavaForConditionalGeneration") return FixtureKind::llava;
   if (cls == "MllamaForConditionalGeneration") return FixtureKind::mllama;
-  // OpenFlamingo has no transformers class: its root config.json names the model type.
+  // Fixtures made from upstream code (OpenFlamingo, MiniCPM-V) name no transformers class: their
+  // config.json's model_type does.
   if (fs::is_regular_file(dir + "/config.json")) {
     const nlohmann::json config = io::read_json_file(dir + "/config.json");
-    if (config.is_object() && config.contains("model_type") &&
-        config["model_type"] == "openflamingo")
-      return FixtureKind::openflamingo;
+    const nlohmann::json type =
+        config.is_object() ? config.value("model_type", nlohmann::json()) : nlohmann::json();
+    if (type == "openflamingo") return FixtureKind::openflamingo;
+    if (type == "minicpmv") return FixtureKind::minicpmv;
   }
   // diffusers fixtures hold the pipeline's component folders instead of one class.
   if (fs::is_directory(dir + "/unet") && fs::is_directory(dir + "/text_encoder"))
@@ -51,8 +55,8 @@ FixtureKind detect_kind(const std::string& dir, const nlohmann::json& meta) {
   throw Error(
       dir + ": unrecognised fixture (meta.json class \"" + cls +
       "\"; expected CLIPTextModel, LlavaForConditionalGeneration, "
-      "MllamaForConditionalGeneration, a diffusers pipeline folder, a preprocess fixture, or an "
-      "OpenFlamingo folder)");
+      "MllamaForConditionalGeneration, a diffusers pipeline folder, a preprocess fixture, or a "
+      "config.json of model_type openflamingo or minicpmv)");
 }
 
 Fixture load_fixture(const std::string& dir) {
@@ -88,6 +92,11 @@ std::vector<std::string> Fixture::input_names() const {
       return {};
     case FixtureKind::openflamingo:
       return {"vision_x", "input_ids", "attention_mask", "labels"};
+    case FixtureKind::minicpmv:
+      // The prompt and its bookkeeping; pixel values, tgt_sizes and image bounds are the
+      // processor's outputs, checked as references.
+      return {"input_ids", "attention_mask", "position_ids",
+              "labels",    "image_row",      "image_index_in_row"};
   }
   return {};
 }

@@ -12,7 +12,7 @@
 namespace lavender::parity {
 
 // Kinds the harness knows, named after the fixture folders.
-enum class FixtureKind { clip_text, llava, mllama, sd, preprocess, openflamingo };
+enum class FixtureKind { clip_text, llava, mllama, sd, preprocess, openflamingo, minicpmv };
 const char* kind_name(FixtureKind kind);
 
 struct Fixture {

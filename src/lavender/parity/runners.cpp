@@ -15,6 +15,7 @@ namespace lavender::parity {
 Outputs run_llava(const Fixture& f);         // run_llava.cpp
 Outputs run_mllama(const Fixture& f);        // run_mllama.cpp
 Outputs run_openflamingo(const Fixture& f);  // run_openflamingo.cpp
+Outputs run_minicpmv(const Fixture& f);      // run_minicpmv.cpp
 
 namespace {
 
@@ -86,6 +87,8 @@ Runner runner_for(FixtureKind kind) {
       return run_mllama;
     case FixtureKind::openflamingo:
       return run_openflamingo;
+    case FixtureKind::minicpmv:
+      return run_minicpmv;
   }
   return {};
 }
