@@ -8,36 +8,36 @@
 namespace lavender::eval {
 namespace {
 
-constexpr int kPanel = 32;
-constexpr int kMargin = 8, kLabel = 7 + 8, kCell = kPanel + kMargin;
+constexpr int kGridPanel = 32;
+constexpr int kGridMargin = 8, kGridLabel = 7 + 8, kGridCell = kGridPanel + kGridMargin;
 
 io::Image flat(Rgb c) {
   io::Image im;
-  im.width = im.height = kPanel;
+  im.width = im.height = kGridPanel;
   im.channels = 3;
-  im.pixels.resize(kPanel * kPanel * 3);
+  im.pixels.resize(kGridPanel * kGridPanel * 3);
   for (size_t i = 0; i < im.pixels.size(); ++i) im.pixels[i] = c[i % 3];
   return im;
 }
 
 std::vector<uint8_t> panel(const io::Image& fig, int row, int column) {
   std::vector<uint8_t> out;
-  const int top = kMargin + kLabel + row * (kPanel + kLabel);
-  for (int y = top; y < top + kPanel; ++y)
-    out.insert(out.end(), fig.row(y) + (kMargin + column * kCell) * 3,
-               fig.row(y) + (kMargin + column * kCell + kPanel) * 3);
+  const int top = kGridMargin + kGridLabel + row * (kGridPanel + kGridLabel);
+  for (int y = top; y < top + kGridPanel; ++y)
+    out.insert(out.end(), fig.row(y) + (kGridMargin + column * kGridCell) * 3,
+               fig.row(y) + (kGridMargin + column * kGridCell + kGridPanel) * 3);
   return out;
 }
 
 TEST(MapGridFigure, ColumnsPerSourceAndAMissingMapIsCrossedOut) {
   MapGridOptions o;
-  o.panel = kPanel;
+  o.panel = kGridPanel;
   const std::vector<float> hot(16, 1.0f), cold(16, 0.0f);
   std::vector<MapGridRow> rows = {{flat({0, 200, 0}), "red", "", {hot, cold, {}}},
                                   {flat({0, 200, 0}), "star", "what?", {cold, cold, cold}}};
   const io::Image fig = map_grid_figure({"image", "truth", "dm", "vlm"}, rows, o);
-  EXPECT_EQ(fig.width, kMargin + 4 * kCell);
-  EXPECT_EQ(fig.height, kMargin + kLabel + 2 * (kPanel + kLabel));
+  EXPECT_EQ(fig.width, kGridMargin + 4 * kGridCell);
+  EXPECT_EQ(fig.height, kGridMargin + kGridLabel + 2 * (kGridPanel + kGridLabel));
   EXPECT_NE(panel(fig, 0, 1), panel(fig, 0, 0));  // a hot map tints the image
   EXPECT_NE(panel(fig, 0, 3), panel(fig, 0, 2));  // "no map" is not "a cold map"
   EXPECT_EQ(panel(fig, 1, 2), panel(fig, 1, 3));  // the same maps draw the same panels

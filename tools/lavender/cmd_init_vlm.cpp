@@ -7,12 +7,12 @@
 #include "lavender/train/training_data.h"
 #include "lavender/util/args.h"
 #include "lavender/util/error.h"
-#include "lavender/vlm/scratch_llava.h"
+#include "lavender/scratch/scratch_llava.h"
 
 namespace lavender::cli {
 
 int run_init_vlm(const Args& args) {
-  const vlm::ScratchLlavaOptions d;
+  const scratch::ScratchLlavaOptions d;
   ArgParser parser("init-vlm",
                    "Writes a LLaVA-architecture model with random weights as a Hugging Face "
                    "folder (config, byte-level tokenizer, preprocessor, weights), ready for "
@@ -36,7 +36,7 @@ int run_init_vlm(const Args& args) {
     return 0;
   }
   if (parser.get("out").empty()) throw Error("init-vlm: --out is required\n" + parser.usage());
-  vlm::ScratchLlavaOptions o;
+  scratch::ScratchLlavaOptions o;
   o.image_size = parser.get_int("image-size");
   o.patch_size = parser.get_int("patch-size");
   o.vision_hidden = parser.get_int("vision-hidden");
@@ -53,7 +53,7 @@ int run_init_vlm(const Args& args) {
       o.corpus.push_back(text::chat_text(
           text::render_chat(text::ChatFormat::llava15, sample.messages, false)));
   }
-  vlm::write_scratch_llava(parser.get("out"), o);
+  scratch::write_scratch_llava(parser.get("out"), o);
   std::printf("wrote %s\n", parser.get("out").c_str());
   return 0;
 }

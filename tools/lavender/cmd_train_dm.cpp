@@ -3,7 +3,7 @@
 
 #include "commands.h"
 #include "lavender/data/dataset.h"
-#include "lavender/dm/train_dm.h"
+#include "lavender/scratch/train_dm.h"
 #include "lavender/util/args.h"
 #include "lavender/util/error.h"
 
@@ -13,8 +13,8 @@ namespace {
 // --quick: the demo's CI preset (about 20 s on 2 cores); explicit options still win.
 constexpr int64_t kQuickSteps = 80;
 
-dm::TrainDmOptions train_dm_options(const ArgParser& parser) {
-  dm::TrainDmOptions o;
+scratch::TrainDmOptions train_dm_options(const ArgParser& parser) {
+  scratch::TrainDmOptions o;
   o.data = parser.get("data");
   o.text_data = parser.get_list("text-data");
   o.images = parser.get("images");
@@ -86,7 +86,7 @@ int run_train_dm(const Args& args) {
     if (!parser.has(required))
       throw Error(std::string("train-dm: --") + required + " is required");
   const auto o = train_dm_options(parser);
-  const auto r = dm::train_dm(o);
+  const auto r = scratch::train_dm(o);
   if (r.already_trained) {
     std::printf("train-dm: %s is already trained; nothing to do\n", o.out.c_str());
     return 0;

@@ -15,12 +15,14 @@
 
 #include "dm/tiny_shapes.h"
 #include "lavender/dm/extract.h"
-#include "lavender/dm/train_dm.h"
+#include "lavender/scratch/train_dm.h"
 #include "lavender/io/image.h"
 #include "test_paths.h"
 
-namespace lavender::dm {
+namespace lavender::scratch {
 namespace {
+
+using namespace dm;  // the trained folder is read back through the teacher's code
 
 int64_t env_int(const char* name, int64_t def) {
   const char* v = std::getenv(name);
@@ -102,4 +104,4 @@ TEST(DmQuality, DISABLED_ColourWordsLandOnTheirObjects) {
 }
 
 }  // namespace
-}  // namespace lavender::dm
+}  // namespace lavender::scratch

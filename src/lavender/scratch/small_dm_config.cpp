@@ -1,8 +1,8 @@
-#include "lavender/dm/small_config.h"
+#include "lavender/scratch/small_dm_config.h"
 
 #include <string>
 
-namespace lavender::dm {
+namespace lavender::scratch {
 
 nlohmann::json small_unet_config(const SmallDmSpec& s) {
   const auto n = static_cast<int64_t>(s.channels.size());
@@ -84,4 +84,4 @@ nlohmann::json small_model_index() {
           {"unet", {"diffusers", "UNet2DConditionModel"}}};
 }
 
-}  // namespace lavender::dm
+}  // namespace lavender::scratch

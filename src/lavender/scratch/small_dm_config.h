@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-namespace lavender::dm {
+namespace lavender::scratch {
 
 struct SmallDmSpec {
   int64_t image_size = 32;                     // the UNet's sample_size (pixel space)
@@ -45,4 +45,4 @@ nlohmann::json small_scheduler_config();
 // model_index.json naming the parts as diffusers does (vae omitted in pixel space).
 nlohmann::json small_model_index();
 
-}  // namespace lavender::dm
+}  // namespace lavender::scratch

@@ -17,9 +17,9 @@
 #include <cstdint>
 #include <string>
 
-#include "lavender/dm/small_config.h"
+#include "lavender/scratch/small_dm_config.h"
 
-namespace lavender::dm {
+namespace lavender::scratch {
 
 struct TrainDmOptions {
   std::string data;    // dataset (any layout read_dataset knows); the reply/caption is the text
@@ -65,4 +65,4 @@ TrainDmResult train_dm(const TrainDmOptions& options);
 // True when `dir` holds a finished train-dm folder (its model_index.json).
 bool is_trained_dm(const std::string& dir);
 
-}  // namespace lavender::dm
+}  // namespace lavender::scratch

@@ -1,4 +1,4 @@
-#include "lavender/dm/train_dm.h"
+#include "lavender/scratch/train_dm.h"
 
 #include <torch/torch.h>
 
@@ -31,7 +31,13 @@
 #include "lavender/util/progress.h"
 #include "lavender/util/remove_tree.h"
 
-namespace lavender::dm {
+namespace lavender::scratch {
+
+using dm::ClipTextModel;
+using dm::ClipTextModelImpl;
+using dm::NoiseSchedule;
+using dm::prepare_image;
+using dm::UNet2DConditionModel;
 namespace {
 
 namespace fs = std::filesystem;
@@ -354,4 +360,4 @@ TrainDmResult train_dm(const TrainDmOptions& o) {
   return result;
 }
 
-}  // namespace lavender::dm
+}  // namespace lavender::scratch

@@ -1,4 +1,4 @@
-#include "lavender/dm/train_dm.h"
+#include "lavender/scratch/train_dm.h"
 
 #include <gtest/gtest.h>
 
@@ -15,8 +15,10 @@
 #include "lavender/util/error.h"
 #include "test_paths.h"
 
-namespace lavender::dm {
+namespace lavender::scratch {
 namespace {
+
+using namespace dm;  // the trained folder is read back through the teacher's code
 
 namespace fs = std::filesystem;
 
@@ -151,4 +153,4 @@ TEST(SdPipeline, PixelSpaceNeedsAThreeChannelUNet) {
 }
 
 }  // namespace
-}  // namespace lavender::dm
+}  // namespace lavender::scratch

@@ -1,4 +1,4 @@
-#include "lavender/vlm/scratch_llava.h"
+#include "lavender/scratch/scratch_llava.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -18,8 +18,8 @@ namespace lavender {
 namespace {
 
 TEST(ScratchLlava, ConfigDescribesTheRequestedSizes) {
-  vlm::ScratchLlavaOptions o;
-  const auto c = io::config::parse_llava_config(vlm::scratch_llava_config(o), "test");
+  scratch::ScratchLlavaOptions o;
+  const auto c = io::config::parse_llava_config(scratch::scratch_llava_config(o), "test");
   EXPECT_EQ(c.vision_config.image_size, 64);
   EXPECT_EQ(c.vision_config.patch_size, 8);
   EXPECT_EQ(c.image_seq_length, 64);
@@ -30,12 +30,12 @@ TEST(ScratchLlava, ConfigDescribesTheRequestedSizes) {
 }
 
 TEST(ScratchLlava, SizesThatDoNotFitAreNamed) {
-  vlm::ScratchLlavaOptions o;
+  scratch::ScratchLlavaOptions o;
   o.patch_size = 7;
   EXPECT_THROW(
       {
         try {
-          vlm::scratch_llava_config(o);
+          scratch::scratch_llava_config(o);
         } catch (const Error& e) {
           EXPECT_NE(std::string(e.what()).find("patch_size"), std::string::npos) << e.what();
           throw;
@@ -44,14 +44,14 @@ TEST(ScratchLlava, SizesThatDoNotFitAreNamed) {
       Error);
   o = {};
   o.text_heads = 3;
-  EXPECT_THROW(vlm::scratch_llava_config(o), Error);
+  EXPECT_THROW(scratch::scratch_llava_config(o), Error);
 }
 
 TEST(ScratchLlava, WeightsFollowTheInitialisationRule) {
   test::TempDir dir;
-  vlm::ScratchLlavaOptions o;
+  scratch::ScratchLlavaOptions o;
   o.seed = 3;
-  vlm::write_scratch_llava(dir.path() + "/m", o);
+  scratch::write_scratch_llava(dir.path() + "/m", o);
   auto weights = io::SafetensorsFile::open(dir.path() + "/m/model.safetensors");
   const at::Tensor embed = weights->tensor("model.language_model.embed_tokens.weight");
   EXPECT_NEAR(embed.std().item<double>(), 0.02, 0.002);
@@ -60,7 +60,7 @@ TEST(ScratchLlava, WeightsFollowTheInitialisationRule) {
   const at::Tensor norm = weights->tensor("model.language_model.norm.weight");
   EXPECT_TRUE(torch::equal(norm, torch::ones_like(norm)));
   // The same seed gives the same weights.
-  vlm::write_scratch_llava(dir.path() + "/again", o);
+  scratch::write_scratch_llava(dir.path() + "/again", o);
   auto again = io::SafetensorsFile::open(dir.path() + "/again/model.safetensors");
   EXPECT_TRUE(torch::equal(again->tensor("model.language_model.embed_tokens.weight"), embed));
 }
@@ -68,11 +68,11 @@ TEST(ScratchLlava, WeightsFollowTheInitialisationRule) {
 TEST(ScratchLlava, LoadsGeneratesAndLearnsWithTheTrainer) {
   test::TempDir dir;
   test::TinyTrainingRun run = test::write_tiny_training_run(dir.path(), 4, "llava", false);
-  vlm::ScratchLlavaOptions o;
+  scratch::ScratchLlavaOptions o;
   o.image_size = 32;
   o.patch_size = 8;
   run.model = dir.path() + "/scratch";
-  vlm::write_scratch_llava(run.model, o);
+  scratch::write_scratch_llava(run.model, o);
 
   auto chat = vlm::ChatModel::load(run.model);
   vlm::GenerationOptions g;
@@ -103,10 +103,10 @@ TEST(ScratchLlava, LoadsGeneratesAndLearnsWithTheTrainer) {
 
 TEST(ScratchLlava, ACorpusGivesOneTokenPerPieceAndIdsStayConsistent) {
   test::TempDir dir;
-  vlm::ScratchLlavaOptions o;
+  scratch::ScratchLlavaOptions o;
   o.corpus = {"USER: <image>\nWhat colour is the star? ASSISTANT: red</s>",
               "USER: <image>\nWhat shape is the red object? ASSISTANT: star</s>"};
-  vlm::write_scratch_llava(dir.path() + "/m", o);
+  scratch::write_scratch_llava(dir.path() + "/m", o);
   const auto config = io::config::load_llava_config(dir.path() + "/m/config.json");
   EXPECT_EQ(config.text_config.vocab_size % 8, 0);
   auto chat = vlm::ChatModel::load(dir.path() + "/m");

@@ -1,4 +1,4 @@
-#include "lavender/vlm/scratch_llava.h"
+#include "lavender/scratch/scratch_llava.h"
 
 #include <torch/torch.h>
 
@@ -10,7 +10,9 @@
 #include "lavender/util/error.h"
 #include "lavender/vlm/llava.h"
 
-namespace lavender::vlm {
+namespace lavender::scratch {
+
+using vlm::LlavaForConditionalGeneration;
 namespace {
 
 // Specials in id order; they take the top ids of the vocabulary.
@@ -155,4 +157,4 @@ void write_scratch_llava(const std::string& dir, const ScratchLlavaOptions& o) {
                          config, files);
 }
 
-}  // namespace lavender::vlm
+}  // namespace lavender::scratch

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace lavender::vlm {
+namespace lavender::scratch {
 
 struct ScratchLlavaOptions {
   int64_t image_size =
@@ -43,4 +43,4 @@ nlohmann::json scratch_llava_config(const ScratchLlavaOptions& options, int64_t 
 // not dividing the width) naming the option.
 void write_scratch_llava(const std::string& dir, const ScratchLlavaOptions& options);
 
-}  // namespace lavender::vlm
+}  // namespace lavender::scratch
