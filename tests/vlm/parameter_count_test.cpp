@@ -66,6 +66,19 @@ TEST(ParameterCount, MllamaFixtureTensorByTensor) {
   EXPECT_EQ(c.total(), numel_under(ckpt, {""}));
 }
 
+TEST(ParameterCount, MiniCpmVFixtureTensorByTensor) {
+  const std::string dir = test::fixture_dir("minicpmv");
+  const ParameterCount c = count_parameters(dir);
+  const auto ckpt = io::Checkpoint::open(dir);
+  EXPECT_EQ(c.architecture, "MiniCPMV");
+  EXPECT_EQ(c.vision, numel_under(ckpt, {"vpm."}));
+  EXPECT_EQ(c.projector, numel_under(ckpt, {"resampler."}));
+  EXPECT_EQ(c.language, numel_under(ckpt, {"llm."}));
+  EXPECT_EQ(c.language_layers, numel_in_layers(ckpt, "llm."));
+  EXPECT_EQ(c.vision_layers, numel_in_layers(ckpt, "vpm."));
+  EXPECT_EQ(c.total(), numel_under(ckpt, {""}));
+}
+
 TEST(ParameterCount, PublishedTotalsOfTheRealModels) {
   // llava-1.5-7b-hf: Llama 2 7B with 32064 rows, CLIP ViT-L/14-336, the two-layer projector.
   const ParameterCount llava7 = count_parameters(hub_config("llava-1.5-7b-hf"));
@@ -78,6 +91,9 @@ TEST(ParameterCount, PublishedTotalsOfTheRealModels) {
   const double b90 =
       static_cast<double>(count_parameters(hub_config("Llama-3.2-90B-Vision-Instruct")).total());
   EXPECT_NEAR(b90 / 1e9, 88.6, 0.05);
+  // MiniCPM-Llama3-V-2.5 is published as 8.54 B (Llama 3 8B, SigLIP so400m, the resampler).
+  const ParameterCount mini = count_parameters(hub_config("MiniCPM-Llama3-V-2_5"));
+  EXPECT_NEAR(static_cast<double>(mini.total()) / 1e9, 8.54, 0.005);
 }
 
 TEST(ParameterCount, LoraCountsEachAdaptedLinear) {

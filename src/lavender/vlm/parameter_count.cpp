@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lavender/io/config/llava.h"
+#include "lavender/io/config/minicpmv.h"
 #include "lavender/io/config/mllama.h"
 #include "lavender/io/json_file.h"
 #include "lavender/util/error.h"
@@ -132,15 +133,60 @@ ParameterCount mllama(const nlohmann::json& j, const std::string& source) {
   return n;
 }
 
+// SigLIP in the Idefics2 form: the patch convolution has a bias, positions have no class token.
+int64_t siglip_vision_layer(const config::ClipVisionConfig& c) {
+  return clip_vision_layer(c);
+}
+
+int64_t siglip_vision(const config::ClipVisionConfig& c, int64_t layers) {
+  const int64_t h = c.hidden_size, side = c.image_size / c.patch_size;
+  return h * c.num_channels * c.patch_size * c.patch_size + h  // patch embedding
+         + side * side * h                                     // position embedding
+         + layers * siglip_vision_layer(c) + layer_norm(h);    // post_layernorm
+}
+
+ParameterCount minicpmv(const nlohmann::json& j, const std::string& source) {
+  const config::MiniCpmVConfig c = config::parse_minicpmv_config(j, source);
+  const config::LlamaConfig& t = c.llm;
+  ParameterCount n;
+  n.architecture = "MiniCPMV";
+  const int64_t vision_layers =
+      c.vision_config.num_hidden_layers - (c.drop_vision_last_layer ? 1 : 0);
+  n.vision = siglip_vision(c.vision_config, vision_layers);
+  // The resampler: learnt queries, the key/value projection from the tower's width, one
+  // nn.MultiheadAttention (packed q/k/v with biases, output projection), three LayerNorms and
+  // the final projection (a bare matrix).
+  const int64_t d = t.hidden_size, v = c.vision_config.hidden_size;
+  n.projector = c.query_num * d + (v != d ? v * d : 0) + linear(d, 3 * d, true) +
+                linear(d, d, true) + 3 * layer_norm(d) + d * d;
+  const int64_t h = t.hidden_size, q = t.num_attention_heads * t.head_dim,
+                kv = t.num_key_value_heads * t.head_dim;
+  const int64_t layer = linear(h, q, t.attention_bias) + 2 * linear(h, kv, t.attention_bias) +
+                        linear(q, h, t.attention_bias) +
+                        2 * linear(h, t.intermediate_size, t.mlp_bias) +
+                        linear(t.intermediate_size, h, t.mlp_bias) + 2 * h;
+  n.language = t.vocab_size * h * (t.tie_word_embeddings ? 1 : 2) + t.num_hidden_layers * layer + h;
+  n.language_layers = t.num_hidden_layers * layer;
+  n.vision_layers = vision_layers * siglip_vision_layer(c.vision_config);
+  n.largest_layer = std::max(layer, siglip_vision_layer(c.vision_config));
+  describe_decoder(n, h, q, kv, t.num_hidden_layers, t.num_attention_heads);
+  n.vocab_size = t.vocab_size;
+  // The source image and up to max_slice_nums slices, each query_num tokens in the sequence.
+  n.image_tokens = c.query_num * (1 + c.slice_config.max_slice_nums);
+  n.image_tokens_in_sequence = true;
+  return n;
+}
+
 }  // namespace
 
 ParameterCount count_parameters(const nlohmann::json& config, const std::string& source) {
   const std::string arch = architecture_of(config);
   if (arch == "LlavaForConditionalGeneration" || arch == "llava") return llava(config, source);
   if (arch == "MllamaForConditionalGeneration" || arch == "mllama") return mllama(config, source);
+  if (arch == "MiniCPMV" || arch == "minicpmv") return minicpmv(config, source);
   throw Error(source + ": architecture " + arch +
               " has no parameter count (lavender's students: LlavaForConditionalGeneration, "
-              "MllamaForConditionalGeneration)");
+              "MllamaForConditionalGeneration, MiniCPMV)");
 }
 
 ParameterCount count_parameters(const std::string& path) {
