@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "lavender/util/error.h"
+#include "test_errors.h"
 #include "test_paths.h"
 
 namespace lavender::io {
@@ -17,16 +18,7 @@ std::string read_all(const std::string& path) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-// The message of the lavender::Error `f` throws ("" when it throws none).
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 TEST(TorchPickle, ReadsTheOpenFlamingoStateDicts) {
   const std::string dir = test::fixture_dir("openflamingo");

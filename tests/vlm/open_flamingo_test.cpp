@@ -12,6 +12,7 @@
 #include "lavender/io/safetensors.h"
 #include "lavender/io/torch_pickle.h"
 #include "lavender/util/error.h"
+#include "test_errors.h"
 #include "test_paths.h"
 
 namespace lavender::vlm {
@@ -19,15 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 // The fixture's parts linked into a temporary folder whose root config.json is the fixture's
 // with `edit` applied; `lang_config` replaces the language model's config.json when not null.

@@ -54,6 +54,15 @@ void describe_decoder(ParameterCount& n, int64_t hidden, int64_t q, int64_t kv, 
   n.num_heads = heads;
 }
 
+// One Llama decoder layer: attention projections, the SwiGLU MLP and two RMSNorms.
+int64_t llama_decoder_layer(const config::LlamaConfig& t) {
+  const int64_t h = t.hidden_size, q = t.num_attention_heads * t.head_dim,
+                kv = t.num_key_value_heads * t.head_dim;
+  return linear(h, q, t.attention_bias) + 2 * linear(h, kv, t.attention_bias) +
+         linear(q, h, t.attention_bias) + 2 * linear(h, t.intermediate_size, t.mlp_bias) +
+         linear(t.intermediate_size, h, t.mlp_bias) + 2 * h;
+}
+
 ParameterCount llava(const nlohmann::json& j, const std::string& source) {
   const config::LlavaConfig c = config::parse_llava_config(j, source);
   const config::LlamaConfig& t = c.text_config;
@@ -66,10 +75,7 @@ ParameterCount llava(const nlohmann::json& j, const std::string& source) {
                 linear(t.hidden_size, t.hidden_size, c.multimodal_projector_bias);
   const int64_t h = t.hidden_size, q = t.num_attention_heads * t.head_dim,
                 kv = t.num_key_value_heads * t.head_dim;
-  const int64_t layer = linear(h, q, t.attention_bias) + 2 * linear(h, kv, t.attention_bias) +
-                        linear(q, h, t.attention_bias) +
-                        2 * linear(h, t.intermediate_size, t.mlp_bias) +
-                        linear(t.intermediate_size, h, t.mlp_bias) + 2 * h;
+  const int64_t layer = llama_decoder_layer(t);
   const bool tied = t.tie_word_embeddings || c.tie_word_embeddings;
   n.language = t.vocab_size * h * (tied ? 1 : 2) + t.num_hidden_layers * layer + h;
   n.language_layers = t.num_hidden_layers * layer;
@@ -161,10 +167,7 @@ ParameterCount minicpmv(const nlohmann::json& j, const std::string& source) {
                 linear(d, d, true) + 3 * layer_norm(d) + d * d;
   const int64_t h = t.hidden_size, q = t.num_attention_heads * t.head_dim,
                 kv = t.num_key_value_heads * t.head_dim;
-  const int64_t layer = linear(h, q, t.attention_bias) + 2 * linear(h, kv, t.attention_bias) +
-                        linear(q, h, t.attention_bias) +
-                        2 * linear(h, t.intermediate_size, t.mlp_bias) +
-                        linear(t.intermediate_size, h, t.mlp_bias) + 2 * h;
+  const int64_t layer = llama_decoder_layer(t);
   n.language = t.vocab_size * h * (t.tie_word_embeddings ? 1 : 2) + t.num_hidden_layers * layer + h;
   n.language_layers = t.num_hidden_layers * layer;
   n.vision_layers = vision_layers * siglip_vision_layer(c.vision_config);
