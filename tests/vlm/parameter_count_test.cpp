@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "lavender/io/checkpoint.h"
+#include "lavender/io/torch_pickle.h"
 #include "lavender/util/error.h"
 #include "test_paths.h"
 
@@ -79,6 +80,22 @@ TEST(ParameterCount, MiniCpmVFixtureTensorByTensor) {
   EXPECT_EQ(c.total(), numel_under(ckpt, {""}));
 }
 
+TEST(ParameterCount, OpenFlamingoFixtureTensorByTensor) {
+  // The release's three parts: the vision folder, the LM's pickle (its wte replaced by the
+  // checkpoint's resized one) and checkpoint.pt (Perceiver, gated layers, that wte).
+  const std::string dir = test::fixture_dir("openflamingo");
+  const ParameterCount c = count_parameters(dir);
+  EXPECT_EQ(c.architecture, "OpenFlamingo");
+  EXPECT_EQ(c.vision, numel_under(io::Checkpoint::open(dir + "/vision"), {""}));
+  int64_t lang = 0, perceiver = 0, checkpoint_lm = 0;
+  for (const auto& [name, t] : io::load_torch_pickle(dir + "/lang/pytorch_model.bin"))
+    if (name != "transformer.wte.weight") lang += t.numel();
+  for (const auto& [name, t] : io::load_torch_pickle(dir + "/checkpoint.pt"))
+    (name.rfind("perceiver.", 0) == 0 ? perceiver : checkpoint_lm) += t.numel();
+  EXPECT_EQ(c.projector, perceiver);
+  EXPECT_EQ(c.language, lang + checkpoint_lm);
+}
+
 TEST(ParameterCount, PublishedTotalsOfTheRealModels) {
   // llava-1.5-7b-hf: Llama 2 7B with 32064 rows, CLIP ViT-L/14-336, the two-layer projector.
   const ParameterCount llava7 = count_parameters(hub_config("llava-1.5-7b-hf"));
@@ -94,6 +111,11 @@ TEST(ParameterCount, PublishedTotalsOfTheRealModels) {
   // MiniCPM-Llama3-V-2.5 is published as 8.54 B (Llama 3 8B, SigLIP so400m, the resampler).
   const ParameterCount mini = count_parameters(hub_config("MiniCPM-Llama3-V-2_5"));
   EXPECT_NEAR(static_cast<double>(mini.total()) / 1e9, 8.54, 0.005);
+  // OpenFlamingo-3B-vitl-mpt1b ("3B"): CLIP ViT-L/14 as CLIPVisionModel holds it (303,179,776),
+  // MPT-1B with 24 gated cross-attention layers and the resized embedding, the Perceiver.
+  const ParameterCount flamingo = count_parameters(hub_config("OpenFlamingo-3B-vitl-mpt1b"));
+  EXPECT_EQ(flamingo.vision, 303179776);
+  EXPECT_EQ(flamingo.total(), 2558330928);
 }
 
 TEST(ParameterCount, LoraCountsEachAdaptedLinear) {

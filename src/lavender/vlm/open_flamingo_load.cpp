@@ -138,15 +138,6 @@ void check_flamingo_sizes(const io::config::OpenFlamingoConfig& c,
   check(x.ff_mult, "gated_xattn.ff_mult", g + "ff.1.weight", 0, lang.d_model);
 }
 
-std::vector<int64_t> gated_layer_indices(const io::config::OpenFlamingoConfig& c,
-                                         int64_t n_layers) {
-  if (c.gated_xattn_layers) return *c.gated_xattn_layers;
-  std::vector<int64_t> out;
-  for (int64_t i = 0; i < n_layers; ++i)
-    if ((i + 1) % c.cross_attn_every_n_layers == 0) out.push_back(i);
-  return out;
-}
-
 }  // namespace
 
 OpenFlamingo load_open_flamingo(const std::string& folder, at::ScalarType dtype,
@@ -181,7 +172,7 @@ OpenFlamingo load_open_flamingo(const std::string& folder, at::ScalarType dtype,
                 ckpt_path + " has no " + wte + " and the language model's is " +
                 std::to_string(lang.vocab_size));
   }
-  const std::vector<int64_t> gated = gated_layer_indices(config, lang.n_layers);
+  const std::vector<int64_t> gated = io::config::gated_layer_indices(config, lang.n_layers);
   check_flamingo_sizes(config, lang, vision.hidden_size, gated, ckpt, config_path, ckpt_path);
 
   OpenFlamingo model = [&] {

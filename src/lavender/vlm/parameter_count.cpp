@@ -7,6 +7,8 @@
 #include "lavender/io/config/llava.h"
 #include "lavender/io/config/minicpmv.h"
 #include "lavender/io/config/mllama.h"
+#include "lavender/io/config/mpt.h"
+#include "lavender/io/config/open_flamingo.h"
 #include "lavender/io/json_file.h"
 #include "lavender/util/error.h"
 #include "lavender/vlm/hf_architecture.h"
@@ -180,6 +182,51 @@ ParameterCount minicpmv(const nlohmann::json& j, const std::string& source) {
   return n;
 }
 
+// OpenFlamingo's feed-forward (Perceiver layers, gated blocks): LayerNorm, two bias-free linears.
+int64_t flamingo_ff_parameters(int64_t dim, int64_t mult) {
+  return layer_norm(dim) + 2 * dim * dim * mult;
+}
+
+// OpenFlamingo from its root config (the release's parts: the vision tower's and the language
+// model's folders beside it, `checkpoint.pt`'s Perceiver and gated cross-attention layers). The
+// vision tower counts as CLIPVisionModel holds it (open_clip's unused output projection aside).
+ParameterCount open_flamingo(const nlohmann::json& j, const std::string& source) {
+  const config::OpenFlamingoConfig c = config::parse_open_flamingo_config(j, source);
+  const std::string dir = std::filesystem::path(source).parent_path().string();
+  const auto vision = config::load_clip_vision_config(dir + "/" + c.vision + "/config.json");
+  const config::MptConfig lang = config::load_mpt_config(dir + "/" + c.lang + "/config.json");
+  const int64_t v = c.vis_dim.value_or(vision.hidden_size), d = lang.d_model;
+  ParameterCount n;
+  n.architecture = "OpenFlamingo";
+  n.vision = clip_vision(vision);
+  const auto& p = c.perceiver;
+  const int64_t perceiver_layer = 2 * layer_norm(v) + v * p.heads * p.dim_head * 3 +
+                                  p.heads * p.dim_head * v + flamingo_ff_parameters(v, p.ff_mult);
+  n.projector = p.num_latents * v + p.depth * perceiver_layer + layer_norm(v);
+  const bool bias = !lang.no_bias;
+  const int64_t norm = bias ? layer_norm(d) : d;
+  const int64_t block = 2 * norm + linear(d, 3 * d, bias) + (lang.attn_qk_ln ? 2 * norm : 0) +
+                        linear(d, d, bias) + linear(d, lang.mlp_ratio * d, bias) +
+                        linear(lang.mlp_ratio * d, d, bias);
+  const auto& x = c.gated_xattn;
+  const int64_t inner = x.heads * x.dim_head;
+  const int64_t gated = layer_norm(d) + d * inner + v * 2 * inner + inner * d + 1 +
+                        flamingo_ff_parameters(d, x.ff_mult) + 1;
+  const auto n_gated = static_cast<int64_t>(config::gated_layer_indices(c, lang.n_layers).size());
+  const int64_t vocab = c.vocab_size.value_or(lang.vocab_size);  // the release's resized rows
+  n.language = vocab * d + lang.n_layers * block + n_gated * gated + norm;  // tied head
+  n.language_layers = lang.n_layers * block + n_gated * gated;
+  n.vision_layers = vision.num_hidden_layers * clip_vision_layer(vision);
+  n.largest_layer = std::max({block + gated, clip_vision_layer(vision), perceiver_layer});
+  n.attention_linears = {{"Wqkv", d, 3 * d, lang.n_layers}, {"out_proj", d, d, lang.n_layers}};
+  n.hidden_size = d;
+  n.num_layers = lang.n_layers;
+  n.num_heads = lang.n_heads;
+  n.vocab_size = vocab;
+  n.image_tokens = p.num_latents;  // cross-attention keys per image
+  return n;
+}
+
 }  // namespace
 
 ParameterCount count_parameters(const nlohmann::json& config, const std::string& source) {
@@ -187,9 +234,10 @@ ParameterCount count_parameters(const nlohmann::json& config, const std::string&
   if (arch == "LlavaForConditionalGeneration" || arch == "llava") return llava(config, source);
   if (arch == "MllamaForConditionalGeneration" || arch == "mllama") return mllama(config, source);
   if (arch == "MiniCPMV" || arch == "minicpmv") return minicpmv(config, source);
+  if (arch == "openflamingo") return open_flamingo(config, source);
   throw Error(source + ": architecture " + arch +
               " has no parameter count (lavender's students: LlavaForConditionalGeneration, "
-              "MllamaForConditionalGeneration, MiniCPMV)");
+              "MllamaForConditionalGeneration, MiniCPMV, openflamingo)");
 }
 
 ParameterCount count_parameters(const std::string& path) {

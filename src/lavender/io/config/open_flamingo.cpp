@@ -51,4 +51,12 @@ OpenFlamingoConfig load_open_flamingo_config(const std::string& path) {
   return parse_open_flamingo_config(read_json_file(path), path);
 }
 
+std::vector<int64_t> gated_layer_indices(const OpenFlamingoConfig& c, int64_t n_layers) {
+  if (c.gated_xattn_layers) return *c.gated_xattn_layers;
+  std::vector<int64_t> out;
+  for (int64_t i = 0; i < n_layers; ++i)
+    if ((i + 1) % c.cross_attn_every_n_layers == 0) out.push_back(i);
+  return out;
+}
+
 }  // namespace lavender::io::config

@@ -39,4 +39,8 @@ struct OpenFlamingoConfig {
 OpenFlamingoConfig parse_open_flamingo_config(const nlohmann::json& j, const std::string& source);
 OpenFlamingoConfig load_open_flamingo_config(const std::string& path);
 
+// The decoder blocks that have a gated cross-attention layer before them: gated_xattn_layers
+// when given, else every cross_attn_every_n_layers-th block (upstream's (i + 1) % n == 0).
+std::vector<int64_t> gated_layer_indices(const OpenFlamingoConfig& c, int64_t n_layers);
+
 }  // namespace lavender::io::config
