@@ -111,8 +111,9 @@ TEST(ParameterCount, PublishedTotalsOfTheRealModels) {
   // MiniCPM-Llama3-V-2.5 is published as 8.54 B (Llama 3 8B, SigLIP so400m, the resampler).
   const ParameterCount mini = count_parameters(hub_config("MiniCPM-Llama3-V-2_5"));
   EXPECT_NEAR(static_cast<double>(mini.total()) / 1e9, 8.54, 0.005);
-  // OpenFlamingo-3B-vitl-mpt1b ("3B"): CLIP ViT-L/14 as CLIPVisionModel holds it (303,179,776),
-  // MPT-1B with 24 gated cross-attention layers and the resized embedding, the Perceiver.
+  // OpenFlamingo-3B-vitl-mpt1b ("3B"): CLIP ViT-L/14 at 224 px as CLIPVisionModel holds it, i.e.
+  // llava's 336-px tower less (577 - 257) position rows of 1024; MPT-1B with 24 gated
+  // cross-attention layers and the resized embedding; the Perceiver.
   const ParameterCount flamingo = count_parameters(hub_config("OpenFlamingo-3B-vitl-mpt1b"));
   EXPECT_EQ(flamingo.vision, 303179776);
   EXPECT_EQ(flamingo.total(), 2558330928);
