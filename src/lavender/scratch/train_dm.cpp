@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -9,7 +10,6 @@
 #include <map>
 #include <numeric>
 #include <random>
-#include <unistd.h>
 
 #include "lavender/data/dataset.h"
 #include "lavender/dm/clip_text.h"
@@ -23,6 +23,7 @@
 #include "lavender/io/save_checkpoint.h"
 #include "lavender/text/bpe_trainer.h"
 #include "lavender/text/clip_tokenizer.h"
+#include "lavender/train/adamw.h"
 #include "lavender/train/metrics_log.h"
 #include "lavender/train/schedule.h"
 #include "lavender/util/atomic_file.h"
@@ -52,8 +53,7 @@ struct Corpus {
 void add_pairs(const std::string& path, const std::string& images, data::TextChoice choice,
                int64_t image_size, std::map<std::string, at::Tensor>& cache,
                std::vector<at::Tensor>& pixels, Corpus& c) {
-  const std::string root =
-      images.empty() ? fs::absolute(path).parent_path().string() : images;
+  const std::string root = images.empty() ? fs::absolute(path).parent_path().string() : images;
   auto read = data::read_dataset(path, root);
   c.problems.insert(c.problems.end(), read.problems.begin(), read.problems.end());
   for (const auto& record : read.records)
@@ -62,9 +62,10 @@ void add_pairs(const std::string& path, const std::string& images, data::TextCho
       auto it = cache.find(pair.image);
       if (it == cache.end()) {
         try {
-          it = cache.emplace(pair.image,
-                             prepare_image(io::read_image(pair.image), image_size).pixels)
-                   .first;
+          it =
+              cache
+                  .emplace(pair.image, prepare_image(io::read_image(pair.image), image_size).pixels)
+                  .first;
         } catch (const Error& e) {
           c.problems.push_back(pair.origin + ": " + e.what());
           continue;
@@ -186,8 +187,8 @@ void train_into(const TrainDmOptions& o, const Corpus& corpus, const std::string
   const at::Tensor empty_ids = encode_all(*tok, {""}, spec.text_positions, ignored)[0];
 
   const auto unet_json = small_unet_config(spec);
-  const auto text_json = small_text_config(spec, result.vocab_size, tok->bos_id(), tok->eos_id(),
-                                           tok->pad_id());
+  const auto text_json =
+      small_text_config(spec, result.vocab_size, tok->bos_id(), tok->eos_id(), tok->pad_id());
   const auto sched_json = small_scheduler_config();
   UNet2DConditionModel unet(io::config::parse_unet_2d_condition_config(unet_json, "train-dm unet"));
   ClipTextModel text_encoder(io::config::parse_clip_text_config(text_json, "train-dm text"));
@@ -199,22 +200,18 @@ void train_into(const TrainDmOptions& o, const Corpus& corpus, const std::string
             spec.text_positions, " positions; UNet ", result.unet_parameters,
             " parameters, text encoder ", result.text_parameters);
 
-  // AdamW; no weight decay on biases and norm scales (1-dim), as is usual.
+  // AdamW as the trainer steps it (train/adamw.h): no weight decay on norms and biases.
   std::vector<at::Tensor> decay, no_decay;
   for (auto* m : std::vector<torch::nn::Module*>{unet.get(), text_encoder.get()})
-    for (const auto& p : m->parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
+    for (const auto& item : m->named_parameters())
+      (train::takes_weight_decay(item.key(), item.value()) ? decay : no_decay)
+          .push_back(item.value());
   std::vector<at::Tensor> all_params = decay;
   all_params.insert(all_params.end(), no_decay.begin(), no_decay.end());
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  {
-    auto a = std::make_unique<torch::optim::AdamWOptions>(o.lr);
-    a->weight_decay(o.weight_decay);
-    groups.emplace_back(decay, std::move(a));
-    auto b = std::make_unique<torch::optim::AdamWOptions>(o.lr);
-    b->weight_decay(0.0);
-    groups.emplace_back(no_decay, std::move(b));
-  }
-  torch::optim::AdamW optimizer(groups, torch::optim::AdamWOptions(o.lr));
+  train::AdamWSettings adam;
+  adam.lr = o.lr;
+  train::GroupedAdamW adamw({{decay, o.weight_decay, 1.0}, {no_decay, 0.0, 1.0}}, adam);
+  torch::optim::AdamW& optimizer = adamw.optimizer();
   train::LrSchedule lr_schedule;
   lr_schedule.lr = o.lr;
   lr_schedule.warmup_steps = o.warmup_steps;
@@ -255,8 +252,7 @@ void train_into(const TrainDmOptions& o, const Corpus& corpus, const std::string
     at::Tensor xt = schedule.add_noise(x0, noise, t);
 
     const double lr = train::learning_rate(lr_schedule, step, o.steps);
-    for (auto& g : optimizer.param_groups())
-      static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+    adamw.set_learning_rate(lr);
     optimizer.zero_grad();
     at::Tensor context = text_encoder->forward(batch_ids).last_hidden_state;
     at::Tensor loss = torch::mse_loss(unet->forward(xt, t, context), noise);
@@ -292,28 +288,27 @@ void train_into(const TrainDmOptions& o, const Corpus& corpus, const std::string
   text_encoder->eval();
 
   write_json(tmp + "/unet/config.json", unet_json);
-  io::save_safetensors(tmp + "/unet/diffusion_pytorch_model.safetensors",
-                       io::module_tensors(*unet), {{"format", "pt"}});
+  io::save_safetensors(tmp + "/unet/diffusion_pytorch_model.safetensors", io::module_tensors(*unet),
+                       {{"format", "pt"}});
   io::save_hf_checkpoint(tmp + "/text_encoder", io::module_tensors(*text_encoder), text_json);
   write_json(tmp + "/scheduler/scheduler_config.json", sched_json);
-  write_json(tmp + "/train_dm.json",
-             {{"data", o.data},
-              {"text_data", o.text_data},
-              {"pairs", n},
-              {"steps", o.steps},
-              {"batch", o.batch},
-              {"lr", o.lr},
-              {"seed", o.seed},
-              {"caption_dropout", o.caption_dropout},
-              {"image_size", spec.image_size},
-              {"unet_parameters", result.unet_parameters},
-              {"text_parameters", result.text_parameters},
-              {"vocab_size", result.vocab_size},
-              {"first_loss", result.first_loss},
-              {"last_loss", result.last_loss},
-              {"steps_per_second", result.steps_per_second},
-              {"seconds", result.seconds},
-              {"threads", at::get_num_threads()}});
+  write_json(tmp + "/train_dm.json", {{"data", o.data},
+                                      {"text_data", o.text_data},
+                                      {"pairs", n},
+                                      {"steps", o.steps},
+                                      {"batch", o.batch},
+                                      {"lr", o.lr},
+                                      {"seed", o.seed},
+                                      {"caption_dropout", o.caption_dropout},
+                                      {"image_size", spec.image_size},
+                                      {"unet_parameters", result.unet_parameters},
+                                      {"text_parameters", result.text_parameters},
+                                      {"vocab_size", result.vocab_size},
+                                      {"first_loss", result.first_loss},
+                                      {"last_loss", result.last_loss},
+                                      {"steps_per_second", result.steps_per_second},
+                                      {"seconds", result.seconds},
+                                      {"threads", at::get_num_threads()}});
   write_json(tmp + "/model_index.json", small_model_index());  // last: marks the folder done
 }
 
@@ -330,15 +325,17 @@ TrainDmResult train_dm(const TrainDmOptions& o) {
     return result;
   }
   if (fs::exists(o.out))
-    throw Error(o.out + ": exists but is not a finished train-dm folder (no model_index.json); "
-                        "remove it or choose another --out");
+    throw Error(o.out +
+                ": exists but is not a finished train-dm folder (no model_index.json); "
+                "remove it or choose another --out");
   if (o.steps <= 0 || o.batch <= 0) throw Error("train-dm: --steps and --batch must be positive");
   if (o.spec.image_size < 8 || o.spec.channels.empty())
     throw Error("train-dm: --image-size must be at least 8");
   const auto levels = static_cast<int64_t>(o.spec.channels.size());
   if (o.spec.first_attention_level < 0 || o.spec.first_attention_level >= levels)
     throw Error("train-dm: --first-attention-level must be in [0, " + std::to_string(levels - 1) +
-                "] (the UNet has " + std::to_string(levels) + " levels): the maps come from "
+                "] (the UNet has " + std::to_string(levels) +
+                " levels): the maps come from "
                 "the attention blocks");
   const int64_t divisor = int64_t{1} << (levels - 1);
   if (o.spec.image_size % divisor != 0)

@@ -13,8 +13,6 @@
 namespace lavender::train {
 namespace {
 
-constexpr size_t kAlignerGroup = 2;
-
 // The sum of squares of the gradients, in double precision, read back once (one host sync).
 double squared_norm(const std::vector<at::Tensor>& params) {
   if (params.empty()) return 0.0;
@@ -86,30 +84,22 @@ ParameterUpdate::ParameterUpdate(const TrainOptions& options, Distributed& dist,
     stepped_.insert(stepped_.end(), v->begin(), v->end());
 
   // AdamW with three groups: decayed, undecayed, and the Aligner (its own learning rate).
-  auto group = [&](const std::vector<at::Tensor>& masters, double lr, double wd) {
-    auto opts = std::make_unique<torch::optim::AdamWOptions>(lr);
-    opts->betas({o_.adam_beta1, o_.adam_beta2}).eps(o_.adam_eps).weight_decay(wd);
-    return torch::optim::OptimizerParamGroup(masters, std::move(opts));
-  };
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.push_back(group(stepped_decay, o_.lr.lr, o_.weight_decay));
-  groups.push_back(group(stepped_no_decay, o_.lr.lr, 0.0));
-  if (!aligner.empty()) {
-    const double aligner_lr = o_.aligner_lr > 0 ? o_.aligner_lr : o_.lr.lr;
-    aligner_lr_ratio_ = aligner_lr / o_.lr.lr;
-    groups.push_back(group(stepped_aligner, aligner_lr, 0.0));
-    has_aligner_group_ = true;
-  }
-  optimizer_ = std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(o_.lr.lr));
+  std::vector<AdamWGroup> groups{{stepped_decay, o_.weight_decay, 1.0},
+                                 {stepped_no_decay, 0.0, 1.0}};
+  if (!aligner.empty())
+    groups.push_back({stepped_aligner, 0.0, o_.aligner_lr > 0 ? o_.aligner_lr / o_.lr.lr : 1.0});
+  adamw_ = std::make_unique<GroupedAdamW>(
+      std::move(groups), AdamWSettings{o_.lr.lr, o_.adam_beta1, o_.adam_beta2, o_.adam_eps});
+}
+
+torch::optim::Optimizer& ParameterUpdate::optimizer() {
+  return adamw_->optimizer();
 }
 
 ParameterUpdate::~ParameterUpdate() = default;
 
 void ParameterUpdate::start(double lr) {
-  auto& groups = optimizer_->param_groups();
-  for (size_t g = 0; g < groups.size(); ++g)
-    static_cast<torch::optim::AdamWOptions&>(groups[g].options())
-        .lr(has_aligner_group_ && g == kAlignerGroup ? lr * aligner_lr_ratio_ : lr);
+  adamw_->set_learning_rate(lr);
   // Gradients are freed rather than zeroed: between steps they would only take memory.
   for (auto& p : stepped_) p.mutable_grad() = at::Tensor();
 }
@@ -154,7 +144,7 @@ StepResult ParameterUpdate::finish(double total_loss) {
     r.outcome = StepOutcome::overflow;
     return r;
   }
-  optimizer_->step();
+  adamw_->optimizer().step();
   publish();
   r.outcome = StepOutcome::taken;
   return r;

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "lavender/train/adamw.h"
 #include "lavender/train/grad_sharding.h"
 #include "lavender/train/layer_sharding.h"
 #include "lavender/train/mixed_precision.h"
@@ -67,7 +68,7 @@ class ParameterUpdate {
   LayerSharding* layer_sharding() { return layers_.get(); }
   at::Tensor master_of(const at::Tensor& param) const { return masters_.masters_of({param})[0]; }
   bool sharded() const { return sharding_ != nullptr || layers_ != nullptr; }
-  torch::optim::Optimizer& optimizer() { return *optimizer_; }
+  torch::optim::Optimizer& optimizer();
   nlohmann::json loss_scale_state() const { return scaler_.state(); }
   // After the masters and the optimizer were restored from a checkpoint.
   void restored(const nlohmann::json& loss_scale_state);
@@ -82,10 +83,8 @@ class ParameterUpdate {
   std::unique_ptr<GradSharding> sharding_;  // --sharding grad-op
   MasterWeights masters_;
   LossScaler scaler_;
-  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  std::unique_ptr<GroupedAdamW> adamw_;
   std::vector<at::Tensor> stepped_;  // what the optimizer steps: this rank's masters
-  double aligner_lr_ratio_ = 1.0;
-  bool has_aligner_group_ = false;
 };
 
 }  // namespace lavender::train

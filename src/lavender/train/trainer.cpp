@@ -27,6 +27,7 @@
 #include "lavender/runtime/dtype.h"
 #include "lavender/runtime/peak_memory.h"
 #include "lavender/runtime/system_info.h"
+#include "lavender/train/adamw.h"
 #include "lavender/train/distributed.h"
 #include "lavender/train/event_file.h"
 #include "lavender/train/final_model.h"
@@ -65,11 +66,6 @@ class SignalScope {
   void (*old_int_)(int);
   void (*old_term_)(int);
 };
-
-// Norms, biases and other 1-D parameters take no weight decay (as transformers' Trainer).
-bool decays(const std::string& name, const at::Tensor& p) {
-  return p.dim() >= 2 && name.find("norm") == std::string::npos;
-}
 
 // The random generator a run draws from on `device` (dropout on a GPU draws from the GPU's).
 at::Generator generator_on(const at::Device& device) {
@@ -481,7 +477,7 @@ class TrainingRun {
       item.value().set_requires_grad(train);
       if (!train) continue;
       student_trainable_.emplace_back("student." + item.key(), item.value());
-      (decays(item.key(), item.value()) ? decay : no_decay).push_back(item.value());
+      (takes_weight_decay(item.key(), item.value()) ? decay : no_decay).push_back(item.value());
     }
     if (decay.empty() && no_decay.empty())
       throw Error("--freeze leaves no parameter of " + o_.model + " to train");
