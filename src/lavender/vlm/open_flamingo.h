@@ -92,7 +92,9 @@ at::Tensor generate_open_flamingo(OpenFlamingoImpl& model, const at::Tensor& vis
 // (config.json + safetensors), the MPT folder (config.json + pytorch_model.bin or safetensors),
 // then the checkpoint over them (its wte replaces the language model's). Sizes in the config are
 // checked against the checkpoint's shapes; a language model other than MPT (mosaic_gpt), a
-// mismatch, or a missing tensor is a lavender::Error naming the file and the problem.
+// mismatch, or a missing tensor is a lavender::Error naming the file and the problem. A folder
+// lavender saved after training (its config.json carries "vision_config" and "lang_config",
+// beside one safetensors checkpoint of the whole model under the module names) loads too.
 OpenFlamingo load_open_flamingo(const std::string& folder, at::ScalarType dtype = at::kFloat,
                                 at::Device device = at::kCPU);
 
