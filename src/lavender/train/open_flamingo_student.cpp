@@ -7,7 +7,6 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <filesystem>
 
 #include "lavender/align/alignment_loss.h"
 #include "lavender/align/resampled_attention_maps.h"
@@ -15,39 +14,18 @@
 #include "lavender/runtime/device.h"
 #include "lavender/train/student.h"
 #include "lavender/util/error.h"
-#include "lavender/vlm/clip_image_processor.h"
 #include "lavender/vlm/open_flamingo.h"
 
 namespace lavender::train {
 namespace {
 
-// The release keeps its tokenizer with the language model; a folder may also hold one itself.
-std::string flamingo_tokenizer_folder(const std::string& folder) {
-  if (std::filesystem::exists(folder + "/tokenizer.json")) return folder;
-  const nlohmann::json c = io::read_json_file(folder + "/config.json");
-  const std::string lang = c.value("lang", std::string("lang"));
-  return std::filesystem::exists(folder + "/" + lang + "/tokenizer.json") ? folder + "/" + lang
-                                                                          : folder;
-}
-
-// open_clip's preprocessing is CLIP's (bicubic shortest-edge resize, centre crop, the OpenAI
-// mean and std) at the vision tower's input size; a preprocessor_config.json overrides it.
-vlm::ClipImageProcessor flamingo_image_processor(const std::string& folder, int64_t image_size) {
-  const std::string path = folder + "/preprocessor_config.json";
-  if (std::filesystem::exists(path)) return vlm::ClipImageProcessor::load(path);
-  io::config::ClipImageProcessorConfig c;
-  c.shortest_edge = image_size;
-  c.crop_height = c.crop_width = image_size;
-  return vlm::ClipImageProcessor(c);
-}
-
 class OpenFlamingoStudent : public Student {
  public:
   OpenFlamingoStudent(const std::string& folder, at::ScalarType dtype, at::Device device)
-      : Student(folder, text::load_tokenizer(flamingo_tokenizer_folder(folder)),
+      : Student(folder, text::load_tokenizer(vlm::open_flamingo_tokenizer_folder(folder)),
                 text::ChatFormat::open_flamingo),
         model_(vlm::load_open_flamingo(folder, dtype, device)),
-        processor_(flamingo_image_processor(folder, model_->vision_encoder->config().image_size)) {
+        processor_(vlm::open_flamingo_image_processor(folder, *model_)) {
     pad_id_ = model_->config().pad_token_id.value_or(model_->config().eoc_token_id);
   }
 

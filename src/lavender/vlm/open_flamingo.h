@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "lavender/io/config/open_flamingo.h"
+#include "lavender/vlm/clip_image_processor.h"
 #include "lavender/vlm/clip_vision.h"
 #include "lavender/vlm/gated_cross_attention.h"
 #include "lavender/vlm/generate.h"
@@ -97,5 +98,14 @@ at::Tensor generate_open_flamingo(OpenFlamingoImpl& model, const at::Tensor& vis
 // beside one safetensors checkpoint of the whole model under the module names) loads too.
 OpenFlamingo load_open_flamingo(const std::string& folder, at::ScalarType dtype = at::kFloat,
                                 at::Device device = at::kCPU);
+
+// The folder whose tokenizer.json an OpenFlamingo folder uses: its own when it has one, else its
+// language model's (the release keeps the tokenizer with the LM).
+std::string open_flamingo_tokenizer_folder(const std::string& folder);
+
+// open_clip's preprocessing is CLIP's (bicubic shortest-edge resize, centre crop, the OpenAI mean
+// and std) at the vision tower's input size; a preprocessor_config.json in the folder overrides it.
+ClipImageProcessor open_flamingo_image_processor(const std::string& folder,
+                                                 const OpenFlamingoImpl& model);
 
 }  // namespace lavender::vlm

@@ -258,4 +258,21 @@ OpenFlamingo load_open_flamingo(const std::string& folder, at::ScalarType dtype,
   return model;
 }
 
+std::string open_flamingo_tokenizer_folder(const std::string& folder) {
+  if (fs::exists(folder + "/tokenizer.json")) return folder;
+  const nlohmann::json c = io::read_json_file(folder + "/config.json");
+  const std::string lang = c.value("lang", std::string("lang"));
+  return fs::exists(folder + "/" + lang + "/tokenizer.json") ? folder + "/" + lang : folder;
+}
+
+ClipImageProcessor open_flamingo_image_processor(const std::string& folder,
+                                                 const OpenFlamingoImpl& model) {
+  const std::string path = folder + "/preprocessor_config.json";
+  if (fs::exists(path)) return ClipImageProcessor::load(path);
+  io::config::ClipImageProcessorConfig c;
+  c.shortest_edge = model.vision_encoder->config().image_size;
+  c.crop_height = c.crop_width = c.shortest_edge;
+  return ClipImageProcessor(c);
+}
+
 }  // namespace lavender::vlm
