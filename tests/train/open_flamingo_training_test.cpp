@@ -115,6 +115,22 @@ TEST(OpenFlamingoTraining, LavenderStepsAlignWordsAndWriteAModelThatLoads) {
   }
 }
 
+// LoRA on MPT's fused projections and the gated layers' attention (the default targets,
+// Llama's q_proj/k_proj/v_proj/o_proj, name nothing in OpenFlamingo).
+TEST(OpenFlamingoTraining, LoraAdaptsMptAndTheGatedLayers) {
+  test::TempDir dir;
+  auto run = test::write_tiny_training_run(dir.path(), 4, "openflamingo", false);
+  TrainOptions o = flamingo_options(run, dir.file("out"));
+  o.max_steps = 2;
+  o.lora = true;
+  o.lora_dropout = 0;
+  o.lora_targets = {"Wqkv", "out_proj", "to_q", "to_kv", "to_out"};
+  TrainSummary s = Trainer(o).run();
+  ASSERT_EQ(s.history.size(), 2u);
+  for (const auto& r : s.history) EXPECT_TRUE(std::isfinite(r.total));
+  EXPECT_TRUE(std::filesystem::exists(dir.file("out/adapter/adapter_model.safetensors")));
+}
+
 TEST(OpenFlamingoTraining, RefusesWhatItDoesNotImplement) {
   test::TempDir dir;
   auto run = test::write_tiny_training_run(dir.path(), 2, "openflamingo", false);
