@@ -41,6 +41,25 @@ TEST(ChatTemplate, Llama3Vision) {
   EXPECT_EQ(trainable_text(segs), "A red circle.<|eot_id|>");
 }
 
+// A question is OpenFlamingo's VQA prompt, a turn without text its captioning prompt; each reply
+// ends its chunk.
+TEST(ChatTemplate, OpenFlamingo) {
+  auto segs = render_chat(ChatFormat::open_flamingo, kTwoTurns, false);
+  EXPECT_EQ(chat_text(segs),
+            "<image>Question:What is this? Short answer:A red circle.<|endofchunk|>"
+            "Question:And its colour? Short answer:Red.<|endofchunk|>");
+  EXPECT_EQ(trainable_text(segs), "A red circle.<|endofchunk|>Red.<|endofchunk|>");
+  auto caption = render_chat(ChatFormat::open_flamingo,
+                             {{"user", "", 1}, {"assistant", "Two shapes.", 0}}, false);
+  EXPECT_EQ(chat_text(caption), "<image>Output:Two shapes.<|endofchunk|>");
+  EXPECT_EQ(trainable_text(caption), "Two shapes.<|endofchunk|>");
+  auto prompt = render_chat(ChatFormat::open_flamingo, {{"user", "What?", 1}}, true);
+  EXPECT_EQ(chat_text(prompt), "<image>Question:What? Short answer:");
+  EXPECT_EQ(parse_chat_format("openflamingo"), ChatFormat::open_flamingo);
+  EXPECT_STREQ(chat_format_name(ChatFormat::open_flamingo), "openflamingo");
+  EXPECT_STREQ(image_placeholder(ChatFormat::open_flamingo), "<image>");
+}
+
 TEST(ChatTemplate, FormatsByNameAndBadConversations) {
   EXPECT_EQ(parse_chat_format("mllama"), ChatFormat::llama3_vision);
   EXPECT_EQ(parse_chat_format("llava-1.5"), ChatFormat::llava15);

@@ -176,6 +176,42 @@ TEST(TrainerDistributed, ShardedRunsStepAsOneProcess) {
   }
 }
 
+// OpenFlamingo's gated cross-attention maps (both readings of its latents) step alike over one
+// and two processes, unsharded and with grad-op sharding; --sharding full is refused.
+TEST(TrainerDistributed, OpenFlamingoRanksStepAsOneProcess) {
+  TempDir dir;
+  auto run = write_tiny_training_run(dir.path(), 8, "openflamingo", true, true);
+  for (const std::string maps : {"composed", "square"}) {
+    const std::string extra = " --latent-maps " + maps;
+    ASSERT_EQ(shell(train_command(run, dir.file(maps + "-one"), 4, 5) + extra + " > " +
+                    dir.file(maps + "-one.log") + " 2>&1"),
+              0)
+        << read_text(dir.file(maps + "-one.log"));
+    auto one = read_jsonl(dir.file(maps + "-one/metrics.jsonl"));
+    for (const std::string sharding : {"none", "grad-op"}) {
+      const std::string what = "openflamingo " + maps + " " + sharding;
+      const std::string out = dir.file(maps + "-" + sharding);
+      ASSERT_TRUE(run_ranks(train_command(run, out, 2, 5) + extra + " --sharding " + sharding, 2,
+                            out + "-rank"))
+          << what << "\n"
+          << rank_logs(out + "-rank", 2);
+      const auto ranks = read_jsonl(out + "/metrics.jsonl");
+      expect_same_log(one, ranks, what);
+      double worst = 0;  // the largest loss difference, for the record
+      for (size_t i = 0; i < std::min(one.size(), ranks.size()); ++i)
+        for (const char* key : {"total", "text", "attention"})
+          worst =
+              std::max(worst, std::abs(one[i][key].get<double>() - ranks[i][key].get<double>()));
+      std::cout << what << ": largest loss difference over 5 steps " << worst << "\n";
+      if (sharding == "none") expect_same_model(dir.file(maps + "-one/model"), out + "/model");
+    }
+  }
+  EXPECT_NE(shell(train_command(run, dir.file("full"), 4, 1) + " --sharding full > " +
+                  dir.file("full.log") + " 2>&1"),
+            0);
+  EXPECT_NE(read_text(dir.file("full.log")).find("OpenFlamingo"), std::string::npos);
+}
+
 // Each rank writes and reads back its own share: a sharded run resumed with its world size
 // continues exactly; another world size is refused, naming why.
 TEST(TrainerDistributed, AShardedRunResumesExactly) {

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
+
 #include "cli/run_cli.h"
 #include "lavender/util/error.h"
 #include "test_paths.h"
@@ -42,6 +44,33 @@ TEST_P(ChatModelTest, AnswersAndShowsWhereWordsLooked) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, ChatModelTest, ::testing::Values("llava", "mllama"));
+
+// OpenFlamingo: the prompt starts with <image>, which itself reads the image (its media
+// location counts it), and maps come through the Perceiver's attention to patches.
+TEST(ChatModel, OpenFlamingoAnswersAndShowsWhereWordsLooked) {
+  test::TempDir dir;
+  auto model = ChatModel::load(test::write_tiny_vlm_folder(dir.file("model"), "openflamingo"));
+  EXPECT_EQ(model->tokenizer().decode(model->prompt_ids("Hi?")),
+            "<image>Question:Hi? Short answer:");
+  const io::Image image = test::two_colour_image();
+  GenerationOptions o;
+  o.max_new_tokens = 6;
+  auto reply = model->generate(image, "Is the red dish left?", o);
+  EXPECT_LE(reply.reply_ids.size(), 6u);
+  for (int64_t id : reply.reply_ids) EXPECT_LT(id, 103);
+  std::vector<int64_t> ids = reply.prompt_ids;
+  ids.insert(ids.end(), reply.reply_ids.begin(), reply.reply_ids.end());
+  auto attention = model->attention(image, ids, {}, 16);
+  const auto t = static_cast<int64_t>(ids.size());
+  EXPECT_EQ(attention.maps.sizes(), (std::vector<int64_t>{2, 2, t, 16, 16}));
+  EXPECT_EQ(attention.layers, (std::vector<int64_t>{0, 1}));
+  // Each row is a distribution over the 4×4 patches: at S = 4 its mean is 1/16.
+  EXPECT_NEAR(model->attention(image, ids, {}, 4).maps.select(2, t - 1).mean().item<float>(),
+              1.0f / 16, 1e-5);
+  auto maps = word_attention(attention, {"red", "dish"});
+  EXPECT_NEAR(maps[0].max().item<float>(), 1.0f, 1e-5);
+  EXPECT_TRUE(std::isfinite(model->reply_log_likelihood(image, "Is the red dish left?", "yes")));
+}
 
 TEST(ChatModel, PromptsFollowTheFamilysChatFormat) {
   test::TempDir dir;

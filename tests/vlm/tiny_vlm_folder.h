@@ -1,8 +1,10 @@
-// A complete Hugging Face model folder around a tiny fixture checkpoint (llava or mllama): its
+// A complete Hugging Face model folder around a tiny fixture checkpoint (llava, mllama, or
+// openflamingo in its release layout): its
 // config and weights plus a 300-token byte-level tokenizer.json (with the chat formats' special
 // tokens and both image tokens) and a preprocessor_config.json sized for its vision model.
 #pragma once
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -10,6 +12,7 @@
 
 #include "lavender/io/image.h"
 #include "lavender/text/byte_tokenizer_json.h"
+#include "lavender/text/clip_tokenizer.h"
 #include "test_paths.h"
 
 namespace lavender::test {
@@ -35,9 +38,56 @@ inline nlohmann::json tiny_preprocessor(const std::string& fixture) {
   return c;
 }
 
+// The OpenFlamingo fixture's 103-token vocabulary as a byte-level tokenizer.json: ids 0–99 are
+// single bytes (newline, tab, carriage return, the 95 printable ASCII characters, and bytes 0
+// and 1), then <|endofchunk|> 100, <image> 101, <PAD> 102 as the fixture has them. A byte-level
+// BPE needs a symbol for every byte: the other 156 bytes get ids from 103 on, beyond the model's
+// vocabulary, so test texts must stay within the bytes above.
+inline nlohmann::json tiny_flamingo_tokenizer() {
+  nlohmann::json j = text::byte_level_tokenizer_json(259, {"<|endofchunk|>", "<image>", "<PAD>"});
+  std::vector<int> bytes{'\n', '\t', '\r', 0, 1};
+  for (int b = 32; b < 127; ++b) bytes.push_back(b);
+  const int64_t in_model = static_cast<int64_t>(bytes.size());  // 100
+  for (int b = 0; b < 256; ++b)
+    if (std::find(bytes.begin(), bytes.end(), b) == bytes.end()) bytes.push_back(b);
+  nlohmann::json vocab = nlohmann::json::object();
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    const int64_t k = static_cast<int64_t>(i);
+    vocab[text::byte_alphabet()[static_cast<size_t>(bytes[i])]] = k < in_model ? k : k + 3;
+  }
+  // The added tokens sit inside the vocabulary, at their ids (the tokenizers library would
+  // otherwise number them after it).
+  for (size_t k = 0; k < j["added_tokens"].size(); ++k) {
+    j["added_tokens"][k]["id"] = in_model + static_cast<int64_t>(k);
+    vocab[j["added_tokens"][k]["content"].get<std::string>()] = in_model + static_cast<int64_t>(k);
+  }
+  j["model"]["vocab"] = vocab;
+  return j;
+}
+
+// The OpenFlamingo fixture as a folder with that tokenizer beside its config. Its MPT allows 32
+// positions; the copy allows 256 (ALiBi has no length limit, only the config's check), as the
+// chat prompts spell words byte by byte.
+inline std::string write_tiny_flamingo_folder(const std::string& dir) {
+  namespace fs = std::filesystem;
+  const std::string src = fixture_dir("openflamingo");
+  fs::create_directories(dir);
+  fs::copy(src, dir, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  fs::permissions(dir, fs::perms::owner_all, fs::perm_options::add);
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    fs::permissions(e.path(), fs::perms::owner_read | fs::perms::owner_write,
+                    fs::perm_options::add);
+  nlohmann::json lang = nlohmann::json::parse(std::ifstream(src + "/lang/config.json"));
+  lang["max_seq_len"] = 256;
+  std::ofstream(dir + "/lang/config.json") << lang.dump(2);
+  std::ofstream(dir + "/tokenizer.json") << tiny_flamingo_tokenizer().dump();
+  return dir;
+}
+
 // Writes the folder into `dir` and returns it.
 inline std::string write_tiny_vlm_folder(const std::string& dir, const std::string& fixture) {
   namespace fs = std::filesystem;
+  if (fixture == "openflamingo") return write_tiny_flamingo_folder(dir);
   fs::create_directories(dir);
   for (const char* f : {"config.json", "model.safetensors", "generation_config.json"})
     fs::copy_file(fixture_dir(fixture) + "/" + f, dir + "/" + f,

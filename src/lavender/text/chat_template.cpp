@@ -60,27 +60,70 @@ std::vector<ChatSegment> render_llama3(const std::vector<ChatMessage>& messages,
   return out;
 }
 
+// OpenFlamingo was trained on interleaved image-text chunks, not chats: a user turn with a
+// question becomes "Question:{q} Short answer:" (its VQA prompt), one without text "Output:"
+// (its captioning prompt), and each reply ends its chunk with <|endofchunk|>.
+std::vector<ChatSegment> render_open_flamingo(const std::vector<ChatMessage>& messages,
+                                              bool prompt) {
+  std::vector<ChatSegment> out;
+  bool asked = false;  // the last user turn's prompt already ends where the reply begins
+  for (const auto& m : messages) {
+    if (m.role == "system") {
+      out.push_back({m.text, false});
+    } else if (m.role == "user") {
+      const std::string images = repeat("<image>", m.images);
+      out.push_back(
+          {images + (m.text.empty() ? "Output:" : "Question:" + m.text + " Short answer:"), false});
+      asked = true;
+    } else {
+      if (m.images > 0) throw Error("chat (openflamingo): images must be in user messages");
+      if (!asked) out.push_back({"Output:", false});
+      out.push_back({m.text + "<|endofchunk|>", true});
+      asked = false;
+    }
+  }
+  if (prompt && !asked) out.push_back({"Output:", false});
+  return out;
+}
+
 }  // namespace
 
 ChatFormat parse_chat_format(const std::string& name) {
   if (name == "llava-1.5" || name == "llava") return ChatFormat::llava15;
   if (name == "llama-3-vision" || name == "mllama") return ChatFormat::llama3_vision;
-  throw Error("unknown chat format \"" + name + "\" (expected llava-1.5 or llama-3-vision)");
+  if (name == "openflamingo") return ChatFormat::open_flamingo;
+  throw Error("unknown chat format \"" + name +
+              "\" (expected llava-1.5, llama-3-vision or openflamingo)");
 }
 
 const char* chat_format_name(ChatFormat format) {
-  return format == ChatFormat::llava15 ? "llava-1.5" : "llama-3-vision";
+  switch (format) {
+    case ChatFormat::llava15:
+      return "llava-1.5";
+    case ChatFormat::llama3_vision:
+      return "llama-3-vision";
+    case ChatFormat::open_flamingo:
+      return "openflamingo";
+  }
+  return "?";
 }
 
 const char* image_placeholder(ChatFormat format) {
-  return format == ChatFormat::llava15 ? "<image>" : "<|image|>";
+  return format == ChatFormat::llama3_vision ? "<|image|>" : "<image>";
 }
 
 std::vector<ChatSegment> render_chat(ChatFormat format, const std::vector<ChatMessage>& messages,
                                      bool add_generation_prompt) {
   check_roles(messages);
-  return format == ChatFormat::llava15 ? render_llava(messages, add_generation_prompt)
-                                       : render_llama3(messages, add_generation_prompt);
+  switch (format) {
+    case ChatFormat::llava15:
+      return render_llava(messages, add_generation_prompt);
+    case ChatFormat::llama3_vision:
+      return render_llama3(messages, add_generation_prompt);
+    case ChatFormat::open_flamingo:
+      break;
+  }
+  return render_open_flamingo(messages, add_generation_prompt);
 }
 
 TokenizedChat tokenize_chat(const Tokenizer& tokenizer, const std::vector<ChatSegment>& segments,

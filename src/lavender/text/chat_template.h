@@ -7,6 +7,9 @@
 //   llama-3-vision  "<|begin_of_text|>" then per message
 //                   "<|start_header_id|>" role "<|end_header_id|>\n\n" "<|image|>"×images text
 //                   "<|eot_id|>"; generation prompt: the assistant header.
+//   openflamingo    "<image>"×images then "Question:" text " Short answer:" (a user turn with
+//                   text) or "Output:" (one without: captioning), the reply "<|endofchunk|>";
+//                   generation prompt: nothing more after a user turn.
 #pragma once
 
 #include <cstdint>
@@ -17,9 +20,10 @@
 
 namespace lavender::text {
 
-enum class ChatFormat { llava15, llama3_vision };
+enum class ChatFormat { llava15, llama3_vision, open_flamingo };
 
-// "llava-1.5" | "llama-3-vision"; or a model_type ("llava", "mllama"). Throws for others.
+// "llava-1.5" | "llama-3-vision" | "openflamingo"; or a model_type ("llava", "mllama").
+// Throws for others.
 ChatFormat parse_chat_format(const std::string& name);
 const char* chat_format_name(ChatFormat format);
 

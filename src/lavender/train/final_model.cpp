@@ -56,7 +56,7 @@ std::optional<at::ScalarType> stored_dtype(const nlohmann::json& config) {
 // The full model as a Hugging Face folder, in the source checkpoint's own dtype (so the config
 // copied beside it stays true).
 std::string save_model_folder(Student& student, const std::string& out) {
-  const nlohmann::json config = io::read_json_file(student.folder() + "/config.json");
+  const nlohmann::json config = student.saved_config();
   const std::optional<at::ScalarType> dtype = stored_dtype(config);
   std::vector<std::pair<std::string, at::Tensor>> weights;
   for (const auto& p : student.module().named_parameters())

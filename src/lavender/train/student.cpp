@@ -18,6 +18,8 @@ std::unique_ptr<Student> make_llava_student(const std::string& folder, at::Scala
                                             at::Device device);
 std::unique_ptr<Student> make_mllama_student(const std::string& folder, at::ScalarType dtype,
                                              at::Device device);
+std::unique_ptr<Student> make_open_flamingo_student(const std::string& folder, at::ScalarType dtype,
+                                                    at::Device device);
 
 MatchScope parse_match_scope(const std::string& name) {
   if (name == "reply") return MatchScope::reply;
@@ -33,9 +35,10 @@ std::unique_ptr<Student> Student::load(const std::string& folder, at::ScalarType
     return make_llava_student(folder, dtype, device);
   if (arch == "MllamaForConditionalGeneration" || arch == "mllama")
     return make_mllama_student(folder, dtype, device);
+  if (arch == "openflamingo") return make_open_flamingo_student(folder, dtype, device);
   throw Error(config_path + ": unsupported architecture \"" + arch +
-              "\" (lavender trains LlavaForConditionalGeneration and "
-              "MllamaForConditionalGeneration)");
+              "\" (lavender trains LlavaForConditionalGeneration, "
+              "MllamaForConditionalGeneration and OpenFlamingo)");
 }
 
 void Student::check_align_layer(int64_t layer) const {
@@ -52,6 +55,10 @@ std::vector<std::string> Student::companion_files() const {
                         "generation_config.json", "chat_template.json", "chat_template.jinja"})
     if (std::filesystem::exists(folder_ + "/" + f)) out.push_back(f);
   return out;
+}
+
+nlohmann::json Student::saved_config() const {
+  return io::read_json_file(folder_ + "/config.json");
 }
 
 std::string teacher_key(const TrainingSample& sample, const io::MapStoreReader& store) {

@@ -13,9 +13,11 @@
 #include <torch/nn/modules/container/modulelist.h>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "lavender/align/resampled_attention_maps.h"
 #include "lavender/align/word_match.h"
 #include "lavender/io/image.h"
 #include "lavender/nn/layer_hooks.h"
@@ -61,7 +63,8 @@ struct StudentOutput {
 class Student {
  public:
   virtual ~Student() = default;
-  // A Hugging Face folder (LLaVA-1.5 or Llama 3.2 Vision), its weights loaded straight into
+  // A Hugging Face folder (LLaVA-1.5 or Llama 3.2 Vision) or an OpenFlamingo folder (root
+  // config.json with model_type "openflamingo"), its weights loaded straight into
   // `dtype` on `device` (vlm::load_llava says how). Throws naming the folder.
   static std::unique_ptr<Student> load(const std::string& folder, at::ScalarType dtype,
                                        at::Device device);
@@ -91,6 +94,9 @@ class Student {
   virtual std::vector<const torch::nn::Module*> vision_layers() const = 0;
   // Hooks around every decoder and vision layer (nn/layer_hooks.h); nullptr: none.
   virtual void set_layer_hooks(nn::LayerHooks* hooks) = 0;
+  // How attention to resampled latents becomes maps, for the families whose text reads such
+  // latents (OpenFlamingo); the others have none and ignore it.
+  virtual void set_latent_maps(align::LatentMaps) {}
 
   // Tokenizes, expands the image, matches words with the teacher's entry for the sample's key
   // (when `store` has it) and decodes the image. Throws lavender::Error naming the sample's
@@ -106,6 +112,8 @@ class Student {
   // The files of the source folder a saved model folder carries along (tokenizer, processor and
   // generation settings), so the saved folder is complete.
   virtual std::vector<std::string> companion_files() const;
+  // The config.json a saved model folder gets (default: the source folder's own).
+  virtual nlohmann::json saved_config() const;
 
  protected:
   Student(std::string folder, std::unique_ptr<text::Tokenizer> tokenizer, text::ChatFormat format)

@@ -175,6 +175,10 @@ std::vector<OptionSpec> make_specs() {
            &O::parallel_fraction),
       integer("map-size", "side of the aligned maps", &O::map_size, 4),
       text("match-scope", "which tokens' attention is aligned: reply | all", &O::match_scope),
+      text("latent-maps",
+           "OpenFlamingo: the latents' attention as maps through the Perceiver's attention to "
+           "patches (composed) or as a raster of latents (square)",
+           &O::latent_maps),
       text("word-filter", "all | content | nouns | adjectives | nouns-adjectives-verbs",
            &O::word_filter),
       text("pos-lexicon", "word<TAB>TAG file for the part-of-speech word filters", &O::pos_lexicon),

@@ -436,6 +436,7 @@ class TrainingRun {
     alignment_ = align::AttentionAlignment(a, student_->heads());
     alignment_->to(device_);
     alignment_->train();
+    student_->set_latent_maps(align::parse_latent_maps(o_.latent_maps));
     example_options_.scope = parse_match_scope(o_.match_scope);
     example_options_.filter =
         align::WordFilter(align::parse_word_filter(o_.word_filter), o_.pos_lexicon);

@@ -17,6 +17,10 @@
 #include "lavender/vlm/mllama_image_processor.h"
 
 namespace lavender::vlm {
+
+std::unique_ptr<ChatModel> make_open_flamingo_chat_model(const std::string& folder,
+                                                         at::ScalarType dtype, at::Device device);
+
 namespace {
 
 at::Tensor ids_tensor(const std::vector<int64_t>& ids) {
@@ -228,9 +232,10 @@ std::unique_ptr<ChatModel> ChatModel::load(const std::string& folder, at::Scalar
     return std::make_unique<LlavaChatModel>(folder, text::load_tokenizer(folder), dtype, device);
   if (arch == "MllamaForConditionalGeneration" || arch == "mllama")
     return std::make_unique<MllamaChatModel>(folder, text::load_tokenizer(folder), dtype, device);
+  if (arch == "openflamingo") return make_open_flamingo_chat_model(folder, dtype, device);
   throw Error(config_path + ": unsupported architecture \"" + arch +
-              "\" (lavender chats with LlavaForConditionalGeneration and "
-              "MllamaForConditionalGeneration)");
+              "\" (lavender chats with LlavaForConditionalGeneration, "
+              "MllamaForConditionalGeneration and OpenFlamingo)");
 }
 
 std::vector<int64_t> ChatModel::prompt_ids(const std::string& prompt) const {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "lavender/io/config/open_flamingo.h"
+#include "lavender/vlm/clip_image_processor.h"
 #include "lavender/vlm/clip_vision.h"
 #include "lavender/vlm/gated_cross_attention.h"
 #include "lavender/vlm/generate.h"
@@ -92,8 +93,19 @@ at::Tensor generate_open_flamingo(OpenFlamingoImpl& model, const at::Tensor& vis
 // (config.json + safetensors), the MPT folder (config.json + pytorch_model.bin or safetensors),
 // then the checkpoint over them (its wte replaces the language model's). Sizes in the config are
 // checked against the checkpoint's shapes; a language model other than MPT (mosaic_gpt), a
-// mismatch, or a missing tensor is a lavender::Error naming the file and the problem.
+// mismatch, or a missing tensor is a lavender::Error naming the file and the problem. A folder
+// lavender saved after training (its config.json carries "vision_config" and "lang_config",
+// beside one safetensors checkpoint of the whole model under the module names) loads too.
 OpenFlamingo load_open_flamingo(const std::string& folder, at::ScalarType dtype = at::kFloat,
                                 at::Device device = at::kCPU);
+
+// The folder whose tokenizer.json an OpenFlamingo folder uses: its own when it has one, else its
+// language model's (the release keeps the tokenizer with the LM).
+std::string open_flamingo_tokenizer_folder(const std::string& folder);
+
+// open_clip's preprocessing is CLIP's (bicubic shortest-edge resize, centre crop, the OpenAI mean
+// and std) at the vision tower's input size; a preprocessor_config.json in the folder overrides it.
+ClipImageProcessor open_flamingo_image_processor(const std::string& folder,
+                                                 const OpenFlamingoImpl& model);
 
 }  // namespace lavender::vlm

@@ -60,8 +60,7 @@ TensorMap load_lang_weights(const std::string& dir, const io::config::MptConfig&
   return out;
 }
 
-io::config::MptConfig read_lang_config(const std::string& path) {
-  const nlohmann::json j = io::read_json_file(path);
+io::config::MptConfig parse_lang_config(const nlohmann::json& j, const std::string& path) {
   std::string type = "(none)";
   if (j.is_object() && j.contains("model_type") && j["model_type"].is_string())
     type = j["model_type"].get<std::string>();
@@ -71,6 +70,10 @@ io::config::MptConfig read_lang_config(const std::string& path) {
                 "(model_type \"mosaic_gpt\" as MPT-1B ships, or \"mpt\"), not LLaMA, "
                 "RedPajama/GPT-NeoX or other LMs");
   return io::config::parse_mpt_config(j, path);
+}
+
+io::config::MptConfig read_lang_config(const std::string& path) {
+  return parse_lang_config(io::read_json_file(path), path);
 }
 
 // The checkpoint's shape of `name`, or an error naming the file when it lacks the tensor.
@@ -138,12 +141,46 @@ void check_flamingo_sizes(const io::config::OpenFlamingoConfig& c,
   check(x.ff_mult, "gated_xattn.ff_mult", g + "ff.1.weight", 0, lang.d_model);
 }
 
+// A folder lavender saved after training (train/final_model.cpp): one checkpoint of the whole
+// model under its module names beside a config.json that carries the vision and language
+// models' configs inline ("vision_config", "lang_config"), so the folder stands alone.
+OpenFlamingo load_saved_open_flamingo(const std::string& folder, const nlohmann::json& root,
+                                      at::ScalarType dtype, at::Device device) {
+  const std::string config_path = folder + "/config.json";
+  const io::config::OpenFlamingoConfig config =
+      io::config::parse_open_flamingo_config(root, config_path);
+  const auto vision = io::config::parse_clip_vision_config(root.at("vision_config"), config_path);
+  io::config::MptConfig lang = parse_lang_config(root.at("lang_config"), config_path);
+  const std::string file = io::find_checkpoint_in_folder(folder);
+  if (file.empty()) throw Error(folder + ": no safetensors checkpoint beside its config.json");
+  io::Checkpoint ckpt = io::Checkpoint::open(file);
+  const std::string wte = "lang_encoder.transformer.wte.weight";
+  if (!ckpt.contains(wte)) throw Error(file + ": no tensor " + wte);
+  lang.vocab_size = ckpt.tensor(wte).size(0);
+  const std::vector<int64_t> gated = io::config::gated_layer_indices(config, lang.n_layers);
+  OpenFlamingo model = [&] {
+    nn::SkipInitGuard skip_init;
+    return OpenFlamingo(config, vision, lang, gated);
+  }();
+  io::LoadOptions options;
+  options.strict = true;
+  options.place = io::LoadOptions::Placement{dtype, device};
+  const io::LoadReport report = io::load_state_dict(*model, ckpt, options);
+  log::info("loaded ", folder, ": ", report.summary());
+  model->to(device, dtype);
+  model->eval();
+  return model;
+}
+
 }  // namespace
 
 OpenFlamingo load_open_flamingo(const std::string& folder, at::ScalarType dtype,
                                 at::Device device) {
   const std::string config_path = folder + "/config.json";
-  io::config::OpenFlamingoConfig config = io::config::load_open_flamingo_config(config_path);
+  const nlohmann::json root = io::read_json_file(config_path);
+  if (root.is_object() && root.contains("vision_config") && root.contains("lang_config"))
+    return load_saved_open_flamingo(folder, root, dtype, device);
+  io::config::OpenFlamingoConfig config = io::config::parse_open_flamingo_config(root, config_path);
   const std::string vision_dir = folder + "/" + config.vision;
   const std::string lang_dir = folder + "/" + config.lang;
   const std::string ckpt_path = folder + "/" + config.checkpoint;
@@ -210,6 +247,23 @@ OpenFlamingo load_open_flamingo(const std::string& folder, at::ScalarType dtype,
   model->to(device, dtype);
   model->eval();
   return model;
+}
+
+std::string open_flamingo_tokenizer_folder(const std::string& folder) {
+  if (fs::exists(folder + "/tokenizer.json")) return folder;
+  const nlohmann::json c = io::read_json_file(folder + "/config.json");
+  const std::string lang = c.value("lang", std::string("lang"));
+  return fs::exists(folder + "/" + lang + "/tokenizer.json") ? folder + "/" + lang : folder;
+}
+
+ClipImageProcessor open_flamingo_image_processor(const std::string& folder,
+                                                 const OpenFlamingoImpl& model) {
+  const std::string path = folder + "/preprocessor_config.json";
+  if (fs::exists(path)) return ClipImageProcessor::load(path);
+  io::config::ClipImageProcessorConfig c;
+  c.shortest_edge = model.vision_encoder->config().image_size;
+  c.crop_height = c.crop_width = c.shortest_edge;
+  return ClipImageProcessor(c);
 }
 
 }  // namespace lavender::vlm

@@ -188,13 +188,18 @@ int64_t flamingo_ff_parameters(int64_t dim, int64_t mult) {
 }
 
 // OpenFlamingo from its root config (the release's parts: the vision tower's and the language
-// model's folders beside it, `checkpoint.pt`'s Perceiver and gated cross-attention layers). The
-// vision tower counts as CLIPVisionModel holds it (open_clip's unused output projection aside).
+// model's folders beside it, or their configs inline as lavender saves a trained model;
+// `checkpoint.pt`'s Perceiver and gated cross-attention layers). The vision tower counts as
+// CLIPVisionModel holds it (open_clip's unused output projection aside).
 ParameterCount open_flamingo(const nlohmann::json& j, const std::string& source) {
   const config::OpenFlamingoConfig c = config::parse_open_flamingo_config(j, source);
   const std::string dir = std::filesystem::path(source).parent_path().string();
-  const auto vision = config::load_clip_vision_config(dir + "/" + c.vision + "/config.json");
-  const config::MptConfig lang = config::load_mpt_config(dir + "/" + c.lang + "/config.json");
+  const auto vision = j.contains("vision_config")
+                          ? config::parse_clip_vision_config(j.at("vision_config"), source)
+                          : config::load_clip_vision_config(dir + "/" + c.vision + "/config.json");
+  const config::MptConfig lang = j.contains("lang_config")
+                                     ? config::parse_mpt_config(j.at("lang_config"), source)
+                                     : config::load_mpt_config(dir + "/" + c.lang + "/config.json");
   const int64_t v = c.vis_dim.value_or(vision.hidden_size), d = lang.d_model;
   ParameterCount n;
   n.architecture = "OpenFlamingo";
