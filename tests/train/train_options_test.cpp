@@ -54,5 +54,21 @@ TEST(TrainOptions, ValidateNeedsMapsForLambda) {
   EXPECT_THROW(validate(o), Error);
 }
 
+TEST(TrainOptions, ValidateRefusesCountsBelowOne) {
+  TrainOptions o;
+  o.model = "m", o.data = "d", o.out = "o";
+  o.lambda.lambda = 0;
+  o.save_every = 0;  // would divide by zero in the step loop
+  try {
+    validate(o);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--save-every"), std::string::npos) << e.what();
+  }
+  o.save_every = 1;
+  o.grad_accum = 0;
+  EXPECT_THROW(validate(o), Error);
+}
+
 }  // namespace
 }  // namespace lavender::train

@@ -290,6 +290,14 @@ void validate(const TrainOptions& o) {
     throw Error("lavender train: --lambda " + number(o.lambda.lambda) +
                 " needs the teacher's maps (--maps STORE); use --lambda 0 for plain SFT");
   if (o.lr.lr <= 0) throw Error("--lr: must be positive");
+  // The command line's table enforces these; options built in code pass here too.
+  for (const auto& [name, value] : {std::pair<const char*, int64_t>{"batch-size", o.batch_size},
+                                    {"grad-accum", o.grad_accum},
+                                    {"max-steps", o.max_steps},
+                                    {"save-every", o.save_every}})
+    if (value < 1)
+      throw Error(std::string("--") + name + ": must be at least 1 (got " +
+                  std::to_string(value) + ")");
 }
 
 }  // namespace lavender::train
