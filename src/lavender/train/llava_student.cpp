@@ -58,12 +58,7 @@ class LlavaStudent : public Student {
   StudentOutput forward(const std::vector<const PreparedExample*>& batch,
                         const std::vector<int64_t>& layers, int64_t map_size,
                         const at::Device& device) override {
-    int64_t words = 0;
-    std::vector<at::Tensor> pixels;
-    for (const auto* ex : batch) {
-      words = std::max<int64_t>(words, static_cast<int64_t>(ex->matches.size()));
-      pixels.push_back(ex->image_inputs.at(0));
-    }
+    const int64_t words = most_matches(batch);
     PaddedText text = pad_text(batch, pad_id_);
     const int64_t t = text.ids.size(1);
     StudentOutput out;
@@ -75,7 +70,7 @@ class LlavaStudent : public Student {
     in.loss_logits_only = true;  // the trainer reads the loss, not the logits
     in.attention_mask = runtime::to_device(text.mask, device);
     in.right_padded = true;  // pad_text pads at the ends
-    in.pixel_values = runtime::to_device(torch::stack(pixels), device, float_dtype());
+    in.pixel_values = runtime::to_device(stacked_images(batch), device, float_dtype());
     vlm::LlavaCapture capture;
     capture.layers = layers;
     vlm::LlavaOutput o = model_->forward(in, layers.empty() ? nullptr : &capture);

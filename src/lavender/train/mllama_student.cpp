@@ -71,11 +71,9 @@ class MllamaStudent : public Student {
                         const std::vector<int64_t>& layers, int64_t map_size,
                         const at::Device& device) override {
     const int64_t b = static_cast<int64_t>(batch.size());
-    int64_t words = 0, tiles = 0;
-    for (const auto* ex : batch) {
-      words = std::max<int64_t>(words, static_cast<int64_t>(ex->matches.size()));
-      tiles = std::max<int64_t>(tiles, ex->image_inputs.at(0).size(0));
-    }
+    const int64_t words = most_matches(batch);
+    int64_t tiles = 0;
+    for (const auto* ex : batch) tiles = std::max<int64_t>(tiles, ex->image_inputs.at(0).size(0));
     PaddedText text = pad_text(batch, pad_id_);
     const int64_t t = text.ids.size(1);
     StudentOutput out;

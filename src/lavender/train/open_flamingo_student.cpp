@@ -84,12 +84,7 @@ class OpenFlamingoStudent : public Student {
   StudentOutput forward(const std::vector<const PreparedExample*>& batch,
                         const std::vector<int64_t>& layers, int64_t map_size,
                         const at::Device& device) override {
-    int64_t words = 0;
-    std::vector<at::Tensor> pixels;
-    for (const auto* ex : batch) {
-      words = std::max<int64_t>(words, static_cast<int64_t>(ex->matches.size()));
-      pixels.push_back(ex->image_inputs.at(0));
-    }
+    const int64_t words = most_matches(batch);
     PaddedText text = pad_text(batch, pad_id_);
     const int64_t t = text.ids.size(1);
     StudentOutput out;
@@ -97,7 +92,7 @@ class OpenFlamingoStudent : public Student {
     vlm::OpenFlamingoInputs in;
     // One image of one frame per sample: [B, 1, 1, 3, S, S].
     in.vision_x =
-        runtime::to_device(torch::stack(pixels).unsqueeze(1).unsqueeze(1), device, float_dtype());
+        runtime::to_device(stacked_images(batch).unsqueeze(1).unsqueeze(1), device, float_dtype());
     in.input_ids = runtime::to_device(text.ids, device);
     in.attention_mask = runtime::to_device(text.mask, device);
     in.labels = runtime::to_device(text.labels, device);

@@ -126,6 +126,19 @@ at::ScalarType Student::float_dtype() {
   return torch::kFloat;
 }
 
+int64_t most_matches(const std::vector<const PreparedExample*>& batch) {
+  int64_t words = 0;
+  for (const auto* ex : batch)
+    words = std::max<int64_t>(words, static_cast<int64_t>(ex->matches.size()));
+  return words;
+}
+
+at::Tensor stacked_images(const std::vector<const PreparedExample*>& batch) {
+  std::vector<at::Tensor> images;
+  for (const auto* ex : batch) images.push_back(ex->image_inputs.at(0));
+  return torch::stack(images);
+}
+
 PaddedText pad_text(const std::vector<const PreparedExample*>& batch, int64_t pad_id) {
   const int64_t b = static_cast<int64_t>(batch.size());
   int64_t t = 0;

@@ -144,6 +144,11 @@ struct PaddedText {
 };
 PaddedText pad_text(const std::vector<const PreparedExample*>& batch, int64_t pad_id);
 
+// The most words any example of `batch` matched: W of the batch's [B, W, ...] maps.
+int64_t most_matches(const std::vector<const PreparedExample*>& batch);
+// Each example's first image input, stacked into [B, ...] (families whose images share a shape).
+at::Tensor stacked_images(const std::vector<const PreparedExample*>& batch);
+
 // `fraction` of `layers` (at least one), evenly spaced: the paper finds parallel attention on
 // 1/5 of the layers enough. E.g. 10 layers, 0.2 → layers 2 and 7.
 std::vector<int64_t> evenly_spaced(const std::vector<int64_t>& layers, double fraction);
