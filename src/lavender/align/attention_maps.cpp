@@ -47,6 +47,20 @@ at::Tensor self_attention_maps(const at::Tensor& block, int64_t size) {
   return maps.reshape({b, h, rows, size, size});
 }
 
+at::Tensor tile_canvas(const at::Tensor& tiles, int64_t grid_rows, int64_t grid_cols) {
+  if (tiles.dim() < 3 || tiles.size(-3) != grid_rows * grid_cols)
+    throw Error("attention maps: " + std::to_string(tiles.dim() < 3 ? 0 : tiles.size(-3)) +
+                " tiles for a " + std::to_string(grid_rows) + "x" + std::to_string(grid_cols) +
+                " grid");
+  const int64_t th = tiles.size(-2), tw = tiles.size(-1);
+  std::vector<int64_t> shape(tiles.sizes().begin(), tiles.sizes().end() - 3);
+  std::vector<int64_t> grid = shape;
+  grid.insert(grid.end(), {grid_rows, grid_cols, th, tw});
+  shape.insert(shape.end(), {grid_rows * th, grid_cols * tw});
+  // [..., gr, gc, th, tw] → [..., gr, th, gc, tw]: a canvas row runs through a row of tiles.
+  return tiles.reshape(grid).transpose(-3, -2).reshape(shape);
+}
+
 at::Tensor tiled_cross_attention_maps(const at::Tensor& probs,
                                       const std::vector<std::array<int64_t, 2>>& grids,
                                       int64_t patches_per_tile, int64_t size) {
@@ -69,9 +83,7 @@ at::Tensor tiled_cross_attention_maps(const at::Tensor& probs,
                                      .reshape({h, rows, tiles_max, patches_per_tile})
                                      .narrow(2, 0, gr * gc));
     const int64_t r = tiles.size(-1);
-    at::Tensor canvas = tiles.reshape({h, rows, gr, gc, r, r})
-                            .permute({0, 1, 2, 4, 3, 5})
-                            .reshape({h * rows, 1, gr * r, gc * r});
+    at::Tensor canvas = tile_canvas(tiles, gr, gc).reshape({h * rows, 1, gr * r, gc * r});
     out.push_back(resize_maps(canvas, size, size).reshape({h, rows, size, size}));
   }
   return torch::stack(out);

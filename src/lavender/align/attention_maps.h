@@ -27,6 +27,10 @@ at::Tensor to_square(const at::Tensor& tokens);
 // (bilinear resize of the r×r grid).
 at::Tensor self_attention_maps(const at::Tensor& block, int64_t size = 32);
 
+// tiles [..., rows · columns, th, tw] (row-major over the grid) → [..., rows · th, columns · tw]:
+// the tiles side by side as the grid lays them out.
+at::Tensor tile_canvas(const at::Tensor& tiles, int64_t grid_rows, int64_t grid_cols);
+
 // probs [B, heads, rows, tiles_max · P]; `grids[b]` = {tile rows, tile columns} of sample b's
 // image (tiles beyond rows·columns are padding and ignored). Each tile's P tokens become an r×r
 // square, tiles are placed row-major on a (rows·r) × (columns·r) canvas, and the canvas is

@@ -23,6 +23,15 @@ enum class LatentMaps { composed, square };
 LatentMaps parse_latent_maps(const std::string& name);
 const char* latent_maps_name(LatentMaps maps);
 
+// A resampler's query→patch attention: probs [B, heads, queries, P] over patches only (masked
+// patches hold 0) → [B, queries, P], each row renormalised to sum to 1, then averaged over heads.
+at::Tensor query_patch_attention(const at::Tensor& probs);
+
+// block [..., rows, queries] (text rows' attention to resampled tokens) × query_to_patch
+// [..., queries, P] → [..., rows, P]: each row's weight on a query spread over the patches that
+// query read (leading dimensions broadcast).
+at::Tensor compose_through_queries(const at::Tensor& block, const at::Tensor& query_to_patch);
+
 // The Perceiver's latent→patch attention: probs [B, heads, latents, P + latents] (keys: the
 // image's P patch tokens, then the latents) → [B, latents, P], the patch columns renormalised to
 // sum to 1 per row, then averaged over heads.
