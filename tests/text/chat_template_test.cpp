@@ -41,6 +41,25 @@ TEST(ChatTemplate, Llama3Vision) {
   EXPECT_EQ(trainable_text(segs), "A red circle.<|eot_id|>");
 }
 
+// MiniCPM-Llama3-V 2.5: Llama 3's template with each content trimmed, a user turn's images
+// '\n'-joined before its text (the model expands each "<image>" into the image's placeholder).
+TEST(ChatTemplate, MiniCpmV) {
+  auto segs = render_chat(ChatFormat::minicpmv,
+                          {{"user", "Describe the image. ", 1}, {"assistant", " Red. ", 0}}, true);
+  EXPECT_EQ(chat_text(segs),
+            "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n<image>\nDescribe the "
+            "image.<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\nRed.<|eot_id|>"
+            "<|start_header_id|>assistant<|end_header_id|>\n\n");
+  EXPECT_EQ(trainable_text(segs), "Red.<|eot_id|>");
+  auto two = render_chat(ChatFormat::minicpmv, {{"user", "", 2}}, false);
+  EXPECT_EQ(chat_text(two),
+            "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n<image>\n<image>"
+            "<|eot_id|>");
+  EXPECT_EQ(parse_chat_format("minicpmv"), ChatFormat::minicpmv);
+  EXPECT_STREQ(chat_format_name(ChatFormat::minicpmv), "minicpm-v");
+  EXPECT_STREQ(image_placeholder(ChatFormat::minicpmv), "<image>");
+}
+
 // A question is OpenFlamingo's VQA prompt, a turn without text its captioning prompt; each reply
 // ends its chunk.
 TEST(ChatTemplate, OpenFlamingo) {

@@ -17,6 +17,14 @@ void check_roles(const std::vector<ChatMessage>& messages) {
   }
 }
 
+// Python's str.strip() for ASCII whitespace (what Jinja's trim does).
+std::string trimmed_whitespace(const std::string& s) {
+  const char* space = " \t\n\r\f\v";
+  const size_t begin = s.find_first_not_of(space);
+  if (begin == std::string::npos) return "";
+  return s.substr(begin, s.find_last_not_of(space) + 1 - begin);
+}
+
 std::string repeat(const std::string& s, int n) {
   std::string out;
   for (int i = 0; i < n; ++i) out += s;
@@ -42,18 +50,24 @@ std::vector<ChatSegment> render_llava(const std::vector<ChatMessage>& messages, 
   return out;
 }
 
-std::vector<ChatSegment> render_llama3(const std::vector<ChatMessage>& messages, bool prompt) {
+// `images`: what one image adds before a message's text; `trim`: the content is stripped of
+// surrounding whitespace (MiniCPM-V's template applies Jinja's trim to it).
+std::vector<ChatSegment> render_llama3(const std::vector<ChatMessage>& messages, bool prompt,
+                                       const std::string& image, bool trim) {
   std::vector<ChatSegment> out{{"<|begin_of_text|>", false}};
   auto header = [](const std::string& role) {
     return "<|start_header_id|>" + role + "<|end_header_id|>\n\n";
   };
+  auto content = [&](const ChatMessage& m) {
+    const std::string c = repeat(image, m.images) + m.text;
+    return trim ? trimmed_whitespace(c) : c;
+  };
   for (const auto& m : messages) {
     if (m.role == "assistant") {
-      out.push_back({header(m.role) + repeat("<|image|>", m.images), false});
-      out.push_back({m.text + "<|eot_id|>", true});
+      out.push_back({header(m.role) + repeat(image, m.images), false});
+      out.push_back({content({m.role, m.text, 0}) + "<|eot_id|>", true});
     } else {
-      out.push_back(
-          {header(m.role) + repeat("<|image|>", m.images) + m.text + "<|eot_id|>", false});
+      out.push_back({header(m.role) + content(m) + "<|eot_id|>", false});
     }
   }
   if (prompt) out.push_back({header("assistant"), false});
@@ -92,8 +106,9 @@ ChatFormat parse_chat_format(const std::string& name) {
   if (name == "llava-1.5" || name == "llava") return ChatFormat::llava15;
   if (name == "llama-3-vision" || name == "mllama") return ChatFormat::llama3_vision;
   if (name == "openflamingo") return ChatFormat::open_flamingo;
+  if (name == "minicpm-v" || name == "minicpmv") return ChatFormat::minicpmv;
   throw Error("unknown chat format \"" + name +
-              "\" (expected llava-1.5, llama-3-vision or openflamingo)");
+              "\" (expected llava-1.5, llama-3-vision, openflamingo or minicpm-v)");
 }
 
 const char* chat_format_name(ChatFormat format) {
@@ -104,6 +119,8 @@ const char* chat_format_name(ChatFormat format) {
       return "llama-3-vision";
     case ChatFormat::open_flamingo:
       return "openflamingo";
+    case ChatFormat::minicpmv:
+      return "minicpm-v";
   }
   return "?";
 }
@@ -119,7 +136,9 @@ std::vector<ChatSegment> render_chat(ChatFormat format, const std::vector<ChatMe
     case ChatFormat::llava15:
       return render_llava(messages, add_generation_prompt);
     case ChatFormat::llama3_vision:
-      return render_llama3(messages, add_generation_prompt);
+      return render_llama3(messages, add_generation_prompt, "<|image|>", false);
+    case ChatFormat::minicpmv:
+      return render_llama3(messages, add_generation_prompt, "<image>\n", true);
     case ChatFormat::open_flamingo:
       break;
   }

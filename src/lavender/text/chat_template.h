@@ -7,6 +7,10 @@
 //   llama-3-vision  "<|begin_of_text|>" then per message
 //                   "<|start_header_id|>" role "<|end_header_id|>\n\n" "<|image|>"×images text
 //                   "<|eot_id|>"; generation prompt: the assistant header.
+//   minicpm-v       Llama 3's chat template (MiniCPM-Llama3-V 2.5's tokenizer_config), each
+//                   message's content trimmed, a user turn's content '\n'-joined from one
+//                   "<image>" per image and the text (the release's chat()); the model expands
+//                   each "<image>" into the image's placeholder (<image><unk>…</image><slice>…).
 //   openflamingo    "<image>"×images then "Question:" text " Short answer:" (a user turn with
 //                   text) or "Output:" (one without: captioning), the reply "<|endofchunk|>";
 //                   generation prompt: nothing more after a user turn.
@@ -20,9 +24,10 @@
 
 namespace lavender::text {
 
-enum class ChatFormat { llava15, llama3_vision, open_flamingo };
+enum class ChatFormat { llava15, llama3_vision, open_flamingo, minicpmv };
 
-// "llava-1.5" | "llama-3-vision" | "openflamingo"; or a model_type ("llava", "mllama").
+// "llava-1.5" | "llama-3-vision" | "openflamingo" | "minicpm-v"; or a model_type ("llava",
+// "mllama", "minicpmv").
 // Throws for others.
 ChatFormat parse_chat_format(const std::string& name);
 const char* chat_format_name(ChatFormat format);
