@@ -72,6 +72,36 @@ TEST(ChatModel, OpenFlamingoAnswersAndShowsWhereWordsLooked) {
   EXPECT_TRUE(std::isfinite(model->reply_log_likelihood(image, "Is the red dish left?", "yes")));
 }
 
+// MiniCPM-V: the fixture's image and question give the reference's greedy reply (the prompt
+// expanded into the source picture's and the 3×2 slices' placeholders), and the maps add the two
+// views of the image (align/sliced_attention_maps.h).
+TEST(ChatModel, MiniCpmVAnswersAsTheReleaseAndShowsWhereWordsLooked) {
+  test::TempDir dir;
+  const std::string folder = test::write_tiny_vlm_folder(dir.file("model"), "minicpmv");
+  auto model = ChatModel::load(folder);
+  EXPECT_EQ(model->tokenizer().decode(model->prompt_ids("Hi?")),
+            "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n<image>\nHi?<|eot_id|>"
+            "<|start_header_id|>assistant<|end_header_id|>\n\n");
+  const std::string png = test::fixture_dir("minicpmv") + "/input.png";
+  const io::Image image = io::read_image(png);
+  GenerationOptions o;
+  o.max_new_tokens = 6;
+  auto reply = model->generate(image, "Describe the image.", o);
+  EXPECT_EQ(reply.reply_ids, (std::vector<int64_t>{72, 5, 294, 103, 138, 45}));  // greedy_ids
+
+  std::vector<int64_t> ids = reply.prompt_ids;
+  ids.insert(ids.end(), reply.reply_ids.begin(), reply.reply_ids.end());
+  auto attention = model->attention(image, ids, {}, 16);
+  const auto t = static_cast<int64_t>(ids.size());
+  EXPECT_EQ(attention.maps.sizes(), (std::vector<int64_t>{2, 4, t, 16, 16}));
+  EXPECT_EQ(attention.view.width, 20);  // the source picture
+  EXPECT_EQ(attention.maps.select(2, 0).abs().sum().item<float>(), 0.0f);
+  EXPECT_GT(attention.maps.select(2, t - 1).sum().item<float>(), 0.0f);
+  auto maps = word_attention(attention, {"describe", "image"});
+  EXPECT_NEAR(maps[1].max().item<float>(), 1.0f, 1e-5);
+  EXPECT_TRUE(std::isfinite(model->reply_log_likelihood(image, "Describe the image.", "red left")));
+}
+
 TEST(ChatModel, PromptsFollowTheFamilysChatFormat) {
   test::TempDir dir;
   auto llava = ChatModel::load(test::write_tiny_vlm_folder(dir.file("llava"), "llava"));

@@ -1,5 +1,5 @@
-// A complete Hugging Face model folder around a tiny fixture checkpoint (llava, mllama, or
-// openflamingo in its release layout): its
+// A complete Hugging Face model folder around a tiny fixture checkpoint (llava, mllama, minicpmv,
+// or openflamingo in its release layout): its
 // config and weights plus a 300-token byte-level tokenizer.json (with the chat formats' special
 // tokens and both image tokens) and a preprocessor_config.json sized for its vision model.
 #pragma once
@@ -84,10 +84,33 @@ inline std::string write_tiny_flamingo_folder(const std::string& dir) {
   return dir;
 }
 
+// The MiniCPM-V fixture's toy vocabulary as a byte-level tokenizer.json: ids 0–255 are the
+// bytes, and its special tokens (<|begin_of_text|>, <unk>, <image>, <slice>, ...) sit at the
+// ids meta.json gives them (256 + the Llama 3 id − 128000), in place of the fillers there.
+inline nlohmann::json tiny_minicpmv_tokenizer() {
+  const nlohmann::json meta =
+      nlohmann::json::parse(std::ifstream(fixture_dir("minicpmv") + "/meta.json"));
+  nlohmann::json j = text::byte_level_tokenizer_json(meta["tokenizer"]["vocab_size"], {});
+  for (const auto& [name, id] : meta["tokenizer"]["special_ids"].items()) {
+    j["model"]["vocab"].erase("~" + std::to_string(id.get<int64_t>()));
+    j["model"]["vocab"][name] = id;
+    j["added_tokens"].push_back({{"id", id}, {"content", name}, {"special", true}});
+  }
+  return j;
+}
+
 // Writes the folder into `dir` and returns it.
 inline std::string write_tiny_vlm_folder(const std::string& dir, const std::string& fixture) {
   namespace fs = std::filesystem;
   if (fixture == "openflamingo") return write_tiny_flamingo_folder(dir);
+  if (fixture == "minicpmv") {
+    fs::create_directories(dir);
+    for (const char* f : {"config.json", "model.safetensors", "preprocessor_config.json"})
+      fs::copy_file(fixture_dir(fixture) + "/" + f, dir + "/" + f,
+                    fs::copy_options::overwrite_existing);
+    std::ofstream(dir + "/tokenizer.json") << tiny_minicpmv_tokenizer().dump();
+    return dir;
+  }
   fs::create_directories(dir);
   for (const char* f : {"config.json", "model.safetensors", "generation_config.json"})
     fs::copy_file(fixture_dir(fixture) + "/" + f, dir + "/" + f,

@@ -20,6 +20,8 @@ namespace lavender::vlm {
 
 std::unique_ptr<ChatModel> make_open_flamingo_chat_model(const std::string& folder,
                                                          at::ScalarType dtype, at::Device device);
+std::unique_ptr<ChatModel> make_minicpmv_chat_model(const std::string& folder, at::ScalarType dtype,
+                                                    at::Device device);
 
 namespace {
 
@@ -233,9 +235,11 @@ std::unique_ptr<ChatModel> ChatModel::load(const std::string& folder, at::Scalar
   if (arch == "MllamaForConditionalGeneration" || arch == "mllama")
     return std::make_unique<MllamaChatModel>(folder, text::load_tokenizer(folder), dtype, device);
   if (arch == "openflamingo") return make_open_flamingo_chat_model(folder, dtype, device);
+  if (arch == "MiniCPMV" || arch == "minicpmv")
+    return make_minicpmv_chat_model(folder, dtype, device);
   throw Error(config_path + ": unsupported architecture \"" + arch +
               "\" (lavender chats with LlavaForConditionalGeneration, "
-              "MllamaForConditionalGeneration and OpenFlamingo)");
+              "MllamaForConditionalGeneration, OpenFlamingo and MiniCPMV)");
 }
 
 std::vector<int64_t> ChatModel::prompt_ids(const std::string& prompt) const {

@@ -1,5 +1,6 @@
 // A VLM as a user meets it: a Hugging Face folder (config.json, weights, tokenizer,
-// preprocessor_config.json) loaded as whichever family it is (LLaVA-1.5 or Llama 3.2 Vision),
+// preprocessor_config.json) loaded as whichever family it is (LLaVA-1.5, Llama 3.2 Vision,
+// OpenFlamingo or MiniCPM-Llama3-V 2.5),
 // that answers a prompt about an image and shows where its text looked in the image.
 // This is what `lavender generate` calls; the pieces (tokenizer, processor, chat format, model)
 // stay reachable for training code.

@@ -169,6 +169,9 @@ MiniCpmVImageInputs MiniCpmVImageProcessor::preprocess(const io::Image& image, b
   add(slices.source);
   for (const auto& s : slices.slices) add(s);
   out.tgt_sizes = at::tensor(sizes, at::kLong).view({-1, 2});
+  out.grid_cols = slices.grid_cols;
+  out.grid_rows = slices.grid_rows;
+  out.source = std::move(slices.source);
 
   const std::string one = c_.im_start + repeated(c_.unk, c_.image_feature_size) + c_.im_end;
   out.placeholder = one;

@@ -58,6 +58,8 @@ struct MiniCpmVImageInputs {
   std::vector<at::Tensor> pixel_values;  // the same as [3, p, h·w·p]
   at::Tensor tgt_sizes;                  // [pictures, 2] (h, w) in patches
   std::string placeholder;               // the prompt text standing for the image
+  int64_t grid_cols = 0, grid_rows = 0;  // the slices' grid; 0 × 0: the source picture only
+  io::Image source;                      // the source picture (the whole image, resized)
 };
 
 class MiniCpmVImageProcessor {

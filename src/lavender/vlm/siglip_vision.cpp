@@ -103,7 +103,11 @@ at::Tensor SiglipVisionTransformerImpl::forward(const at::Tensor& pixel_values,
     bias = torch::zeros(keys.sizes(), h.options())
                .masked_fill(keys.logical_not(), nn::lowest_finite(h.scalar_type()))
                .view({keys.size(0), 1, 1, keys.size(1)});
-  h = encoder->forward(h, bias, /*causal=*/false, /*all_hidden_states=*/false).back();
+  // Layer by layer (not encoder->forward) so that sharded layers are made whole as they run.
+  for (size_t i = 0; i < encoder->num_layers(); ++i) {
+    nn::WholeLayer whole({layer_hooks_, encoder->layers[i].get()}, h);
+    h = encoder->layers[i]->as<nn::ClipEncoderLayer>()->forward(h, bias, /*causal=*/false);
+  }
   return post_layernorm(h);
 }
 

@@ -18,6 +18,7 @@
 #include "lavender/io/config/clip.h"
 #include "lavender/nn/clip_encoder.h"
 #include "lavender/nn/embedding.h"
+#include "lavender/nn/layer_hooks.h"
 
 namespace lavender::vlm {
 
@@ -52,6 +53,8 @@ class SiglipVisionTransformerImpl : public torch::nn::Module {
   int64_t hidden_size() const { return config_.hidden_size; }
   int64_t patch_size() const { return config_.patch_size; }
   const io::config::ClipVisionConfig& config() const { return config_; }
+  // Hooks around every encoder layer (nn/layer_hooks.h: --sharding full); nullptr: none.
+  void set_layer_hooks(nn::LayerHooks* hooks) { layer_hooks_ = hooks; }
 
   SiglipVisionEmbeddings embeddings{nullptr};
   nn::ClipEncoder encoder{nullptr};
@@ -59,6 +62,7 @@ class SiglipVisionTransformerImpl : public torch::nn::Module {
 
  private:
   io::config::ClipVisionConfig config_;
+  nn::LayerHooks* layer_hooks_ = nullptr;
 };
 TORCH_MODULE(SiglipVisionTransformer);
 
