@@ -212,6 +212,40 @@ TEST(TrainerDistributed, OpenFlamingoRanksStepAsOneProcess) {
   EXPECT_NE(read_text(dir.file("full.log")).find("OpenFlamingo"), std::string::npos);
 }
 
+// MiniCPM-V's maps (the decoder's attention to the source picture's and the slices' tokens,
+// composed through the resampler) step alike over one and two processes, unsharded and with
+// full sharding (the decoder's and the frozen SigLIP tower's layers sharded through the
+// student's layer hooks; grad-op touches no student code and ShardedRunsStepAsOneProcess
+// covers it).
+// Every sample has the same image, so the release's batched tower (features depend on the
+// batch's longest picture) sees the same pictures on every rank.
+TEST(TrainerDistributed, MiniCpmVRanksStepAsOneProcess) {
+  TempDir dir;
+  auto run = write_tiny_training_run(dir.path(), 8, "minicpmv", true, true);
+  const std::string frozen = " --freeze @vision";
+  ASSERT_EQ(shell(train_command(run, dir.file("one"), 4, 3) + frozen + " > " + dir.file("one.log") +
+                  " 2>&1"),
+            0)
+      << read_text(dir.file("one.log"));
+  auto one = read_jsonl(dir.file("one/metrics.jsonl"));
+  for (const std::string sharding : {"none", "full"}) {
+    const std::string what = "minicpmv " + sharding;
+    const std::string out = dir.file(sharding);
+    ASSERT_TRUE(run_ranks(train_command(run, out, 2, 3) + frozen + " --sharding " + sharding, 2,
+                          out + "-rank"))
+        << what << "\n"
+        << rank_logs(out + "-rank", 2);
+    const auto ranks = read_jsonl(out + "/metrics.jsonl");
+    expect_same_log(one, ranks, what);
+    double worst = 0;  // the largest loss difference, for the record
+    for (size_t i = 0; i < std::min(one.size(), ranks.size()); ++i)
+      for (const char* key : {"total", "text", "attention"})
+        worst = std::max(worst, std::abs(one[i][key].get<double>() - ranks[i][key].get<double>()));
+    std::cout << what << ": largest loss difference over 3 steps " << worst << "\n";
+    expect_same_model(dir.file("one/model"), out + "/model");
+  }
+}
+
 // Each rank writes and reads back its own share: a sharded run resumed with its world size
 // continues exactly; another world size is refused, naming why.
 TEST(TrainerDistributed, AShardedRunResumesExactly) {

@@ -5,9 +5,9 @@
 // Matching follows PEFT's list form of `target_modules`: a module is a target when its full
 // name equals an entry or ends with "." + entry. `exclude` drops modules that sit inside a module
 // of that name (any path component). The default excludes the vision tower and the projector
-// (LLaVA's `vision_tower` / `multi_modal_projector`, Llama 3.2 Vision's `vision_model`), because
-// the Lavender LoRA runs adapt the language model only: without it, "q_proj" would also catch the
-// CLIP / Mllama vision attention.
+// (LLaVA's `vision_tower` / `multi_modal_projector`, Llama 3.2 Vision's `vision_model`,
+// MiniCPM-V's `vpm` / `resampler`), because the Lavender LoRA runs adapt the language model
+// only: without it, "q_proj" would also catch the CLIP / Mllama / SigLIP vision attention.
 //
 // Module names are this project's module tree, which is transformers 5's layout
 // (`model.language_model.layers.N.self_attn.q_proj`, `lm_head`); PEFT's saved keys prefix them
@@ -33,7 +33,8 @@ struct LoraConfig {
   double dropout = 0.05;
   std::vector<std::string> target_modules{"q_proj", "k_proj", "v_proj", "o_proj"};
   // Language model only by default (see above).
-  std::vector<std::string> exclude{"vision_tower", "vision_model", "multi_modal_projector"};
+  std::vector<std::string> exclude{"vision_tower", "vision_model", "multi_modal_projector", "vpm",
+                                   "resampler"};
   // scale alpha/√r instead of alpha/r (PEFT's use_rslora; off by default there too).
   bool use_rslora = false;
   // Instead of target_modules/exclude: a regex the whole module name must match (PEFT's string

@@ -20,6 +20,8 @@ std::unique_ptr<Student> make_mllama_student(const std::string& folder, at::Scal
                                              at::Device device);
 std::unique_ptr<Student> make_open_flamingo_student(const std::string& folder, at::ScalarType dtype,
                                                     at::Device device);
+std::unique_ptr<Student> make_minicpmv_student(const std::string& folder, at::ScalarType dtype,
+                                               at::Device device);
 
 MatchScope parse_match_scope(const std::string& name) {
   if (name == "reply") return MatchScope::reply;
@@ -36,9 +38,10 @@ std::unique_ptr<Student> Student::load(const std::string& folder, at::ScalarType
   if (arch == "MllamaForConditionalGeneration" || arch == "mllama")
     return make_mllama_student(folder, dtype, device);
   if (arch == "openflamingo") return make_open_flamingo_student(folder, dtype, device);
+  if (arch == "MiniCPMV" || arch == "minicpmv") return make_minicpmv_student(folder, dtype, device);
   throw Error(config_path + ": unsupported architecture \"" + arch +
               "\" (lavender trains LlavaForConditionalGeneration, "
-              "MllamaForConditionalGeneration and OpenFlamingo)");
+              "MllamaForConditionalGeneration, OpenFlamingo and MiniCPMV)");
 }
 
 void Student::check_align_layer(int64_t layer) const {
@@ -76,17 +79,18 @@ PreparedExample Student::prepare(const TrainingSample& sample, const io::MapStor
   text::TokenizedChat chat =
       text::tokenize_chat(*tokenizer_, segments, format_ == text::ChatFormat::llava15);
   text::WordSegmentation words = text::segment_words(*tokenizer_, chat.ids);
+  ex.image_inputs = prepare_image(io::read_image(sample.image), ex.view);
 
-  // The image token becomes as many copies as the family needs; words and labels follow.
-  const int64_t copies = tokens_per_image();
+  // The image token becomes the family's image sequence; words and labels follow.
+  const std::vector<int64_t> image_ids = image_sequence(ex.image_inputs);
   std::vector<int> word_of_token;
   std::vector<bool> in_scope;
   bool after_image = false;
   for (size_t t = 0; t < chat.ids.size(); ++t) {
     const bool image = chat.ids[t] == image_token();
-    const int64_t n = image ? copies : 1;
-    for (int64_t k = 0; k < n; ++k) {
-      ex.ids.push_back(chat.ids[t]);
+    const size_t n = image ? image_ids.size() : 1;
+    for (size_t k = 0; k < n; ++k) {
+      ex.ids.push_back(image ? image_ids[k] : chat.ids[t]);
       ex.labels.push_back(image ? text::kIgnoreLabel : chat.labels[t]);
       word_of_token.push_back(image ? -1 : words.word_of_token[t]);
       // Only tokens after the image can attend to it: a word before it (a reply in an earlier
@@ -116,8 +120,11 @@ PreparedExample Student::prepare(const TrainingSample& sample, const io::MapStor
     if (!ex.matches.empty())
       ex.teacher = align::matched_teacher_maps(store->maps(key), ex.matches, options.map_size);
   }
-  ex.image_inputs = prepare_image(io::read_image(sample.image), ex.view);
   return ex;
+}
+
+std::vector<int64_t> Student::image_sequence(const std::vector<at::Tensor>&) const {
+  return std::vector<int64_t>(static_cast<size_t>(tokens_per_image()), image_token());
 }
 
 at::ScalarType Student::float_dtype() {

@@ -63,8 +63,9 @@ struct StudentOutput {
 class Student {
  public:
   virtual ~Student() = default;
-  // A Hugging Face folder (LLaVA-1.5 or Llama 3.2 Vision) or an OpenFlamingo folder (root
-  // config.json with model_type "openflamingo"), its weights loaded straight into
+  // A Hugging Face folder (LLaVA-1.5, Llama 3.2 Vision or MiniCPM-Llama3-V 2.5) or an
+  // OpenFlamingo folder (root config.json with model_type "openflamingo"), its weights loaded
+  // straight into
   // `dtype` on `device` (vlm::load_llava says how). Throws naming the folder.
   static std::unique_ptr<Student> load(const std::string& folder, at::ScalarType dtype,
                                        at::Device device);
@@ -120,6 +121,10 @@ class Student {
       : folder_(std::move(folder)), tokenizer_(std::move(tokenizer)), format_(format) {}
   virtual int64_t image_token() const = 0;
   virtual int64_t tokens_per_image() const = 0;  // copies of the image token in the sequence
+  // What one image token of the chat becomes in the model's sequence, given the image's
+  // prepare_image tensors: tokens_per_image() copies of the image token (MiniCPM-V: the image's
+  // placeholder, <image><unk>…</image> and its slices' rows). None of them is labelled or a word.
+  virtual std::vector<int64_t> image_sequence(const std::vector<at::Tensor>& image_inputs) const;
   virtual std::vector<at::Tensor> prepare_image(const io::Image& image, io::Image& view) const = 0;
   // The dtype of the model's floating-point weights (images are cast to it).
   at::ScalarType float_dtype();

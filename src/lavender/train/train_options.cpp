@@ -176,8 +176,8 @@ std::vector<OptionSpec> make_specs() {
       integer("map-size", "side of the aligned maps", &O::map_size, 4),
       text("match-scope", "which tokens' attention is aligned: reply | all", &O::match_scope),
       text("latent-maps",
-           "OpenFlamingo: the latents' attention as maps through the Perceiver's attention to "
-           "patches (composed) or as a raster of latents (square)",
+           "OpenFlamingo, MiniCPM-V: attention to resampled tokens as maps through the "
+           "resampler's attention to patches (composed) or as a raster of tokens (square)",
            &O::latent_maps),
       text("word-filter", "all | content | nouns | adjectives | nouns-adjectives-verbs",
            &O::word_filter),
@@ -296,8 +296,8 @@ void validate(const TrainOptions& o) {
                                     {"max-steps", o.max_steps},
                                     {"save-every", o.save_every}})
     if (value < 1)
-      throw Error(std::string("--") + name + ": must be at least 1 (got " +
-                  std::to_string(value) + ")");
+      throw Error(std::string("--") + name + ": must be at least 1 (got " + std::to_string(value) +
+                  ")");
 }
 
 }  // namespace lavender::train

@@ -48,7 +48,7 @@ struct TrainOptions {
   double parallel_fraction = 0.2;  // of the default layers, when align_layers is empty
   int64_t map_size = 32;
   std::string match_scope = "reply";
-  // How a family whose text reads resampled latents (OpenFlamingo) makes them maps:
+  // How a family whose text reads resampled latents (OpenFlamingo, MiniCPM-V) makes them maps:
   // composed | square (align/resampled_attention_maps.h). The default is provisional: it is to
   // be chosen by measuring grounding of both readings on the shapes world.
   std::string latent_maps = "composed";
