@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 
 #include "lavender/align/alignment_loss.h"
 #include "lavender/io/map_store.h"
@@ -116,6 +117,44 @@ TEST(MiniCpmVTraining, PreparedExamplesAreTheReleasesPromptAndLabelTheReply) {
       EXPECT_EQ(r.words, 4) << pooling << " " << variant;
       EXPECT_TRUE(std::isfinite(r.loss.item<double>())) << pooling << " " << variant;
     }
+}
+
+// Samples whose images are cut differently (a source picture and 3×2 slices; a source picture
+// alone) share a batch: each sample's maps read its own pictures' columns and resampler
+// attention. With each picture alone through the tower (batch_vision_input false; the release's
+// batched tower makes features depend on the batch) they are the maps of the sample alone.
+TEST(MiniCpmVTraining, SamplesCutDifferentlyMapInABatchAsAlone) {
+  test::TempDir dir;
+  auto run = test::write_tiny_training_run(dir.path(), 2, "minicpmv", false);
+  nlohmann::json config = nlohmann::json::parse(std::ifstream(run.model + "/config.json"));
+  config["batch_vision_input"] = false;
+  std::filesystem::remove(run.model + "/config.json");
+  std::ofstream(run.model + "/config.json") << config.dump();
+  auto student = Student::load(run.model, at::kFloat, at::kCPU);
+  const io::MapStoreReader store = io::MapStoreReader::open(run.maps);
+  ExampleOptions options;
+  options.map_size = 16;
+  std::vector<PreparedExample> ex;
+  for (const char* png : {"input.png", "input_r1_0.png"})
+    ex.push_back(student->prepare({"s" + std::to_string(ex.size()),
+                                   test::fixture_dir("minicpmv") + "/" + png,
+                                   {{"user", "Hi?", 1}, {"assistant", "red left, blue right", 0}},
+                                   "test"},
+                                  &store, options));
+  EXPECT_EQ(ex[0].image_inputs.size(), 3u + 7u);
+  EXPECT_EQ(ex[1].image_inputs.size(), 3u + 1u);
+  torch::NoGradGuard no_grad;
+  for (auto maps : {align::LatentMaps::composed, align::LatentMaps::square}) {
+    student->set_latent_maps(maps);
+    at::Tensor both = student->forward({&ex[0], &ex[1]}, {0, 1}, 16, at::kCPU).word_maps;
+    for (int64_t i = 0; i < 2; ++i) {
+      at::Tensor alone =
+          student->forward({&ex[static_cast<size_t>(i)]}, {0, 1}, 16, at::kCPU).word_maps[0];
+      EXPECT_GT(alone.abs().sum().item<double>(), 0);
+      EXPECT_LT((both[i] - alone).abs().max().item<double>(), 1e-5)
+          << align::latent_maps_name(maps) << " sample " << i;
+    }
+  }
 }
 
 TEST(MiniCpmVTraining, LavenderStepsAlignWordsAndWriteAModelThatLoads) {
