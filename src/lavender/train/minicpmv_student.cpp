@@ -6,14 +6,13 @@
 // views added (align/sliced_attention_maps.h).
 #include <torch/torch.h>
 
-#include <algorithm>
+#include <utility>
 
 #include "lavender/align/alignment_loss.h"
 #include "lavender/align/sliced_attention_maps.h"
 #include "lavender/io/config/minicpmv.h"
 #include "lavender/runtime/device.h"
 #include "lavender/train/student.h"
-#include "lavender/util/error.h"
 #include "lavender/vlm/llava.h"
 #include "lavender/vlm/minicpmv.h"
 #include "lavender/vlm/minicpmv_prompt.h"
@@ -90,30 +89,19 @@ class MiniCpmVStudent : public Student {
     at::Tensor averaging, valid;
     word_averaging(batch, capture.query_begin, t - capture.query_begin, words, averaging, valid);
     averaging = runtime::to_device(averaging, device);
-    at::Tensor to_patch;  // [N, queries, Lmax]: each picture's first h·w columns are its patches
-    if (maps_ == align::LatentMaps::composed)
-      to_patch = align::query_patch_attention(o.vision.resampler_attn_heads);
+    const auto pictures = pictures_of(batch, o.vision.resampler_attn_heads);
     std::vector<at::Tensor> per_layer;
     for (int64_t l : layers) {
       at::Tensor block = align::student_word_block(capture.probs.at(l), averaging);
       std::vector<at::Tensor> per_sample;
-      int64_t first = 0;  // the sample's first picture among the batch's
       for (size_t i = 0; i < batch.size(); ++i) {
-        const auto& ex = *batch[i];
-        const align::SlicedImage image = sliced_image(ex);
-        const int64_t pictures = static_cast<int64_t>(image.patch_grids.size());
-        std::vector<at::Tensor> query_to_patch;
-        if (to_patch.defined())
-          for (int64_t k = 0; k < pictures; ++k) {
-            const auto [h, w] = image.patch_grids[static_cast<size_t>(k)];
-            query_to_patch.push_back(to_patch[first + k].narrow(1, 0, h * w));
-          }
+        const auto& [image, query_to_patch] = pictures[i];
         // The sample's own image columns come first in its row of the block.
-        const int64_t columns = pictures * model_->config().query_num;
+        const int64_t columns =
+            static_cast<int64_t>(image.patch_grids.size()) * model_->config().query_num;
         per_sample.push_back(
             align::sliced_image_maps(block[static_cast<int64_t>(i)].narrow(2, 0, columns), image,
                                      query_to_patch, maps_, map_size));
-        first += pictures;
       }
       per_layer.push_back(torch::stack(per_sample));  // [B, H, W, S, S]
     }
@@ -143,6 +131,27 @@ class MiniCpmVStudent : public Student {
 
  private:
   vlm::LlamaModel& decoder() { return model_->llm->model; }
+
+  // Each sample's pictures: their grids and, for composed maps, each picture's query→patch
+  // attention out of the resampler's [N, heads, queries, Lmax] (pictures in batch order).
+  std::vector<std::pair<align::SlicedImage, std::vector<at::Tensor>>> pictures_of(
+      const std::vector<const PreparedExample*>& batch, const at::Tensor& resampler_attn) const {
+    at::Tensor to_patch;  // [N, queries, Lmax]: each picture's first h·w columns are its patches
+    if (maps_ == align::LatentMaps::composed)
+      to_patch = align::query_patch_attention(resampler_attn);
+    std::vector<std::pair<align::SlicedImage, std::vector<at::Tensor>>> out;
+    int64_t first = 0;  // the sample's first picture among the batch's
+    for (const auto* ex : batch) {
+      align::SlicedImage image = sliced_image(*ex);
+      std::vector<at::Tensor> query_to_patch;
+      for (const auto& [h, w] : image.patch_grids) {
+        if (to_patch.defined()) query_to_patch.push_back(to_patch[first].narrow(1, 0, h * w));
+        ++first;
+      }
+      out.emplace_back(std::move(image), std::move(query_to_patch));
+    }
+    return out;
+  }
 
   static align::SlicedImage sliced_image(const PreparedExample& ex) {
     align::SlicedImage image;
