@@ -10,13 +10,10 @@
 #include <vector>
 
 #include "lavender/demo/demo_plan.h"
+#include "lavender/demo/report_findings.h"  // mean_and_spread, for the tables' cells
 
 namespace lavender::demo {
 
 nlohmann::json gather_report(const DemoOptions& options, const std::vector<Stage>& plan);
-
-// "0.612 ± 0.013" (sample standard deviation over the values; just the mean for one value;
-// "–" for none).
-std::string mean_and_spread(const std::vector<double>& values, int decimals = 3);
 
 }  // namespace lavender::demo

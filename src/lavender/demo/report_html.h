@@ -3,9 +3,14 @@
 //
 // It renders the demo's metrics.json (demo/report_data.h assembles it):
 //   "title", "subtitle"                       strings
-//   "tables": [{"title", "note", "columns": [..], "rows": [[cell, ...], ...]}]   cells are strings
+//   "tables": [{"title", "note", "findings": [sentence], "columns": [..], "rows": [[cell, ...]]}]
+//                                              cells are strings; findings computed from the
+//                                              numbers (demo/report_findings.h), as a list
 //   "curves": [{"title", "y_label", "series": [{"name", "x": [..], "y": [..]}]}]
-//   "figures": [{"title", "file", "caption"}]  file relative to the report's folder (PNG)
+//   "figures": [{"title", "file", "caption", "grid"}]  files relative to the report's folder (PNG);
+//       with "grid": {"columns": [header], "records": [{"question", "image": file,
+//       "words": [{"word", "tiles": [file or null, one per column after the first]}]}]} the
+//       figure is laid out as an HTML table of its panels with text labels, else "file" is shown
 //   "notes": [string]                          paragraphs at the end
 #pragma once
 
