@@ -54,8 +54,7 @@ TEST(ReportFindings, AccuracyAgainstSftBothWaysAndWithOneSeed) {
   EXPECT_EQ(demo::comparison_finding("test-id", {"SFT", {0.5}},
                                      {{"Lavender-DM", {0.6}}, {"Lavender-GT", {0.5}}}, w),
             "test-id, against SFT (0.500): higher — Lavender-DM (0.600); no difference at the "
-            "shown precision — Lavender-GT (0.500). One run each, so no spread over seeds to judge "
-            "the differences by.");
+            "shown precision — Lavender-GT (0.500).");
   // Nothing to compare: no sentence.
   EXPECT_EQ(demo::comparison_finding("test-id", {"SFT", {}}, {{"Lavender-DM", {0.6}}}, w), "");
   EXPECT_EQ(demo::comparison_finding("test-id", {"SFT", {0.5}}, {{"Lavender-DM", {}}}, w), "");

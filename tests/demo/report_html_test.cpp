@@ -83,6 +83,14 @@ TEST(ReportHtml, ChartTicksFallOnRoundNumbers) {
     EXPECT_EQ(svg.find(odd), std::string::npos) << odd;
 }
 
+TEST(ReportHtml, ASeriesKeepsTheColourItNames) {
+  const nlohmann::json curve = {
+      {"title", "attention"},
+      {"series", {{{"name", "Lavender-GT"}, {"colour", 2}, {"x", {1, 2}}, {"y", {0.2, 0.1}}}}}};
+  // Palette entry 2, not entry 0 of the chart's first series.
+  EXPECT_NE(demo::svg_line_chart(curve).find("stroke=\"#009E73\""), std::string::npos);
+}
+
 TEST(ReportHtml, TablesListTheirFindings) {
   nlohmann::json report = sample_report();
   report.erase("figures");

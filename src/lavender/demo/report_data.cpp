@@ -235,12 +235,14 @@ json stage_table(const std::string& out, const std::vector<Stage>& plan, StageTi
           {"rows", rows}};
 }
 
-// Loss curves of the fine-tuning runs of seed 0, and the pretraining.
+// Loss curves of the fine-tuning runs of seed 0, named as the findings and grids name the arms,
+// each arm in the same colour on every chart.
 json curves(const std::string& out) {
   json text = {{"title", "Text loss"}, {"y_label", "next-token loss"}, {"series", json::array()}};
   json att = {
       {"title", "Attention loss (Lavender arms)"}, {"y_label", "L_att"}, {"series", json::array()}};
-  for (const auto& arm : demo_arms()) {
+  for (size_t a = 0; a < demo_arms().size(); ++a) {
+    const Arm& arm = demo_arms()[a];
     const std::string path = out + "/vlm/" + arm.name + "-s0/metrics.jsonl";
     if (!std::filesystem::exists(path)) continue;
     json x = json::array(), yt = json::array(), ya = json::array();
@@ -255,8 +257,9 @@ json curves(const std::string& out) {
     } catch (const std::exception&) {
       continue;  // a broken log leaves its curve out
     }
-    text["series"].push_back({{"name", arm.name}, {"x", x}, {"y", yt}});
-    if (arm.name != "sft") att["series"].push_back({{"name", arm.name}, {"x", x}, {"y", ya}});
+    text["series"].push_back({{"name", arm.short_title}, {"colour", a}, {"x", x}, {"y", yt}});
+    if (arm.name != "sft")
+      att["series"].push_back({{"name", arm.short_title}, {"colour", a}, {"x", x}, {"y", ya}});
   }
   return json::array({text, att});
 }
@@ -271,10 +274,11 @@ json gather_report(const DemoOptions& options, const std::vector<Stage>& plan) {
   const bool one_seed = preset.seeds == 1;
   const std::string seeds =
       std::to_string(preset.seeds) + (one_seed ? " fine-tuning seed" : " fine-tuning seeds");
-  // How the findings decide that two results differ (report_findings.h); with one seed they say
-  // themselves that there is no spread to judge by.
+  // How the findings decide that two results differ (report_findings.h), said once per table
+  // rather than in every finding.
   const std::string spread_rule =
-      one_seed ? ""
+      one_seed ? " One fine-tuning seed: the findings compare single runs, with no spread over "
+                 "seeds to tell a difference from noise."
                : " Two results differ when their means are further apart than the sum of their "
                  "standard deviations over seeds.";
   json tables = json::array();
@@ -282,7 +286,8 @@ json gather_report(const DemoOptions& options, const std::vector<Stage>& plan) {
       split_table(out, preset, "Answer accuracy",
                   "Exact match after VQA-style normalisation; " +
                       (one_seed ? std::string("one fine-tuning seed, so no spread is shown.")
-                                : "mean ± standard deviation over " + seeds + "." + spread_rule),
+                                : "mean ± standard deviation over " + seeds + ".") +
+                      spread_rule,
                   {"accuracy", "overall", "accuracy"}, {"lower", "higher"}));
   tables.push_back(split_table(
       out, preset, "Grounding: the VLM's word maps against ground-truth masks (IoU)",

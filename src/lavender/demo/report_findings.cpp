@@ -88,9 +88,7 @@ std::string comparison_finding(const std::string& lead, const ModelResult& refer
   std::string s = lead + ", against " + reference.name + " (" +
                   mean_and_spread(reference.values, decimals) + "): ";
   for (size_t i = 0; i < parts.size(); ++i) s += (i > 0 ? "; " : "") + parts[i];
-  s += ".";
-  if (single_runs) s += " One run each, so no spread over seeds to judge the differences by.";
-  return s;
+  return s + ".";
 }
 
 }  // namespace lavender::demo

@@ -4,7 +4,8 @@
 //
 // Two results differ only when their means are further apart than the sum of their sample
 // standard deviations over seeds (0 for a single run) and than half a unit of the shown precision.
-// With a single run on each side there is no spread to judge against, and the sentence says so.
+// With a single run on each side there is no spread to judge against: results then differ by any
+// amount beyond the shown precision, and the table's note says that single runs are compared.
 #pragma once
 
 #include <string>

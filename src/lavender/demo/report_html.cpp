@@ -34,7 +34,7 @@ figure { margin: 1em 0 2em; } figcaption { color: #555; font-size: 0.92em; }
 img.grid { image-rendering: pixelated; max-width: 100%; border: 1px solid #ddd; }
 ul.findings { margin: 0.3em 0 0.6em; padding-left: 1.2em; }
 table.maps { margin: 0.4em 0 0.6em; }
-table.maps th, table.maps td { border: none; padding: 2px; text-align: center;
+table.maps th, table.maps td { border: none; padding: 2px 4px; text-align: center;
                                vertical-align: middle; }
 table.maps thead th { background: none; font-weight: 600; font-size: 0.9em; white-space: nowrap; }
 table.maps td.image { vertical-align: top; }
@@ -43,8 +43,9 @@ table.maps th.question { text-align: left; font-weight: normal; background: #f4f
 table.maps th.word { text-align: right; padding-right: 0.6em; }
 table.maps td.none { width: 96px; height: 96px; background: #f0f0f0; color: #888;
                      font-size: 0.85em; }
-img.tile { display: block; width: 96px; height: 96px; }
+img.tile { display: block; width: 96px; height: 96px; margin: 0 auto; }
 svg text { font-size: 11px; fill: #333; }
+.curves { display: flex; flex-wrap: wrap; gap: 1em 2em; }
 )";
 
 std::string text_of(const nlohmann::json& j, const char* key) {
@@ -176,7 +177,7 @@ std::string render_figure(const nlohmann::json& f, const std::string& dir) {
     h << "<img class=\"grid\" alt=\"" << html_escape(text_of(f, "title")) << "\" src=\""
       << png_data_uri(dir, file) << "\">\n";
   h << "<figcaption>" << html_escape(text_of(f, "caption"));
-  if (!file.empty()) h << " (the same grid as a standalone image: " << html_escape(file) << ")";
+  if (!file.empty()) h << " The same grid as a standalone image: " << html_escape(file) << ".";
   h << "</figcaption>\n</figure>\n";
   return h.str();
 }
@@ -270,7 +271,9 @@ std::string svg_line_chart(const nlohmann::json& curve, int width, int height) {
     << "text-anchor=\"middle\">" << html_escape(text_of(curve, "y_label")) << "</text>\n";
   for (size_t i = 0; i < series.size(); ++i) {
     const auto& s = series[i];
-    const char* colour = kSeriesColours[i % (sizeof kSeriesColours / sizeof *kSeriesColours)];
+    // A series may name its palette entry, so that one model keeps its colour across charts.
+    const size_t pick = s.value("colour", i);
+    const char* colour = kSeriesColours[pick % (sizeof kSeriesColours / sizeof *kSeriesColours)];
     const auto xs = s.value("x", nlohmann::json::array()),
                ys = s.value("y", nlohmann::json::array());
     h << "<polyline fill=\"none\" stroke=\"" << colour << "\" stroke-width=\"1.5\" points=\"";
