@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -64,6 +65,41 @@ io::Image read_image_or_blank(const std::string& world, const std::string& path)
   }
 }
 
+constexpr int kGridPanel = 96;  // pixels per panel, in the PNG and in the report
+
+// One record (a question about one image) of a split's grid: a panel per word and source, each
+// written by `write_tile` (named `<prefix>-w<word>-c<source>`), the record's report JSON
+// ({question, image, words: [{word, tiles}]}, null tiles where a source lacks the word's map),
+// and its rows of the standalone PNG appended to `rows`.
+nlohmann::json grid_record(
+    const std::vector<Source>& sources, const io::MapEntry& entry, const std::string& world,
+    const std::string& prefix,
+    const std::function<std::string(const io::Image&, const std::string&)>& write_tile,
+    std::vector<eval::MapGridRow>* rows) {
+  const io::Image image = read_image_or_blank(world, entry.image);
+  nlohmann::json words = nlohmann::json::array();
+  for (size_t w = 0; w < entry.words.size(); ++w) {
+    eval::MapGridRow row;
+    row.image = image;
+    row.label = align::match_spelling(entry.words[w]);
+    nlohmann::json tiles = nlohmann::json::array();
+    for (size_t c = 0; c < sources.size(); ++c) {
+      row.maps.push_back(word_map(sources[c].store, entry.key, row.label));
+      const std::string name = prefix + "-w" + std::to_string(w) + "-c" + std::to_string(c);
+      tiles.push_back(row.maps.back().empty()
+                          ? nlohmann::json(nullptr)
+                          : nlohmann::json(write_tile(
+                                eval::map_panel(image, row.maps.back(), kGridPanel), name)));
+    }
+    words.push_back({{"word", row.label}, {"tiles", tiles}});
+    rows->push_back(std::move(row));
+  }
+  if (!entry.words.empty()) rows->back().note = entry.text;  // the question under its last word
+  return {{"question", entry.text},
+          {"image", write_tile(eval::image_panel(image, kGridPanel), prefix + "-image")},
+          {"words", words}};
+}
+
 }  // namespace
 
 std::string saved_vlm_maps(const std::string& out, const std::string& model,
@@ -72,7 +108,6 @@ std::string saved_vlm_maps(const std::string& out, const std::string& model,
 }
 
 nlohmann::json write_map_grids(const DemoOptions& options, int records_per_split) {
-  constexpr int kPanel = 96;
   nlohmann::json figures = nlohmann::json::array();
   const std::string world = options.out + "/world";
   for (const auto& split : demo_test_splits()) {
@@ -106,37 +141,14 @@ nlohmann::json write_map_grids(const DemoOptions& options, int records_per_split
     };
     nlohmann::json records = nlohmann::json::array();
     std::vector<eval::MapGridRow> rows;
-    for (size_t k = 0; k < keys.size(); ++k) {
-      const io::MapEntry& entry = truth.entry(keys[k]);
-      const io::Image image = read_image_or_blank(world, entry.image);
-      const std::string r = "r" + std::to_string(k);
-      nlohmann::json words = nlohmann::json::array();
-      for (size_t w = 0; w < entry.words.size(); ++w) {
-        eval::MapGridRow row;
-        row.image = image;
-        row.label = align::match_spelling(entry.words[w]);
-        nlohmann::json tiles = nlohmann::json::array();
-        for (size_t c = 0; c < sources.size(); ++c) {
-          row.maps.push_back(word_map(sources[c].store, keys[k], row.label));
-          tiles.push_back(row.maps.back().empty()
-                              ? nlohmann::json(nullptr)
-                              : nlohmann::json(write_tile(
-                                    eval::map_panel(image, row.maps.back(), kPanel),
-                                    r + "-w" + std::to_string(w) + "-c" + std::to_string(c))));
-        }
-        words.push_back({{"word", row.label}, {"tiles", tiles}});
-        rows.push_back(std::move(row));
-      }
-      if (!rows.empty()) rows.back().note = entry.text;  // the question under its last word
-      records.push_back({{"question", entry.text},
-                         {"image", write_tile(eval::image_panel(image, kPanel), r + "-image")},
-                         {"words", words}});
-    }
+    for (size_t k = 0; k < keys.size(); ++k)
+      records.push_back(grid_record(sources, truth.entry(keys[k]), world, "r" + std::to_string(k),
+                                    write_tile, &rows));
     if (rows.empty()) continue;
     std::vector<std::string> headers = {"image"};
     for (const auto& s : sources) headers.push_back(s.header);
     eval::MapGridOptions grid;
-    grid.panel = kPanel;
+    grid.panel = kGridPanel;
     grid.title = split;
     const std::string file = "figures/maps-" + split + ".png";
     write_file_atomically(options.out + "/" + file,

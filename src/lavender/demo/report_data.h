@@ -1,6 +1,7 @@
 // Gathers what the demo's stages wrote (world.json, stage records, eval results, training
-// metrics) into the report's JSON (demo/report_html.h documents its shape): accuracy and
-// grounding tables per model and test split with the spread over seeds, the teacher's quality,
+// metrics) into the report's JSON (demo/report_html.h documents its shape): accuracy, grounding,
+// alignment and entropy tables per model and test split with the spread over seeds, each with
+// its findings computed from those numbers (demo/report_findings.h), the teacher's quality,
 // training curves, stage times and speed. Missing pieces (a stage not run yet) become "–" cells,
 // never an error, so a report can be drawn from a partial run.
 #pragma once
