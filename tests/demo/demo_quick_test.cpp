@@ -1,6 +1,6 @@
 // `lavender demo --quick` end to end: every stage runs, the report holds a number in every cell,
-// its map grids decode in headless Chromium, and a second run reuses every stage. It takes about
-// two minutes on two cores, so it is not one of the discovered unit tests: ctest runs it as
+// its map grids' panels decode in headless Chromium, and a second run reuses every stage. It takes
+// about two minutes on two cores, so it is not one of the discovered unit tests: ctest runs it as
 // `demo_quick` (labels unit and demo; the sanitizer stage of scripts/test.sh leaves label demo
 // out, where it would take five times as long).
 #include <gtest/gtest.h>
@@ -49,14 +49,23 @@ TEST(DemoQuick, DISABLED_RunsEndToEndAndReusesEveryStage) {
   const auto& stages = metrics["tables"].back();
   EXPECT_EQ(stages["rows"].size(), demo::demo_plan(quick).size());
   for (const auto& row : stages["rows"]) EXPECT_NE(row[2], "–") << row[0];
-  // One map grid per test split, and the page decodes them all.
+  // One map grid per test split (a standalone PNG, and panels the page lays out with text
+  // labels), and the page decodes every panel.
   EXPECT_EQ(metrics["figures"].size(), demo::demo_test_splits().size());
-  for (const auto& f : metrics["figures"])
+  size_t panels = 0;
+  for (const auto& f : metrics["figures"]) {
     EXPECT_TRUE(std::filesystem::exists(out + "/" + f["file"].get<std::string>())) << f["file"];
+    for (const auto& record : f["grid"]["records"]) {
+      ++panels;  // the image
+      for (const auto& word : record["words"])
+        for (const auto& tile : word["tiles"]) panels += tile.is_string();
+    }
+  }
+  EXPECT_GT(panels, 0u);
   const std::string chromium = test::find_chromium();
   if (!chromium.empty()) {
     const std::string dom = test::dump_dom(chromium, out + "/report.html", dir.path() + "/profile");
-    const std::string n = std::to_string(metrics["figures"].size());
+    const std::string n = std::to_string(panels);
     EXPECT_NE(dom.find("data-images=\"" + n + "/" + n + "\""), std::string::npos)
         << dom.substr(0, 400);
   }

@@ -10,6 +10,9 @@ namespace {
 
 constexpr int kPanel = 32, kMargin = 8, kLabel = 15,  // 1× font below 96-pixel panels
     kCell = kPanel + kMargin;
+// "teacher" and "student" (41 pixels in the 1× font) widen their columns past the panel.
+constexpr int kHeaderWidth = 41;
+constexpr int kColumnX[] = {kMargin, kMargin + kCell, kMargin + kCell + kHeaderWidth + kMargin};
 
 // Pixels in the rectangle that are not the white background.
 int inked(const io::Image& img, int x, int y, int w, int h) {
@@ -25,7 +28,7 @@ int inked(const io::Image& img, int x, int y, int w, int h) {
 // The panel (column c of word row r) as its own image, for comparisons.
 std::vector<uint8_t> panel(const io::Image& img, int r, int c, int top) {
   std::vector<uint8_t> out;
-  const int y0 = top + r * (kPanel + kLabel), x0 = kMargin + c * kCell;
+  const int y0 = top + r * (kPanel + kLabel), x0 = kColumnX[c];
   for (int y = y0; y < y0 + kPanel; ++y)
     out.insert(out.end(), img.row(y) + x0 * 3, img.row(y) + (x0 + kPanel) * 3);
   return out;
@@ -48,7 +51,7 @@ TEST(AlignmentFigure, OneRowPerWordOfImageTeacherStudent) {
   AlignmentFigureOptions o;
   o.panel = kPanel;
   io::Image fig = alignment_figure(s.image, s.words, s.teacher, s.student, o);
-  EXPECT_EQ(fig.width, kMargin + 3 * kCell);
+  EXPECT_EQ(fig.width, kMargin + kCell + 2 * (kHeaderWidth + kMargin));
   EXPECT_EQ(fig.height, kMargin + kLabel + 2 * (kPanel + kLabel));
   const int top = kMargin + kLabel;  // below the column headers
 

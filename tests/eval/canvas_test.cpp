@@ -39,6 +39,16 @@ TEST(Canvas, TextIsDrawnAtScaleAndMeasured) {
   draw_text(img, 35, 15, "clipped at the edge", {0, 0, 0}, 3);  // must not write outside
 }
 
+TEST(Canvas, WrappedTextKeepsEveryWord) {
+  using Lines = std::vector<std::string>;
+  // 11 characters fit in 65 pixels at the 1x font (6 per character, less the last gap).
+  EXPECT_EQ(wrap_text("what colour is the star?", 65), (Lines{"what colour", "is the", "star?"}));
+  EXPECT_EQ(wrap_text("rightmost", 20), (Lines{"rightmost"}));  // too wide, but whole
+  EXPECT_EQ(wrap_text("", 50), Lines{});
+  EXPECT_EQ(wrap_text("step 100  key", 200), (Lines{"step 100  key"}));  // fits: as given
+  EXPECT_EQ(wrap_text("two  spaces", 40), (Lines{"two", "spaces"}));
+}
+
 TEST(Canvas, HeatColoursRunFromBlueToRed) {
   Rgb cold = heat_colour(0), hot = heat_colour(1), mid = heat_colour(0.5f);
   EXPECT_GT(cold[2], 100);

@@ -43,6 +43,22 @@ TEST(MapGridFigure, ColumnsPerSourceAndAMissingMapIsCrossedOut) {
   EXPECT_EQ(panel(fig, 1, 2), panel(fig, 1, 3));  // the same maps draw the same panels
 }
 
+TEST(MapGridFigure, ColumnsWidenToTheirLabelsInsteadOfCuttingThem) {
+  MapGridOptions o;
+  o.panel = kGridPanel;
+  const std::vector<float> map(16, 0.5f);
+  // "rightmost" is 53 pixels at the 1x font, wider than a 32-pixel panel.
+  const io::Image fig =
+      map_grid_figure({"image", "truth"}, {{flat({0, 200, 0}), "rightmost", "", {map}}}, o);
+  EXPECT_EQ(fig.width, kGridMargin + text_width("rightmost") + kGridMargin + kGridCell);
+  // A long note wraps onto more lines (taller) instead of being cut.
+  const io::Image noted = map_grid_figure(
+      {"image", "truth"},
+      {{flat({0, 200, 0}), "red", "what colour is the star to the right of the circle?", {map}}},
+      o);
+  EXPECT_GT(noted.height, kGridMargin + kGridLabel + kGridPanel + kGridLabel);
+}
+
 TEST(MapGridFigure, RefusesRowsThatDoNotFitTheColumns) {
   const std::vector<float> map(16, 0.5f);
   EXPECT_THROW(map_grid_figure({"image", "a", "b"}, {{io::Image{}, "w", "", {map}}}), Error);

@@ -66,8 +66,8 @@ DemoPreset demo_preset(const DemoOptions& o) {
 const std::vector<Arm>& demo_arms() {
   static const std::vector<Arm> arms = {
       {"sft", "SFT (λ = 0)", "SFT"},
-      {"lavender-dm", "Lavender, diffusion model's maps", "Lav-DM"},
-      {"lavender-truth", "Lavender, ground-truth maps", "Lav-GT"}};
+      {"lavender-dm", "Lavender, diffusion model's maps", "Lavender-DM"},
+      {"lavender-truth", "Lavender, ground-truth maps", "Lavender-GT"}};
   return arms;
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -15,6 +16,7 @@
 #include "lavender/util/atomic_file.h"
 #include "lavender/util/error.h"
 #include "lavender/util/log.h"
+#include "lavender/util/remove_tree.h"
 
 namespace lavender::demo {
 namespace {
@@ -63,6 +65,41 @@ io::Image read_image_or_blank(const std::string& world, const std::string& path)
   }
 }
 
+constexpr int kGridPanel = 96;  // pixels per panel, in the PNG and in the report
+
+// One record (a question about one image) of a split's grid: a panel per word and source, each
+// written by `write_tile` (named `<prefix>-w<word>-c<source>`), the record's report JSON
+// ({question, image, words: [{word, tiles}]}, null tiles where a source lacks the word's map),
+// and its rows of the standalone PNG appended to `rows`.
+nlohmann::json grid_record(
+    const std::vector<Source>& sources, const io::MapEntry& entry, const std::string& world,
+    const std::string& prefix,
+    const std::function<std::string(const io::Image&, const std::string&)>& write_tile,
+    std::vector<eval::MapGridRow>* rows) {
+  const io::Image image = read_image_or_blank(world, entry.image);
+  nlohmann::json words = nlohmann::json::array();
+  for (size_t w = 0; w < entry.words.size(); ++w) {
+    eval::MapGridRow row;
+    row.image = image;
+    row.label = align::match_spelling(entry.words[w]);
+    nlohmann::json tiles = nlohmann::json::array();
+    for (size_t c = 0; c < sources.size(); ++c) {
+      row.maps.push_back(word_map(sources[c].store, entry.key, row.label));
+      const std::string name = prefix + "-w" + std::to_string(w) + "-c" + std::to_string(c);
+      tiles.push_back(row.maps.back().empty()
+                          ? nlohmann::json(nullptr)
+                          : nlohmann::json(write_tile(
+                                eval::map_panel(image, row.maps.back(), kGridPanel), name)));
+    }
+    words.push_back({{"word", row.label}, {"tiles", tiles}});
+    rows->push_back(std::move(row));
+  }
+  if (!entry.words.empty()) rows->back().note = entry.text;  // the question under its last word
+  return {{"question", entry.text},
+          {"image", write_tile(eval::image_panel(image, kGridPanel), prefix + "-image")},
+          {"words", words}};
+}
+
 }  // namespace
 
 std::string saved_vlm_maps(const std::string& out, const std::string& model,
@@ -92,37 +129,39 @@ nlohmann::json write_map_grids(const DemoOptions& options, int records_per_split
       if (truth.contains(e.key)) keys.push_back(e.key);
     }
 
+    // The panels go to one standalone PNG and, one file per panel, to the HTML report's grid,
+    // which labels them with text (nlohmann::json null: a source without the word's map).
+    const std::string tile_dir = "figures/maps-" + split;
+    remove_tree(options.out + "/" + tile_dir);  // panels of an earlier run's records
+    fs::create_directories(options.out + "/" + tile_dir);
+    const auto write_tile = [&](const io::Image& panel, const std::string& name) {
+      const std::string file = tile_dir + "/" + name + ".png";
+      write_file_atomically(options.out + "/" + file, io::encode_png(panel));
+      return file;
+    };
+    nlohmann::json records = nlohmann::json::array();
     std::vector<eval::MapGridRow> rows;
-    for (const auto& key : keys) {
-      const io::MapEntry& entry = truth.entry(key);
-      const io::Image image = read_image_or_blank(world, entry.image);
-      for (const auto& w : entry.words) {
-        eval::MapGridRow row;
-        row.image = image;
-        row.label = align::match_spelling(w);
-        for (const auto& s : sources) row.maps.push_back(word_map(s.store, key, row.label));
-        rows.push_back(std::move(row));
-      }
-      if (!rows.empty()) rows.back().note = entry.text;  // the question under its last word
-    }
+    for (size_t k = 0; k < keys.size(); ++k)
+      records.push_back(grid_record(sources, truth.entry(keys[k]), world, "r" + std::to_string(k),
+                                    write_tile, &rows));
     if (rows.empty()) continue;
     std::vector<std::string> headers = {"image"};
     for (const auto& s : sources) headers.push_back(s.header);
     eval::MapGridOptions grid;
-    grid.panel = 96;
+    grid.panel = kGridPanel;
     grid.title = split;
     const std::string file = "figures/maps-" + split + ".png";
-    fs::create_directories(options.out + "/figures");
     write_file_atomically(options.out + "/" + file,
                           io::encode_png(eval::map_grid_figure(headers, rows, grid)));
-    figures.push_back({{"title", "Per-word maps, " + split},
-                       {"caption",
-                        "Each row is one word of a question (the question is under its last word): "
-                        "the image, the ground-truth mask, the diffusion model's map (DM) and the "
-                        "VLM's attention before fine-tuning and after SFT, Lavender with the DM's "
-                        "maps (Lav-DM) and Lavender with ground-truth maps (Lav-GT), first seed; "
-                        "every map min-max normalised; a crossed-out panel has no map"},
-                       {"file", file}});
+    figures.push_back(
+        {{"title", "Per-word maps, " + split},
+         {"caption",
+          "Each row is one word of the question above it: the image, the ground-truth mask, the "
+          "diffusion model's map (DM) and the VLM's attention before fine-tuning and after SFT, "
+          "Lavender with the DM's maps (Lavender-DM) and Lavender with ground-truth maps "
+          "(Lavender-GT), first seed; every map min-max normalised, red high, blue low."},
+         {"file", file},
+         {"grid", {{"columns", headers}, {"records", records}}}});
   }
   return figures;
 }

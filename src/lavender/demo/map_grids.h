@@ -15,9 +15,12 @@ namespace lavender::demo {
 std::string saved_vlm_maps(const std::string& out, const std::string& model,
                            const std::string& split);
 
-// Writes OUT/figures/maps-<split>.png for every test split whose truth store exists and returns
-// the report's figure list ([{title, caption, file}], file relative to OUT). A source that is
-// missing (a stage not run) leaves its panels crossed out; a split with no truth is left out.
+// Writes, for every test split whose truth store exists, OUT/figures/maps-<split>.png (the whole
+// grid as one standalone PNG) and each of its panels as OUT/figures/maps-<split>/*.png, and
+// returns the report's figure list (report_html.h: [{title, caption, file, grid}], files relative
+// to OUT), whose "grid" the report lays out with text labels. A source that is missing (a stage
+// not run) leaves its panels crossed out in the PNG and null in the grid; a split with no truth
+// is left out.
 nlohmann::json write_map_grids(const DemoOptions& options, int records_per_split = 2);
 
 }  // namespace lavender::demo

@@ -1,6 +1,5 @@
 #include "lavender/demo/report_data.h"
 
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -36,41 +35,123 @@ std::optional<double> number_at(const json& j, std::initializer_list<const char*
 // The runs of one row of a table: "pretrain", or every seed of an arm.
 struct Row {
   std::string title;
+  std::string name;  // as findings name it
   std::vector<std::string> runs;
 };
 
 std::vector<Row> model_rows(const DemoPreset& preset) {
-  std::vector<Row> rows = {{"before fine-tuning (caption pretraining only)", {"pretrain"}}};
+  std::vector<Row> rows = {{"before fine-tuning (caption pretraining only)",
+                            "the VLM before fine-tuning",
+                            {"pretrain"}}};
   for (const auto& arm : demo_arms()) {
-    Row r{arm.title, {}};
+    Row r{arm.title, arm.short_title, {}};
     for (int s = 0; s < preset.seeds; ++s) r.runs.push_back(arm.name + "-s" + std::to_string(s));
     rows.push_back(r);
   }
   return rows;
 }
 
-// One table: a row per model, a column per test split, each cell the mean ± spread over seeds of
-// `value` read from OUT/eval/<run>/<split>/results.json.
-json split_table(const std::string& out, const DemoPreset& preset, const std::string& title,
-                 const std::string& note, std::initializer_list<const char*> keys,
-                 int decimals = 3) {
+// values[row][split]: `keys` read from OUT/eval/<run>/<split>/results.json for each of the
+// row's runs that has it.
+using SplitValues = std::vector<std::vector<std::vector<double>>>;
+
+SplitValues read_split_values(const std::string& out, const std::vector<Row>& rows,
+                              std::initializer_list<const char*> keys) {
+  SplitValues values;
+  for (const Row& row : rows) {
+    values.emplace_back();
+    for (const auto& split : demo_test_splits()) {
+      values.back().emplace_back();
+      for (const auto& run : row.runs)
+        if (auto v = number_at(
+                read_json_or_null(out + "/eval/" + run + "/" + split + "/results.json"), keys))
+          values.back().back().push_back(*v);
+    }
+  }
+  return values;
+}
+
+json split_columns() {
   json columns = json::array({"model"});
   for (const auto& s : demo_test_splits()) columns.push_back(s);
-  json rows = json::array();
-  for (const Row& row : model_rows(preset)) {
-    json cells = json::array({row.title});
-    for (const auto& split : demo_test_splits()) {
-      std::vector<double> values;
-      for (const auto& run : row.runs)
-        if (auto v = number_at(read_json_or_null(out + "/eval/" + run + "/" + split +
-                                                 "/results.json"),
-                               keys))
-          values.push_back(*v);
-      cells.push_back(mean_and_spread(values, decimals));
-    }
-    rows.push_back(cells);
+  return columns;
+}
+
+json split_row(const std::string& title, const std::vector<std::vector<double>>& per_split,
+               int decimals) {
+  json cells = json::array({title});
+  for (const auto& v : per_split) cells.push_back(mean_and_spread(v, decimals));
+  return cells;
+}
+
+// One finding per split: each Lavender arm against SFT.
+json findings_against_sft(const std::vector<Row>& rows, const SplitValues& values,
+                          const Wording& wording, int decimals) {
+  json findings = json::array();
+  const size_t sft = 1;  // model_rows: pretrain, then the arms, SFT first
+  for (size_t s = 0; s < demo_test_splits().size(); ++s) {
+    std::vector<ModelResult> arms;
+    for (size_t r = sft + 1; r < rows.size(); ++r) arms.push_back({rows[r].name, values[r][s]});
+    const std::string f = comparison_finding(
+        demo_test_splits()[s], {rows[sft].name, values[sft][s]}, arms, wording, decimals);
+    if (!f.empty()) findings.push_back(f);
   }
-  return {{"title", title}, {"note", note}, {"columns", columns}, {"rows", rows}};
+  return findings;
+}
+
+// One table: a row per model, a column per test split, each cell the mean ± spread over seeds of
+// `keys` in the eval results, and per split the Lavender arms against SFT.
+json split_table(const std::string& out, const DemoPreset& preset, const std::string& title,
+                 const std::string& note, std::initializer_list<const char*> keys,
+                 const Wording& wording, int decimals = 3) {
+  const std::vector<Row> rows = model_rows(preset);
+  const SplitValues values = read_split_values(out, rows, keys);
+  json table_rows = json::array();
+  for (size_t r = 0; r < rows.size(); ++r)
+    table_rows.push_back(split_row(rows[r].title, values[r], decimals));
+  return {{"title", title},
+          {"note", note},
+          {"findings", findings_against_sft(rows, values, wording, decimals)},
+          {"columns", split_columns()},
+          {"rows", table_rows}};
+}
+
+// The entropy of the VLMs' word maps and of the teacher's maps of the same words (resized to the
+// VLM's map size by the eval), and per split each VLM against the teacher.
+json entropy_table(const std::string& out, const DemoPreset& preset,
+                   const std::string& spread_rule) {
+  const std::vector<Row> rows = model_rows(preset);
+  const SplitValues values =
+      read_split_values(out, rows, {"attention", "vs_teacher", "overall", "entropy"});
+  // Every run scores the same teacher maps: the first run that has them gives the teacher's row.
+  const SplitValues teacher_by_row =
+      read_split_values(out, rows, {"attention", "vs_teacher", "overall", "reference_entropy"});
+  std::vector<std::vector<double>> teacher(demo_test_splits().size());
+  for (size_t s = 0; s < teacher.size(); ++s)
+    for (const auto& row : teacher_by_row)
+      if (teacher[s].empty() && !row[s].empty()) teacher[s] = {row[s].front()};
+
+  json table_rows =
+      json::array({split_row("the diffusion model (teacher), same words", teacher, 3)});
+  for (size_t r = 0; r < rows.size(); ++r)
+    table_rows.push_back(split_row(rows[r].title, values[r], 3));
+  json findings = json::array();
+  for (size_t s = 0; s < teacher.size(); ++s) {
+    std::vector<ModelResult> models;
+    for (size_t r = 0; r < rows.size(); ++r) models.push_back({rows[r].name, values[r][s]});
+    const std::string f =
+        comparison_finding(demo_test_splits()[s], {"the diffusion model's maps", teacher[s]},
+                           models, {"sharper", "flatter"});
+    if (!f.empty()) findings.push_back(f);
+  }
+  return {{"title", "Attention entropy of the word maps"},
+          {"note",
+           "Normalised spatial entropy of each word's map (1 = uniform, lower = sharper); the "
+           "diffusion model's maps of the same words resized to the VLM's map size." +
+               spread_rule},
+          {"findings", findings},
+          {"columns", split_columns()},
+          {"rows", table_rows}};
 }
 
 std::string fixed(double v, int decimals = 3) {
@@ -101,12 +182,16 @@ json teacher_table(const std::string& out) {
       for (const auto& [name, m] : (*scores)["classes"].items()) add(name + " words", m);
     if (scores->contains("overall")) add("all words", (*scores)["overall"]);
   }
-  return {{"title", "The teacher: diffusion-model maps against ground-truth masks (test-id)"},
-          {"note",
-           "IoU after thresholding; soft IoU = Σmin/Σmax; mass inside = share of the map's mass on "
-           "the object; peak on object = the map's maximum lies on it; entropy normalised to [0, 1]."},
-          {"columns", {"words", "n", "IoU", "soft IoU", "mass inside", "peak on object", "entropy"}},
-          {"rows", rows}};
+  return {
+      {"title", "The teacher: diffusion-model maps against ground-truth masks (test-id)"},
+      {"note",
+       "IoU after thresholding; soft IoU = Σmin/Σmax; mass inside = share of the map's mass on "
+       "the object; peak on object = the map's maximum lies on it; entropy normalised to [0, 1], "
+       "at the "
+       "diffusion model's own map size (the entropy table compares it with the VLMs' at "
+       "theirs)."},
+      {"columns", {"words", "n", "IoU", "soft IoU", "mass inside", "peak on object", "entropy"}},
+      {"rows", rows}};
 }
 
 // The optimizer steps a training stage asks for (--max-steps / --steps), or 0.
@@ -143,19 +228,21 @@ json stage_table(const std::string& out, const std::vector<Stage>& plan, StageTi
   }
   times->wall = last_finish > first_start ? last_finish - first_start : 0;
   return {{"title", "Stages"},
-          {"note", "Wall time of each stage's last run (up to one stage per core ran side by "
-                   "side); steps/s of the training stages counts their loading and saving too."},
+          {"note",
+           "Wall time of each stage's last run (up to one stage per core ran side by "
+           "side); steps/s of the training stages counts their loading and saving too."},
           {"columns", {"stage", "what", "time", "steps/s"}},
           {"rows", rows}};
 }
 
-// Loss curves of the fine-tuning runs of seed 0, and the pretraining.
+// Loss curves of the fine-tuning runs of seed 0, named as the findings and grids name the arms,
+// each arm in the same colour on every chart.
 json curves(const std::string& out) {
   json text = {{"title", "Text loss"}, {"y_label", "next-token loss"}, {"series", json::array()}};
-  json att = {{"title", "Attention loss (Lavender arms)"},
-              {"y_label", "L_att"},
-              {"series", json::array()}};
-  for (const auto& arm : demo_arms()) {
+  json att = {
+      {"title", "Attention loss (Lavender arms)"}, {"y_label", "L_att"}, {"series", json::array()}};
+  for (size_t a = 0; a < demo_arms().size(); ++a) {
+    const Arm& arm = demo_arms()[a];
     const std::string path = out + "/vlm/" + arm.name + "-s0/metrics.jsonl";
     if (!std::filesystem::exists(path)) continue;
     json x = json::array(), yt = json::array(), ya = json::array();
@@ -170,63 +257,63 @@ json curves(const std::string& out) {
     } catch (const std::exception&) {
       continue;  // a broken log leaves its curve out
     }
-    text["series"].push_back({{"name", arm.name}, {"x", x}, {"y", yt}});
-    if (arm.name != "sft") att["series"].push_back({{"name", arm.name}, {"x", x}, {"y", ya}});
+    text["series"].push_back({{"name", arm.short_title}, {"colour", a}, {"x", x}, {"y", yt}});
+    if (arm.name != "sft")
+      att["series"].push_back({{"name", arm.short_title}, {"colour", a}, {"x", x}, {"y", ya}});
   }
   return json::array({text, att});
 }
 
 }  // namespace
 
-std::string mean_and_spread(const std::vector<double>& values, int decimals) {
-  if (values.empty()) return "–";
-  double mean = 0;
-  for (double v : values) mean += v;
-  mean /= static_cast<double>(values.size());
-  if (values.size() == 1) return fixed(mean, decimals);
-  double var = 0;
-  for (double v : values) var += (v - mean) * (v - mean);
-  var /= static_cast<double>(values.size() - 1);
-  return fixed(mean, decimals) + " ± " + fixed(std::sqrt(var), decimals);
-}
-
 json gather_report(const DemoOptions& options, const std::vector<Stage>& plan) {
   const DemoPreset preset = demo_preset(options);
   const std::string& out = options.out;
   StageTimes times;
   json stages = stage_table(out, plan, &times);
-  const std::string seeds = std::to_string(preset.seeds) + (preset.seeds == 1 ? " seed" : " seeds");
+  const bool one_seed = preset.seeds == 1;
+  const std::string seeds =
+      std::to_string(preset.seeds) + (one_seed ? " fine-tuning seed" : " fine-tuning seeds");
+  // How the findings decide that two results differ (report_findings.h), said once per table
+  // rather than in every finding.
+  const std::string spread_rule =
+      one_seed ? " One fine-tuning seed: the findings compare single runs, with no spread over "
+                 "seeds to tell a difference from noise."
+               : " Two results differ when their means are further apart than the sum of their "
+                 "standard deviations over seeds.";
   json tables = json::array();
-  tables.push_back(split_table(
-      out, preset, "Answer accuracy",
-      "Exact match after VQA-style normalisation; mean ± standard deviation over " + seeds +
-          " of fine-tuning.",
-      {"accuracy", "overall", "accuracy"}));
+  tables.push_back(
+      split_table(out, preset, "Answer accuracy",
+                  "Exact match after VQA-style normalisation; " +
+                      (one_seed ? std::string("one fine-tuning seed, so no spread is shown.")
+                                : "mean ± standard deviation over " + seeds + ".") +
+                      spread_rule,
+                  {"accuracy", "overall", "accuracy"}, {"lower", "higher"}));
   tables.push_back(split_table(
       out, preset, "Grounding: the VLM's word maps against ground-truth masks (IoU)",
-      "Per word, attention pooled over heads and layers, thresholded; higher is better.",
-      {"attention", "vs_truth", "overall", "iou"}));
+      "Per word, attention pooled over heads and layers, thresholded; higher is better." +
+          spread_rule,
+      {"attention", "vs_truth", "overall", "iou"}, {"lower", "higher"}));
   tables.push_back(split_table(
-      out, preset, "Alignment with the teacher: MSE between the VLM's and the diffusion model's maps",
-      "Both maps min-max normalised; lower is better.", {"attention", "vs_teacher", "overall", "mse"},
-      4));
-  tables.push_back(split_table(
-      out, preset, "Attention entropy of the VLM's word maps",
-      "Normalised spatial entropy (1 = uniform); the diffusion model's maps are sharper (see the "
-      "teacher table).",
-      {"attention", "vs_teacher", "overall", "entropy"}));
+      out, preset,
+      "Alignment with the teacher: MSE between the VLM's and the diffusion model's maps",
+      "Both maps min-max normalised; lower is closer to the teacher." + spread_rule,
+      {"attention", "vs_teacher", "overall", "mse"},
+      {"lower (closer to the teacher)", "higher (further from the teacher)"}, 4));
+  tables.push_back(entropy_table(out, preset, spread_rule));
   tables.push_back(teacher_table(out));
   tables.push_back(stages);
   const std::string preset_name = options.quick ? "quick" : "default";
-  return {{"title", "Lavender on the shapes world"},
-          {"subtitle", "lavender demo, " + preset_name + " preset, seed " +
-                           std::to_string(options.seed) + ", " + seeds + "; the stages ran for " +
-                           Progress::format_duration(times.wall) + " (" +
-                           Progress::format_duration(times.total) + " of stage time side by side)"},
-          {"tables", tables},
-          {"curves", curves(out)},
-          {"figures", json::array()},
-          {"notes", json::array()}};
+  return {
+      {"title", "Lavender on the shapes world"},
+      {"subtitle",
+       "lavender demo, " + preset_name + " preset, --seed " + std::to_string(options.seed) + ", " +
+           seeds + " per arm; the stages ran for " + Progress::format_duration(times.wall) + " (" +
+           Progress::format_duration(times.total) + " of stage time side by side)"},
+      {"tables", tables},
+      {"curves", curves(out)},
+      {"figures", json::array()},
+      {"notes", json::array()}};
 }
 
 }  // namespace lavender::demo

@@ -1,6 +1,7 @@
 // Gathers what the demo's stages wrote (world.json, stage records, eval results, training
-// metrics) into the report's JSON (demo/report_html.h documents its shape): accuracy and
-// grounding tables per model and test split with the spread over seeds, the teacher's quality,
+// metrics) into the report's JSON (demo/report_html.h documents its shape): accuracy, grounding,
+// alignment and entropy tables per model and test split with the spread over seeds, each with
+// its findings computed from those numbers (demo/report_findings.h), the teacher's quality,
 // training curves, stage times and speed. Missing pieces (a stage not run yet) become "–" cells,
 // never an error, so a report can be drawn from a partial run.
 #pragma once
@@ -10,13 +11,10 @@
 #include <vector>
 
 #include "lavender/demo/demo_plan.h"
+#include "lavender/demo/report_findings.h"  // mean_and_spread, for the tables' cells
 
 namespace lavender::demo {
 
 nlohmann::json gather_report(const DemoOptions& options, const std::vector<Stage>& plan);
-
-// "0.612 ± 0.013" (sample standard deviation over the values; just the mean for one value;
-// "–" for none).
-std::string mean_and_spread(const std::vector<double>& values, int decimals = 3);
 
 }  // namespace lavender::demo

@@ -1,13 +1,16 @@
 #include "lavender/demo/report_html.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <vector>
 
+#include "lavender/demo/axis_ticks.h"
 #include "lavender/util/base64.h"
 #include "lavender/util/error.h"
 
@@ -23,13 +26,26 @@ body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; 
        color: #222; line-height: 1.45; }
 h1 { margin-bottom: 0.2em; } .subtitle { color: #555; margin-top: 0; }
 table { border-collapse: collapse; margin: 0.6em 0 1.4em; }
-th, td { border: 1px solid #ccc; padding: 0.3em 0.7em; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.7em; text-align: left; }
+th.num, td.num { text-align: right; }
 thead th { background: #f2f2f2; }
 .note { color: #555; font-size: 0.92em; }
 figure { margin: 1em 0 2em; } figcaption { color: #555; font-size: 0.92em; }
 img.grid { image-rendering: pixelated; max-width: 100%; border: 1px solid #ddd; }
+ul.findings { margin: 0.3em 0 0.6em; padding-left: 1.2em; }
+table.maps { margin: 0.4em 0 0.6em; }
+table.maps th, table.maps td { border: none; padding: 2px 4px; text-align: center;
+                               vertical-align: middle; }
+table.maps thead th { background: none; font-weight: 600; font-size: 0.9em; white-space: nowrap; }
+table.maps td.image { vertical-align: top; }
+table.maps th.question { text-align: left; font-weight: normal; background: #f4f4f4;
+                         padding: 0.3em 0.5em; }
+table.maps th.word { text-align: right; padding-right: 0.6em; }
+table.maps td.none { width: 96px; height: 96px; background: #f0f0f0; color: #888;
+                     font-size: 0.85em; }
+img.tile { display: block; width: 96px; height: 96px; margin: 0 auto; }
 svg text { font-size: 11px; fill: #333; }
+.curves { display: flex; flex-wrap: wrap; gap: 1em 2em; }
 )";
 
 std::string text_of(const nlohmann::json& j, const char* key) {
@@ -43,18 +59,59 @@ std::string cell_text(const nlohmann::json& cell) {
   return cell.dump();
 }
 
+// A table row's cells; a row that is a single value is a row of one cell.
+nlohmann::json cells_of(const nlohmann::json& row) {
+  return row.is_array() ? row : nlohmann::json::array({row});
+}
+
+// A cell that reads as a number ("0.512 ± 0.013", "4m05s", "-1"); "–" and "" say nothing.
+bool looks_numeric(const std::string& cell) {
+  const size_t at = !cell.empty() && cell[0] == '-' ? 1 : 0;
+  return at < cell.size() && std::isdigit(static_cast<unsigned char>(cell[at]));
+}
+
+// Columns whose cells are all numbers (or empty) are right-aligned, so digits line up; text
+// columns read left to right.
+std::vector<bool> numeric_columns(size_t count, const nlohmann::json& rows) {
+  std::vector<bool> numeric(count, true), any(count, false);
+  for (const auto& r : rows) {
+    const nlohmann::json row = cells_of(r);
+    for (size_t i = 0; i < std::min(count, row.size()); ++i) {
+      const std::string c = cell_text(row[i]);
+      if (c.empty() || c == "–") continue;
+      any[i] = true;
+      numeric[i] = numeric[i] && looks_numeric(c);
+    }
+  }
+  for (size_t i = 0; i < count; ++i) numeric[i] = numeric[i] && any[i];
+  return numeric;
+}
+
 std::string render_table(const nlohmann::json& t) {
   std::ostringstream h;
   h << "<h2>" << html_escape(text_of(t, "title")) << "</h2>\n";
   if (!text_of(t, "note").empty())
     h << "<p class=\"note\">" << html_escape(text_of(t, "note")) << "</p>\n";
+  const auto findings = t.value("findings", nlohmann::json::array());
+  if (!findings.empty()) {
+    h << "<ul class=\"findings\">\n";
+    for (const auto& f : findings) h << "<li>" << html_escape(cell_text(f)) << "</li>\n";
+    h << "</ul>\n";
+  }
+  const auto columns = t.value("columns", nlohmann::json::array());
+  const auto rows = t.value("rows", nlohmann::json::array());
+  const std::vector<bool> numeric = numeric_columns(columns.size(), rows);
+  const auto cell = [&](const char* tag, size_t i, const nlohmann::json& c) {
+    h << "<" << tag << (i < numeric.size() && numeric[i] ? " class=\"num\">" : ">")
+      << html_escape(cell_text(c)) << "</" << tag << ">";
+  };
   h << "<table>\n<thead><tr>";
-  for (const auto& c : t.value("columns", nlohmann::json::array()))
-    h << "<th>" << html_escape(cell_text(c)) << "</th>";
+  for (size_t i = 0; i < columns.size(); ++i) cell("th", i, columns[i]);
   h << "</tr></thead>\n<tbody>\n";
-  for (const auto& row : t.value("rows", nlohmann::json::array())) {
+  for (const auto& r : rows) {
+    const nlohmann::json row = cells_of(r);
     h << "<tr>";
-    for (const auto& c : row) h << "<td>" << html_escape(cell_text(c)) << "</td>";
+    for (size_t i = 0; i < row.size(); ++i) cell("td", i, row[i]);
     h << "</tr>\n";
   }
   h << "</tbody></table>\n";
@@ -69,14 +126,59 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
+std::string png_data_uri(const std::string& dir, const std::string& file) {
+  return "data:image/png;base64," + base64_encode(read_file(dir + "/" + file));
+}
+
+// A map grid laid out as an HTML table: the panels are images, the column headers, the words and
+// the questions are text (a browser's font: readable, searchable, never cut to fit a panel).
+std::string render_map_grid(const nlohmann::json& grid, const std::string& dir) {
+  const auto columns = grid.value("columns", nlohmann::json::array());
+  std::ostringstream h;
+  h << "<table class=\"maps\">\n<thead><tr><th>word</th>";
+  for (const auto& c : columns) h << "<th>" << html_escape(cell_text(c)) << "</th>";
+  h << "</tr></thead>\n<tbody>\n";
+  for (const auto& record : grid.value("records", nlohmann::json::array())) {
+    const auto words = record.value("words", nlohmann::json::array());
+    h << "<tr><th class=\"question\" colspan=\"" << columns.size() + 1 << "\">"
+      << html_escape(text_of(record, "question")) << "</th></tr>\n";
+    for (size_t w = 0; w < words.size(); ++w) {
+      const std::string word = text_of(words[w], "word");
+      h << "<tr><th class=\"word\">" << html_escape(word) << "</th>";
+      if (w == 0)  // the image once per question, beside all of its words
+        h << "<td class=\"image\" rowspan=\"" << words.size()
+          << "\"><img class=\"tile\" alt=\"image\" src=\""
+          << png_data_uri(dir, text_of(record, "image")) << "\"></td>";
+      const auto tiles = words[w].value("tiles", nlohmann::json::array());
+      for (size_t c = 0; c < tiles.size(); ++c) {
+        const std::string source = c + 1 < columns.size() ? cell_text(columns[c + 1]) : "";
+        if (!tiles[c].is_string()) {
+          h << "<td class=\"none\">no map</td>";
+          continue;
+        }
+        h << "<td><img class=\"tile\" alt=\"" << html_escape(source + ": " + word) << "\" src=\""
+          << png_data_uri(dir, tiles[c].get<std::string>()) << "\"></td>";
+      }
+      h << "</tr>\n";
+    }
+  }
+  h << "</tbody></table>\n";
+  return h.str();
+}
+
+// A figure with a "grid" is laid out from its panels; otherwise its PNG is shown whole.
 std::string render_figure(const nlohmann::json& f, const std::string& dir) {
   const std::string file = text_of(f, "file");
   std::ostringstream h;
-  h << "<figure>\n<h3>" << html_escape(text_of(f, "title")) << "</h3>\n"
-    << "<img class=\"grid\" alt=\"" << html_escape(text_of(f, "title"))
-    << "\" src=\"data:image/png;base64," << base64_encode(read_file(dir + "/" + file))
-    << "\">\n<figcaption>" << html_escape(text_of(f, "caption")) << " (" << html_escape(file)
-    << ")</figcaption>\n</figure>\n";
+  h << "<figure>\n<h3>" << html_escape(text_of(f, "title")) << "</h3>\n";
+  if (f.contains("grid"))
+    h << render_map_grid(f["grid"], dir);
+  else
+    h << "<img class=\"grid\" alt=\"" << html_escape(text_of(f, "title")) << "\" src=\""
+      << png_data_uri(dir, file) << "\">\n";
+  h << "<figcaption>" << html_escape(text_of(f, "caption"));
+  if (!file.empty()) h << " The same grid as a standalone image: " << html_escape(file) << ".";
+  h << "</figcaption>\n</figure>\n";
   return h.str();
 }
 
@@ -111,11 +213,20 @@ std::string html_escape(const std::string& text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -138,35 +249,41 @@ std::string svg_line_chart(const nlohmann::json& curve, int width, int height) {
     << "\" role=\"img\"><title>" << html_escape(text_of(curve, "title")) << "</title>\n";
   h << "<text x=\"" << left << "\" y=\"14\" style=\"font-weight:600\">"
     << html_escape(text_of(curve, "title")) << "</text>\n";
-  if (!(x1 > x0) || !(y1 >= y0)) return h.str() + "<text x=\"60\" y=\"60\">no data</text></svg>\n";
-  if (y1 == y0) y1 = y0 + 1;
-  const auto px = [&](double x) { return left + (x - x0) / (x1 - x0) * plot_w; };
-  const auto py = [&](double y) { return top + (1 - (y - y0) / (y1 - y0)) * plot_h; };
+  if (!(x1 >= x0) || !(y1 >= y0)) return h.str() + "<text x=\"60\" y=\"60\">no data</text></svg>\n";
+  const AxisTicks xt = nice_ticks(x0, x1), yt = nice_ticks(y0, y1);
+  const auto px = [&](double x) { return left + (x - xt.lo) / (xt.hi - xt.lo) * plot_w; };
+  const auto py = [&](double y) { return top + (1 - (y - yt.lo) / (yt.hi - yt.lo)) * plot_h; };
+  for (double y : yt.values)
+    h << "<line x1=\"" << left << "\" x2=\"" << left + plot_w << "\" y1=\"" << number(py(y))
+      << "\" y2=\"" << number(py(y)) << "\" stroke=\"#eee\"/>"
+      << "<text x=\"" << left - 4 << "\" y=\"" << number(py(y) + 4) << "\" text-anchor=\"end\">"
+      << tick_label(y, yt.decimals) << "</text>\n";
+  for (double x : xt.values)
+    h << "<line x1=\"" << number(px(x)) << "\" x2=\"" << number(px(x)) << "\" y1=\"" << top
+      << "\" y2=\"" << top + plot_h << "\" stroke=\"#eee\"/>"
+      << "<text x=\"" << number(px(x)) << "\" y=\"" << top + plot_h + 14
+      << "\" text-anchor=\"middle\">" << tick_label(x, xt.decimals) << "</text>\n";
   h << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << plot_w << "\" height=\""
     << plot_h << "\" fill=\"none\" stroke=\"#bbb\"/>\n";
-  for (int k = 0; k <= 4; ++k) {
-    const double y = y0 + (y1 - y0) * k / 4, x = x0 + (x1 - x0) * k / 4;
-    h << "<text x=\"" << left - 4 << "\" y=\"" << py(y) + 4 << "\" text-anchor=\"end\">"
-      << number(y) << "</text>\n";
-    h << "<text x=\"" << px(x) << "\" y=\"" << top + plot_h + 14 << "\" text-anchor=\"middle\">"
-      << number(x) << "</text>\n";
-  }
   h << "<text x=\"" << left + plot_w / 2 << "\" y=\"" << height - 4
     << "\" text-anchor=\"middle\">step</text>\n";
   h << "<text transform=\"translate(12," << top + plot_h / 2 << ") rotate(-90)\" "
     << "text-anchor=\"middle\">" << html_escape(text_of(curve, "y_label")) << "</text>\n";
   for (size_t i = 0; i < series.size(); ++i) {
     const auto& s = series[i];
-    const char* colour = kSeriesColours[i % (sizeof kSeriesColours / sizeof *kSeriesColours)];
-    const auto xs = s.value("x", nlohmann::json::array()), ys = s.value("y", nlohmann::json::array());
+    // A series may name its palette entry, so that one model keeps its colour across charts.
+    const size_t pick = s.value("colour", i);
+    const char* colour = kSeriesColours[pick % (sizeof kSeriesColours / sizeof *kSeriesColours)];
+    const auto xs = s.value("x", nlohmann::json::array()),
+               ys = s.value("y", nlohmann::json::array());
     h << "<polyline fill=\"none\" stroke=\"" << colour << "\" stroke-width=\"1.5\" points=\"";
     for (size_t k = 0; k < std::min(xs.size(), ys.size()); ++k)
       if (xs[k].is_number() && ys[k].is_number() && std::isfinite(ys[k].get<double>()))
         h << number(px(xs[k].get<double>())) << "," << number(py(ys[k].get<double>())) << " ";
     h << "\"/>\n";
     const double ly = top + 8 + 16 * static_cast<double>(i);
-    h << "<line x1=\"" << left + plot_w + 10 << "\" x2=\"" << left + plot_w + 28 << "\" y1=\""
-      << ly << "\" y2=\"" << ly << "\" stroke=\"" << colour << "\" stroke-width=\"2\"/>"
+    h << "<line x1=\"" << left + plot_w + 10 << "\" x2=\"" << left + plot_w + 28 << "\" y1=\"" << ly
+      << "\" y2=\"" << ly << "\" stroke=\"" << colour << "\" stroke-width=\"2\"/>"
       << "<text x=\"" << left + plot_w + 32 << "\" y=\"" << ly + 4 << "\">"
       << html_escape(text_of(s, "name")) << "</text>\n";
   }

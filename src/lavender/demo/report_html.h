@@ -3,9 +3,15 @@
 //
 // It renders the demo's metrics.json (demo/report_data.h assembles it):
 //   "title", "subtitle"                       strings
-//   "tables": [{"title", "note", "columns": [..], "rows": [[cell, ...], ...]}]   cells are strings
-//   "curves": [{"title", "y_label", "series": [{"name", "x": [..], "y": [..]}]}]
-//   "figures": [{"title", "file", "caption"}]  file relative to the report's folder (PNG)
+//   "tables": [{"title", "note", "findings": [sentence], "columns": [..], "rows": [[cell, ...]]}]
+//                                              cells are strings; findings computed from the
+//                                              numbers (demo/report_findings.h), as a list
+//   "curves": [{"title", "y_label", "series": [{"name", "x": [..], "y": [..], "colour"}]}]
+//                                              "colour" (optional): a palette index
+//   "figures": [{"title", "file", "caption", "grid"}]  files relative to the report's folder (PNG);
+//       with "grid": {"columns": [header], "records": [{"question", "image": file,
+//       "words": [{"word", "tiles": [file or null, one per column after the first]}]}]} the
+//       figure is laid out as an HTML table of its panels with text labels, else "file" is shown
 //   "notes": [string]                          paragraphs at the end
 #pragma once
 
@@ -21,7 +27,8 @@ std::string render_report_html(const nlohmann::json& report, const std::string& 
 // HTML text escaping (&, <, >, ").
 std::string html_escape(const std::string& text);
 
-// One line chart as an inline <svg>: each series a polyline over shared axes, with a legend.
-std::string svg_line_chart(const nlohmann::json& curve, int width = 560, int height = 260);
+// One line chart as an inline <svg>: each series a polyline over shared axes, ticks on round
+// numbers, with a legend. Two fit side by side on the report's page.
+std::string svg_line_chart(const nlohmann::json& curve, int width = 520, int height = 260);
 
 }  // namespace lavender::demo

@@ -78,6 +78,30 @@ std::string fit_text(const std::string& text, int width, int scale) {
   return cut.empty() ? "" : cut + "..";
 }
 
+std::vector<std::string> wrap_text(const std::string& text, int width, int scale) {
+  if (!text.empty() && text_width(text, scale) <= width) return {text};  // as given, spaces too
+  std::vector<std::string> lines;
+  std::string line, word;
+  auto flush_word = [&] {
+    if (word.empty()) return;
+    if (!line.empty() && text_width(line + " " + word, scale) > width) {
+      lines.push_back(line);
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + word;
+    word.clear();
+  };
+  for (char c : text) {
+    if (c == ' ')
+      flush_word();
+    else
+      word.push_back(c);
+  }
+  flush_word();
+  if (!line.empty()) lines.push_back(line);
+  return lines;
+}
+
 Rgb heat_colour(float value) {
   const float v = std::clamp(value, 0.0f, 1.0f);
   // Each channel is a trapezoid over [0, 1], offset so the ramp runs blue, cyan, yellow, red.

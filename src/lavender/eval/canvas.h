@@ -26,6 +26,10 @@ int draw_text(io::Image& canvas, int x, int y, const std::string& text, Rgb colo
 int text_width(const std::string& text, int scale = 1);
 // `text` cut (with a trailing "..") to fit `width` pixels at `scale`.
 std::string fit_text(const std::string& text, int width, int scale = 1);
+// `text` broken at spaces into lines of at most `width` pixels at `scale` (a single word wider
+// than that keeps a line of its own: nothing is cut); text that fits is one line, as given. No
+// lines for empty text.
+std::vector<std::string> wrap_text(const std::string& text, int width, int scale = 1);
 
 // The "jet"-style colour of a value in [0, 1] (blue → cyan → yellow → red); values outside are
 // clamped.

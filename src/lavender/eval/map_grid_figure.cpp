@@ -1,5 +1,6 @@
 #include "lavender/eval/map_grid_figure.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "lavender/eval/canvas.h"
@@ -11,7 +12,7 @@ namespace lavender::eval {
 namespace {
 
 // A panel with no map: the image dimmed under a grey diagonal, so "missing" never reads as "cold".
-void cross_out(io::Image& canvas, int x, int y, int size) {
+void grid_cross_out(io::Image& canvas, int x, int y, int size) {
   for (int i = 0; i < size; ++i)
     for (int w = -1; w <= 1; ++w) {
       fill_rect(canvas, x + i, y + i + w, 1, 1, kGrey);
@@ -24,6 +25,25 @@ void cross_out(io::Image& canvas, int x, int y, int size) {
 int square_side(size_t size) {
   const auto side = static_cast<int>(std::lround(std::sqrt(static_cast<double>(size))));
   return side > 0 && static_cast<size_t>(side) * side == size ? side : 0;
+}
+
+io::Image image_panel(const io::Image& image, int panel) {
+  return image.width > 0 ? resize_for_display(image, panel, panel)
+                         : blank_image(panel, panel, kGrey);
+}
+
+io::Image map_panel(const io::Image& image, const std::vector<float>& map, int panel,
+                    float opacity) {
+  io::Image out = image_panel(image, panel);
+  if (map.empty()) {
+    grid_cross_out(out, 0, 0, panel);
+    return out;
+  }
+  const int side = square_side(map.size());
+  if (side == 0)
+    throw Error("map panel: a map of " + std::to_string(map.size()) + " values is not S×S");
+  overlay_heat(out, 0, 0, panel, map, side, side, opacity);
+  return out;
 }
 
 io::Image map_grid_figure(const std::vector<std::string>& headers,
@@ -44,43 +64,46 @@ io::Image map_grid_figure(const std::vector<std::string>& headers,
 
   // Small panels (a grid of many samples) get the 1× font so that words still fit under them.
   const int text_scale = o.panel >= 96 ? 2 : 1;
-  const int label_h = kGlyphHeight * text_scale + 8;
-  const int cell_w = o.panel + kFigureMargin, cell_h = o.panel + label_h;
-  const int columns = static_cast<int>(headers.size());
-  const int width = kFigureMargin + columns * cell_w;
-  const int title_h = o.title.empty() ? 0 : label_h;
-  io::Image canvas =
-      blank_image(width, kFigureMargin + title_h + label_h + static_cast<int>(rows.size()) * cell_h,
-                  kBackground);
-  if (!o.title.empty())
-    draw_text(canvas, kFigureMargin, kFigureMargin,
-              fit_text(o.title, width - 2 * kFigureMargin, text_scale), kInk, text_scale);
-  for (int c = 0; c < columns; ++c)
-    draw_text(canvas, kFigureMargin + c * cell_w, kFigureMargin + title_h,
-              fit_text(headers[static_cast<size_t>(c)], o.panel, text_scale), kInk, text_scale);
+  const int line_h = kGlyphHeight * text_scale + 4, label_h = line_h + 4;
+  // Every column is as wide as its header (the image column also as its row labels), so no
+  // word is cut: this PNG stands alone (training progress figures, the demo's figures/*.png),
+  // so its labels are drawn in the 5×7 font rather than as text around it.
+  const size_t columns = headers.size();
+  std::vector<int> column_w(columns), column_x(columns);
+  for (size_t c = 0; c < columns; ++c)
+    column_w[c] = std::max(o.panel, text_width(headers[c], text_scale));
+  for (const auto& row : rows)
+    column_w[0] = std::max(column_w[0], text_width(row.label, text_scale));
+  int x = kFigureMargin;
+  for (size_t c = 0; c < columns; ++c) column_x[c] = x, x += column_w[c] + kFigureMargin;
+  const int width = x;
+  const int notes_w = width - column_x[1] - kFigureMargin;
+  const std::vector<std::string> title = wrap_text(o.title, width - 2 * kFigureMargin, text_scale);
+  const int title_h = title.empty() ? 0 : static_cast<int>(title.size()) * line_h + 4;
+  std::vector<std::vector<std::string>> notes;
+  int height = kFigureMargin + title_h + label_h;
+  for (const auto& row : rows) {
+    notes.push_back(wrap_text(row.note, notes_w, text_scale));
+    height += o.panel + 4 + std::max<int>(1, static_cast<int>(notes.back().size())) * line_h;
+  }
+  io::Image canvas = blank_image(width, height, kBackground);
+  for (size_t i = 0; i < title.size(); ++i)
+    draw_text(canvas, kFigureMargin, kFigureMargin + static_cast<int>(i) * line_h, title[i], kInk,
+              text_scale);
+  for (size_t c = 0; c < columns; ++c)
+    draw_text(canvas, column_x[c], kFigureMargin + title_h, headers[c], kInk, text_scale);
 
+  int y = kFigureMargin + title_h + label_h;
   for (size_t r = 0; r < rows.size(); ++r) {
     const MapGridRow& row = rows[r];
-    const int y = kFigureMargin + title_h + label_h + static_cast<int>(r) * cell_h;
-    const io::Image base = row.image.width > 0 ? resize_for_display(row.image, o.panel, o.panel)
-                                               : blank_image(o.panel, o.panel, kGrey);
-    for (int c = 0; c < columns; ++c) paste(canvas, base, kFigureMargin + c * cell_w, y);
-    for (size_t m = 0; m < map_columns; ++m) {
-      const int x = kFigureMargin + static_cast<int>(m + 1) * cell_w;
-      if (row.maps[m].empty()) {
-        cross_out(canvas, x, y, o.panel);
-        continue;
-      }
-      const int side = square_side(row.maps[m].size());
-      overlay_heat(canvas, x, y, o.panel, row.maps[m], side, side, o.opacity);
-    }
-    draw_text(canvas, kFigureMargin, y + o.panel + 4, fit_text(row.label, o.panel, text_scale),
-              kInk, text_scale);
-    if (!row.note.empty())
-      draw_text(
-          canvas, kFigureMargin + cell_w, y + o.panel + 4,
-          fit_text(row.note, static_cast<int>(map_columns) * cell_w - kFigureMargin, text_scale),
-          kInk, text_scale);
+    paste(canvas, image_panel(row.image, o.panel), column_x[0], y);
+    for (size_t m = 0; m < map_columns; ++m)
+      paste(canvas, map_panel(row.image, row.maps[m], o.panel, o.opacity), column_x[m + 1], y);
+    draw_text(canvas, column_x[0], y + o.panel + 4, row.label, kInk, text_scale);
+    for (size_t i = 0; i < notes[r].size(); ++i)
+      draw_text(canvas, column_x[1], y + o.panel + 4 + static_cast<int>(i) * line_h, notes[r][i],
+                kInk, text_scale);
+    y += o.panel + 4 + std::max<int>(1, static_cast<int>(notes[r].size())) * line_h;
   }
   return canvas;
 }
