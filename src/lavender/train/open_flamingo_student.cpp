@@ -73,10 +73,12 @@ class OpenFlamingoStudent : public Student {
     // The embedding's rows after the release's resize (what lavender plan counts).
     c["vocab_size"] = model_->lang_encoder->config().vocab_size;
     if (c.contains("vision_config") && c.contains("lang_config")) return c;
-    c["vision_config"] = io::read_json_file(
-        folder_ + "/" + c.value("vision", std::string("vision")) + "/config.json");
-    c["lang_config"] =
-        io::read_json_file(folder_ + "/" + c.value("lang", std::string("lang")) + "/config.json");
+    auto part = [&](const char* key) {
+      return io::config::open_flamingo_part_path(folder_, c.value(key, std::string(key)));
+    };
+    c["vision_config"] =
+        io::config::open_flamingo_vision_config_json(part("vision") + "/config.json");
+    c["lang_config"] = io::read_json_file(part("lang") + "/config.json");
     c.erase("checkpoint");
     return c;
   }
