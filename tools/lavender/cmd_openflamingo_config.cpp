@@ -68,10 +68,14 @@ int run_openflamingo_config(const Args& args) {
               static_cast<long long>(c.media_token_id), static_cast<long long>(*c.pad_token_id),
               r.pad_added ? " (<PAD> added)" : "");
   std::printf(
-      "  perceiver: %lld layers, %lld latents, %lld × %lld heads; gated layers: %zu\n",
+      "  perceiver: %lld layers, %lld latents, %lld × %lld heads\n",
       static_cast<long long>(c.perceiver.depth), static_cast<long long>(c.perceiver.num_latents),
-      static_cast<long long>(c.perceiver.heads), static_cast<long long>(c.perceiver.dim_head),
-      c.gated_xattn_layers ? c.gated_xattn_layers->size() : size_t{0});
+      static_cast<long long>(c.perceiver.heads), static_cast<long long>(c.perceiver.dim_head));
+  if (c.gated_xattn_layers)
+    std::printf("  gated cross-attention layers: %zu\n", c.gated_xattn_layers->size());
+  else
+    std::printf("  gated cross-attention: before every %lld-th block\n",
+                static_cast<long long>(c.cross_attn_every_n_layers));
   return 0;
 }
 

@@ -66,6 +66,11 @@ class OpenFlamingoImpl : public torch::nn::Module {
                              OpenFlamingoCapture* capture = nullptr, KvCache* cache = nullptr);
 
   KvCache make_cache() const { return lang_encoder->make_cache(); }
+  // Recompute the gated layers' and the MPT blocks' activations in backward (training).
+  void set_gradient_checkpointing(bool on) { lang_encoder->set_gradient_checkpointing(on); }
+  // Hooks around every vision layer, gated cross-attention layer and MPT block
+  // (nn/layer_hooks.h): each gated layer is a layer of its own, run just before its block.
+  void set_layer_hooks(nn::LayerHooks* hooks);
   const io::config::OpenFlamingoConfig& config() const { return config_; }
   const std::vector<int64_t>& gated_layers() const { return gated_layers_; }
 
@@ -77,6 +82,7 @@ class OpenFlamingoImpl : public torch::nn::Module {
  private:
   io::config::OpenFlamingoConfig config_;
   std::vector<int64_t> gated_layers_;
+  nn::LayerHooks* layer_hooks_ = nullptr;
 };
 TORCH_MODULE(OpenFlamingo);
 
