@@ -142,16 +142,29 @@ TEST(OpenFlamingoTraining, RefusesWhatItDoesNotImplement) {
   auto student = Student::load(run.model, at::kFloat, at::kCPU);
   EXPECT_THROW(student->check_align_layer(2), Error);
   EXPECT_NO_THROW(student->check_align_layer(1));
-  EXPECT_THROW(student->set_gradient_checkpointing(true), Error);
   EXPECT_THROW(student->enable_parallel_attention({0}), Error);
-  TrainOptions o = flamingo_options(run, dir.file("full"));
-  o.sharding = "full";
-  o.max_steps = 1;
-  try {
-    Trainer(o).run();
-    FAIL() << "--sharding full should be refused";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("OpenFlamingo"), std::string::npos) << e.what();
+}
+
+// Recomputing the gated layers and the MPT blocks in backward (the latents and the attention
+// probabilities passing through the recomputation) gives the same steps as keeping them.
+TEST(OpenFlamingoTraining, GradientCheckpointingStepsAlike) {
+  test::TempDir dir;
+  auto run = test::write_tiny_training_run(dir.path(), 4, "openflamingo", true);
+  TrainOptions o = flamingo_options(run, dir.file("kept"));
+  o.max_steps = 3;
+  const TrainSummary kept = Trainer(o).run();
+  o.out = dir.file("recomputed");
+  o.gradient_checkpointing = true;
+  const TrainSummary recomputed = Trainer(o).run();
+  ASSERT_EQ(kept.history.size(), 3u);
+  ASSERT_EQ(recomputed.history.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_GT(kept.history[i].attention, 0) << i;
+    EXPECT_NEAR(kept.history[i].total, recomputed.history[i].total, 1e-5) << i;
+    EXPECT_NEAR(kept.history[i].attention, recomputed.history[i].attention, 1e-5) << i;
+    EXPECT_NEAR(kept.history[i].grad_norm, recomputed.history[i].grad_norm,
+                1e-5 * std::max(1.0, kept.history[i].grad_norm))
+        << i;
   }
 }
 

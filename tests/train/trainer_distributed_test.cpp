@@ -177,7 +177,8 @@ TEST(TrainerDistributed, ShardedRunsStepAsOneProcess) {
 }
 
 // OpenFlamingo's gated cross-attention maps (both readings of its latents) step alike over one
-// and two processes, unsharded and with grad-op sharding; --sharding full is refused.
+// and two processes, unsharded and with grad-op and full sharding (the gated layers and the MPT
+// blocks sharded one by one, recomputed in backward).
 TEST(TrainerDistributed, OpenFlamingoRanksStepAsOneProcess) {
   TempDir dir;
   auto run = write_tiny_training_run(dir.path(), 8, "openflamingo", true, true);
@@ -188,7 +189,7 @@ TEST(TrainerDistributed, OpenFlamingoRanksStepAsOneProcess) {
               0)
         << read_text(dir.file(maps + "-one.log"));
     auto one = read_jsonl(dir.file(maps + "-one/metrics.jsonl"));
-    for (const std::string sharding : {"none", "grad-op"}) {
+    for (const std::string sharding : {"none", "grad-op", "full"}) {
       const std::string what = "openflamingo " + maps + " " + sharding;
       const std::string out = dir.file(maps + "-" + sharding);
       ASSERT_TRUE(run_ranks(train_command(run, out, 2, 5) + extra + " --sharding " + sharding, 2,
@@ -203,13 +204,31 @@ TEST(TrainerDistributed, OpenFlamingoRanksStepAsOneProcess) {
           worst =
               std::max(worst, std::abs(one[i][key].get<double>() - ranks[i][key].get<double>()));
       std::cout << what << ": largest loss difference over 5 steps " << worst << "\n";
-      if (sharding == "none") expect_same_model(dir.file(maps + "-one/model"), out + "/model");
+      if (sharding != "grad-op") expect_same_model(dir.file(maps + "-one/model"), out + "/model");
+      // Full sharding ran its units: vision layers, then gated layer and block by turns.
+      if (sharding == "full") {
+        const std::string log = read_text(out + "-rank0.log");
+        const size_t end = log.find(" layer starts found their parameters prefetched");
+        ASSERT_NE(end, std::string::npos) << log;
+        const size_t at = log.rfind(" full sharding: ", end);
+        std::cout << what << ":" << log.substr(at + 15, end - at - 15)
+                  << " layer starts prefetched\n";
+      }
     }
   }
-  EXPECT_NE(shell(train_command(run, dir.file("full"), 4, 1) + " --sharding full > " +
-                  dir.file("full.log") + " 2>&1"),
+  // The default freezing (the vision tower): its frozen layers are sharded units too, gathered
+  // for their forward only.
+  const std::string frozen = " --freeze @vision";
+  ASSERT_EQ(shell(train_command(run, dir.file("frozen-one"), 4, 5) + frozen + " > " +
+                  dir.file("frozen-one.log") + " 2>&1"),
             0);
-  EXPECT_NE(read_text(dir.file("full.log")).find("OpenFlamingo"), std::string::npos);
+  const std::string out = dir.file("frozen-full");
+  ASSERT_TRUE(
+      run_ranks(train_command(run, out, 2, 5) + frozen + " --sharding full", 2, out + "-rank"))
+      << rank_logs(out + "-rank", 2);
+  expect_same_log(read_jsonl(dir.file("frozen-one/metrics.jsonl")),
+                  read_jsonl(out + "/metrics.jsonl"), "openflamingo frozen vision full");
+  expect_same_model(dir.file("frozen-one/model"), out + "/model");
 }
 
 // MiniCPM-V's maps (the decoder's attention to the source picture's and the slices' tokens,

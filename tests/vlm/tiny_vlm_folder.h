@@ -65,6 +65,40 @@ inline nlohmann::json tiny_flamingo_tokenizer() {
   return j;
 }
 
+// The tokenizer the fixture's language model would ship before OpenFlamingo adds its tokens: 100
+// tokens (meta.json's base_vocab), so that upstream's factory gives <|endofchunk|> 100,
+// <image> 101, <PAD> 102 and 103 embedding rows, as the fixture has them. A SentencePiece-style
+// BPE (the byte-level one above needs all 256 bytes, hence its ids beyond the model): <unk>, the
+// 95 printable ASCII characters, and fillers up to 100.
+inline nlohmann::json tiny_flamingo_base_tokenizer() {
+  nlohmann::json vocab = nlohmann::json::object();
+  int64_t id = 0;
+  vocab["<unk>"] = id++;
+  for (int c = 32; c < 127; ++c) vocab[std::string(1, static_cast<char>(c))] = id++;
+  while (id < 100) {
+    vocab["<filler" + std::to_string(id) + ">"] = id;
+    ++id;
+  }
+  return {{"version", "1.0"},
+          {"truncation", nullptr},
+          {"padding", nullptr},
+          {"added_tokens", nlohmann::json::array()},
+          {"normalizer", nullptr},
+          {"pre_tokenizer", nullptr},
+          {"post_processor", nullptr},
+          {"decoder", nullptr},
+          {"model",
+           {{"type", "BPE"},
+            {"dropout", nullptr},
+            {"unk_token", "<unk>"},
+            {"continuing_subword_prefix", nullptr},
+            {"end_of_word_suffix", nullptr},
+            {"fuse_unk", false},
+            {"byte_fallback", false},
+            {"vocab", vocab},
+            {"merges", nlohmann::json::array()}}}};
+}
+
 // The OpenFlamingo fixture as a folder with that tokenizer beside its config. Its MPT allows 32
 // positions; the copy allows 256 (ALiBi has no length limit, only the config's check), as the
 // chat prompts spell words byte by byte.

@@ -16,6 +16,7 @@ int run_info(const Args& args);
 int run_init_vlm(const Args& args);
 int run_inspect(const Args& args);
 int run_maps(const Args& args);
+int run_openflamingo_config(const Args& args);
 int run_parity(const Args& args);
 int run_plan(const Args& args);
 int run_sd_attn(const Args& args);

@@ -1,4 +1,5 @@
 // lavender: Diffusion Instruction Tuning, natively. Dispatches to one subcommand per file.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -34,6 +35,9 @@ const Command kCommands[] = {
     {"inspect", "list the tensors of a safetensors file or checkpoint folder",
      lavender::cli::run_inspect},
     {"maps", "import or export maps in the Lavender authors' JPEG layout", lavender::cli::run_maps},
+    {"openflamingo-config",
+     "write config.json for a downloaded OpenFlamingo release (its three parts)",
+     lavender::cli::run_openflamingo_config},
     {"parity", "compare lavender with a reference fixture's outputs", lavender::cli::run_parity},
     {"plan", "parameters and memory per rank of a training run, from config.json alone",
      lavender::cli::run_plan},
@@ -54,7 +58,9 @@ void print_usage() {
   std::printf(
       "usage: lavender [--threads N] [--log-level LEVEL | -v | -q] COMMAND [options]\n\n"
       "commands:\n");
-  for (const auto& c : kCommands) std::printf("  %-10s %s\n", c.name, c.summary);
+  int width = 0;  // the longest command name's
+  for (const auto& c : kCommands) width = std::max(width, static_cast<int>(std::strlen(c.name)));
+  for (const auto& c : kCommands) std::printf("  %-*s %s\n", width, c.name, c.summary);
   std::printf(
       "\nglobal options (anywhere on the line):\n"
       "  --threads N        LibTorch intra-op threads (default: all cores)\n"

@@ -34,23 +34,26 @@ class OpenFlamingoStudent : public Student {
   void enable_parallel_attention(const std::vector<int64_t>&) override {
     throw Error("--parallel-attention is not implemented for OpenFlamingo");
   }
-  // The gated cross-attention layers run outside the MPT blocks (before_block), so neither
-  // recomputation nor the layer hooks of --sharding full reach them yet.
-  void set_gradient_checkpointing(bool on) override {
-    if (on)
-      throw Error(
-          "OpenFlamingo: gradient checkpointing (--gradient-checkpointing, and --sharding full "
-          "which relies on it) is not implemented; use --sharding none or grad-op");
-  }
+  void set_gradient_checkpointing(bool on) override { model_->set_gradient_checkpointing(on); }
+  // The decoder's layers in the order they run: each gated cross-attention layer is a layer of
+  // its own (a sharding unit under its own name) just before its MPT block. One unit for both
+  // would need one module holding both, which the checkpoint's names do not have; as two, the
+  // gated layer's start prefetches its block.
   std::vector<const torch::nn::Module*> decoder_layers() const override {
-    return modules_of(model_->lang_encoder->transformer->blocks);
+    std::vector<const torch::nn::Module*> out;
+    const auto blocks = modules_of(model_->lang_encoder->transformer->blocks);
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      const std::string key = std::to_string(i);
+      if (model_->gated_cross_attn_layers->contains(key))
+        out.push_back((*model_->gated_cross_attn_layers)[key].get());
+      out.push_back(blocks[i]);
+    }
+    return out;
   }
   std::vector<const torch::nn::Module*> vision_layers() const override {
     return modules_of(model_->vision_encoder->encoder->layers);
   }
-  void set_layer_hooks(nn::LayerHooks* hooks) override {
-    if (hooks) throw Error("OpenFlamingo: --sharding full is not implemented; use none or grad-op");
-  }
+  void set_layer_hooks(nn::LayerHooks* hooks) override { model_->set_layer_hooks(hooks); }
   void set_latent_maps(align::LatentMaps maps) override { maps_ = maps; }
   int64_t heads() const override { return model_->config().gated_xattn.heads; }
   int64_t num_layers() const override {
@@ -73,10 +76,12 @@ class OpenFlamingoStudent : public Student {
     // The embedding's rows after the release's resize (what lavender plan counts).
     c["vocab_size"] = model_->lang_encoder->config().vocab_size;
     if (c.contains("vision_config") && c.contains("lang_config")) return c;
-    c["vision_config"] = io::read_json_file(
-        folder_ + "/" + c.value("vision", std::string("vision")) + "/config.json");
-    c["lang_config"] =
-        io::read_json_file(folder_ + "/" + c.value("lang", std::string("lang")) + "/config.json");
+    auto part = [&](const char* key) {
+      return io::config::open_flamingo_part_path(folder_, c.value(key, std::string(key)));
+    };
+    c["vision_config"] =
+        io::config::open_flamingo_vision_config_json(part("vision") + "/config.json");
+    c["lang_config"] = io::read_json_file(part("lang") + "/config.json");
     c.erase("checkpoint");
     return c;
   }

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "lavender/nn/attention.h"
+#include "lavender/nn/checkpoint.h"
 #include "lavender/util/error.h"
 
 namespace lavender::vlm {
@@ -138,10 +139,22 @@ at::Tensor MptForCausalLMImpl::forward(const at::Tensor& input_ids,
   const at::Tensor slopes = alibi_slopes(config_.n_heads, config_.alibi_bias_max,
                                          config_.layout == io::config::MptConfig::Layout::mpt);
   const at::Tensor bias = mpt_attention_bias(slopes, options.attention_mask, tk, x.options());
+  const bool recompute = recomputes(options);
   for (int64_t i = 0; i < config_.n_layers; ++i) {
     if (options.before_block) x = options.before_block(i, x);
-    LayerKvCache* cache = options.cache ? &options.cache->layer(static_cast<size_t>(i)) : nullptr;
-    x = transformer->blocks[i]->as<MptBlock>()->forward(x, bias, cache);
+    auto block = transformer->blocks[i]->as<MptBlock>();
+    const nn::HookedLayer hooked{layer_hooks_, block};
+    if (!recompute) {
+      nn::WholeLayer whole(hooked, x);
+      LayerKvCache* cache = options.cache ? &options.cache->layer(static_cast<size_t>(i)) : nullptr;
+      x = block->forward(x, bias, cache);
+      continue;
+    }
+    x = nn::checkpoint(
+        [block, bias](const std::vector<at::Tensor>& in) {
+          return std::vector<at::Tensor>{block->forward(in[0], bias, nullptr)};
+        },
+        {x}, hooked)[0];
   }
   return transformer->ln_f(x);
 }

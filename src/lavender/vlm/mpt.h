@@ -15,6 +15,7 @@
 
 #include "lavender/io/config/mpt.h"
 #include "lavender/nn/embedding.h"
+#include "lavender/nn/layer_hooks.h"
 #include "lavender/nn/layer_norm.h"
 #include "lavender/nn/linear.h"
 #include "lavender/vlm/kv_cache.h"
@@ -95,11 +96,21 @@ class MptForCausalLMImpl : public torch::nn::Module {
   at::Tensor logits(const at::Tensor& hidden);
   KvCache make_cache() const { return KvCache(static_cast<size_t>(config_.n_layers)); }
   const io::config::MptConfig& config() const { return config_; }
+  // Recompute each block's activations in backward (when training without a cache).
+  void set_gradient_checkpointing(bool on) { gradient_checkpointing_ = on; }
+  // Hooks around every block (nn/layer_hooks.h); nullptr: none.
+  void set_layer_hooks(nn::LayerHooks* hooks) { layer_hooks_ = hooks; }
+  // Whether this forward recomputes its blocks: what before_block's layers should do too.
+  bool recomputes(const MptForwardOptions& options) const {
+    return gradient_checkpointing_ && is_training() && !options.cache;
+  }
 
   MptTransformer transformer{nullptr};
 
  private:
   io::config::MptConfig config_;
+  bool gradient_checkpointing_ = false;
+  nn::LayerHooks* layer_hooks_ = nullptr;
 };
 TORCH_MODULE(MptForCausalLM);
 

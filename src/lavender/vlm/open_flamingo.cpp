@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "lavender/nn/checkpoint.h"
 #include "lavender/util/error.h"
 #include "lavender/vlm/lm_loss.h"
 
@@ -67,6 +68,12 @@ at::Tensor OpenFlamingoImpl::encode_vision(const at::Tensor& vision_x,
   return media;
 }
 
+void OpenFlamingoImpl::set_layer_hooks(nn::LayerHooks* hooks) {
+  layer_hooks_ = hooks;
+  vision_encoder->set_layer_hooks(hooks);
+  lang_encoder->set_layer_hooks(hooks);
+}
+
 OpenFlamingoOutput OpenFlamingoImpl::forward(const OpenFlamingoInputs& in,
                                              OpenFlamingoCapture* capture, KvCache* cache) {
   at::Tensor media = in.media.defined() ? in.media : encode_vision(in.vision_x, capture);
@@ -80,16 +87,32 @@ OpenFlamingoOutput OpenFlamingoImpl::forward(const OpenFlamingoInputs& in,
   MptForwardOptions options;
   options.attention_mask = in.attention_mask;
   options.cache = cache;
+  const bool recompute = lang_encoder->recomputes(options);
   options.before_block = [&](int64_t i, const at::Tensor& x) -> at::Tensor {
     const std::string key = std::to_string(i);
     if (!gated_cross_attn_layers->contains(key)) return x;
     const bool keep =
         capture && std::count(capture->xattn_layers.begin(), capture->xattn_layers.end(), i) > 0;
-    at::Tensor probs;
-    at::Tensor out = (*gated_cross_attn_layers)[key]->as<GatedCrossAttentionBlock>()->forward(
-        x, media, text_time, keep ? &probs : nullptr);
-    if (keep) capture->xattn[i] = probs;
-    return out;
+    auto layer = (*gated_cross_attn_layers)[key]->as<GatedCrossAttentionBlock>();
+    const nn::HookedLayer hooked{layer_hooks_, layer};
+    if (!recompute) {
+      nn::WholeLayer whole(hooked, x);
+      at::Tensor probs;
+      at::Tensor out = layer->forward(x, media, text_time, keep ? &probs : nullptr);
+      if (keep) capture->xattn[i] = probs;
+      return out;
+    }
+    // The latents train (the Perceiver does), so they enter the recomputation as an input; the
+    // probabilities leave it as an output, so the alignment loss reaches the layer through it.
+    const std::vector<at::Tensor> out = nn::checkpoint(
+        [layer, text_time, keep](const std::vector<at::Tensor>& inputs) {
+          at::Tensor probs;
+          at::Tensor y = layer->forward(inputs[0], inputs[1], text_time, keep ? &probs : nullptr);
+          return keep ? std::vector<at::Tensor>{y, probs} : std::vector<at::Tensor>{y};
+        },
+        {x, media}, hooked);
+    if (keep) capture->xattn[i] = out[1];
+    return out[0];
   };
   OpenFlamingoOutput out;
   out.logits = lang_encoder->logits(lang_encoder->forward(in.input_ids, options));

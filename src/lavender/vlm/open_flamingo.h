@@ -14,6 +14,7 @@
 #include <torch/nn/modules/container/moduledict.h>
 
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,11 @@ class OpenFlamingoImpl : public torch::nn::Module {
                              OpenFlamingoCapture* capture = nullptr, KvCache* cache = nullptr);
 
   KvCache make_cache() const { return lang_encoder->make_cache(); }
+  // Recompute the gated layers' and the MPT blocks' activations in backward (training).
+  void set_gradient_checkpointing(bool on) { lang_encoder->set_gradient_checkpointing(on); }
+  // Hooks around every vision layer, gated cross-attention layer and MPT block
+  // (nn/layer_hooks.h): each gated layer is a layer of its own, run just before its block.
+  void set_layer_hooks(nn::LayerHooks* hooks);
   const io::config::OpenFlamingoConfig& config() const { return config_; }
   const std::vector<int64_t>& gated_layers() const { return gated_layers_; }
 
@@ -76,6 +82,7 @@ class OpenFlamingoImpl : public torch::nn::Module {
  private:
   io::config::OpenFlamingoConfig config_;
   std::vector<int64_t> gated_layers_;
+  nn::LayerHooks* layer_hooks_ = nullptr;
 };
 TORCH_MODULE(OpenFlamingo);
 
@@ -98,6 +105,18 @@ at::Tensor generate_open_flamingo(OpenFlamingoImpl& model, const at::Tensor& vis
 // beside one safetensors checkpoint of the whole model under the module names) loads too.
 OpenFlamingo load_open_flamingo(const std::string& folder, at::ScalarType dtype = at::kFloat,
                                 at::Device device = at::kCPU);
+
+// Checks a root config (`root`, as FOLDER/config.json holds it; its parts' paths relative to
+// FOLDER or absolute) against the parts as load_open_flamingo does before it builds the model:
+// the vision and language models' configs, and `checkpoint`, the tensors of the checkpoint file
+// the config names (already read: the release's is gigabytes). Throws lavender::Error naming the
+// field, the file and the tensor that disagree.
+void check_open_flamingo_config(const std::string& folder, const nlohmann::json& root,
+                                const std::map<std::string, at::Tensor>& checkpoint);
+
+// A language model's config.json, refused by name unless it is an MPT (model_type "mosaic_gpt"
+// or "mpt"), which is all lavender runs inside OpenFlamingo.
+io::config::MptConfig load_open_flamingo_lang_config(const std::string& path);
 
 // The folder whose tokenizer.json an OpenFlamingo folder uses: its own when it has one, else its
 // language model's (the release keeps the tokenizer with the LM).

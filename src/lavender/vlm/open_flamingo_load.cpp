@@ -60,6 +60,15 @@ TensorMap load_lang_weights(const std::string& dir, const io::config::MptConfig&
   return out;
 }
 
+// A whole CLIPModel's tensors that are not its vision tower (the vision folder may be
+// openai/clip-vit-large-patch14 as downloaded); OpenFlamingo uses the tower alone.
+bool is_clip_model_extra(const std::string& name) {
+  for (const char* prefix :
+       {"text_model.", "text_projection.", "visual_projection.", "logit_scale"})
+    if (name.rfind(prefix, 0) == 0) return true;
+  return false;
+}
+
 io::config::MptConfig parse_lang_config(const nlohmann::json& j, const std::string& path) {
   std::string type = "(none)";
   if (j.is_object() && j.contains("model_type") && j["model_type"].is_string())
@@ -172,7 +181,67 @@ OpenFlamingo load_saved_open_flamingo(const std::string& folder, const nlohmann:
   return model;
 }
 
+// The release's parts as a root config names them, their configs read (cheap, so a wrong folder
+// is reported before the checkpoint is read).
+struct FlamingoParts {
+  std::string config_path, vision_dir, lang_dir, ckpt_path;
+  io::config::OpenFlamingoConfig config;
+  io::config::ClipVisionConfig vision;
+  io::config::MptConfig lang;
+};
+
+FlamingoParts read_flamingo_parts(const std::string& folder, const nlohmann::json& root) {
+  FlamingoParts p;
+  p.config_path = folder + "/config.json";
+  p.config = io::config::parse_open_flamingo_config(root, p.config_path);
+  p.vision_dir = io::config::open_flamingo_part_path(folder, p.config.vision);
+  p.lang_dir = io::config::open_flamingo_part_path(folder, p.config.lang);
+  p.ckpt_path = io::config::open_flamingo_part_path(folder, p.config.checkpoint);
+  p.vision = io::config::load_open_flamingo_vision_config(p.vision_dir + "/config.json");
+  p.lang = read_lang_config(p.lang_dir + "/config.json");
+  if (p.config.vis_dim && *p.config.vis_dim != p.vision.hidden_size)
+    throw Error(p.config_path + ": vis_dim = " + std::to_string(*p.config.vis_dim) + " but " +
+                p.vision_dir + "/config.json has hidden_size " +
+                std::to_string(p.vision.hidden_size));
+  return p;
+}
+
+// The vocabulary against the checkpoint's resized embedding (which then sets the language
+// model's vocab_size), and every size against its tensors; returns the gated layers.
+std::vector<int64_t> check_flamingo_checkpoint(FlamingoParts& p, const TensorMap& ckpt) {
+  // The release resized the vocabulary for its added tokens; its wte is the one that counts.
+  const std::string wte = "lang_encoder.transformer.wte.weight";
+  const auto& config = p.config;
+  if (ckpt.count(wte)) {
+    const at::Tensor& w = ckpt.at(wte);
+    if (w.dim() != 2 || w.size(1) != p.lang.d_model)
+      throw Error(p.ckpt_path + ": " + wte + " has shape " + flamingo_shape_text(w) +
+                  ", expected [vocab, " + std::to_string(p.lang.d_model) + "]");
+    if (config.vocab_size && *config.vocab_size != w.size(0))
+      expect_size(*config.vocab_size, "vocab_size", w, w.size(0), p.config_path, p.ckpt_path, wte);
+    p.lang.vocab_size = w.size(0);
+  } else if (config.vocab_size && *config.vocab_size != p.lang.vocab_size) {
+    throw Error(p.config_path + ": vocab_size " + std::to_string(*config.vocab_size) + " but " +
+                p.ckpt_path + " has no " + wte + " and the language model's is " +
+                std::to_string(p.lang.vocab_size));
+  }
+  const std::vector<int64_t> gated = io::config::gated_layer_indices(config, p.lang.n_layers);
+  check_flamingo_sizes(config, p.lang, p.vision.hidden_size, gated, ckpt, p.config_path,
+                       p.ckpt_path);
+  return gated;
+}
+
 }  // namespace
+
+io::config::MptConfig load_open_flamingo_lang_config(const std::string& path) {
+  return read_lang_config(path);
+}
+
+void check_open_flamingo_config(const std::string& folder, const nlohmann::json& root,
+                                const std::map<std::string, at::Tensor>& checkpoint) {
+  FlamingoParts parts = read_flamingo_parts(folder, root);
+  check_flamingo_checkpoint(parts, checkpoint);
+}
 
 OpenFlamingo load_open_flamingo(const std::string& folder, at::ScalarType dtype,
                                 at::Device device) {
@@ -180,37 +249,17 @@ OpenFlamingo load_open_flamingo(const std::string& folder, at::ScalarType dtype,
   const nlohmann::json root = io::read_json_file(config_path);
   if (root.is_object() && root.contains("vision_config") && root.contains("lang_config"))
     return load_saved_open_flamingo(folder, root, dtype, device);
-  io::config::OpenFlamingoConfig config = io::config::parse_open_flamingo_config(root, config_path);
-  const std::string vision_dir = folder + "/" + config.vision;
-  const std::string lang_dir = folder + "/" + config.lang;
-  const std::string ckpt_path = folder + "/" + config.checkpoint;
-
-  const auto vision = io::config::load_clip_vision_config(vision_dir + "/config.json");
-  io::config::MptConfig lang = read_lang_config(lang_dir + "/config.json");
-  if (config.vis_dim && *config.vis_dim != vision.hidden_size)
-    throw Error(config_path + ": vis_dim = " + std::to_string(*config.vis_dim) + " but " +
-                vision_dir + "/config.json has hidden_size " + std::to_string(vision.hidden_size));
-  const TensorMap ckpt = io::load_torch_pickle(ckpt_path);
-  TensorMap lang_weights = load_lang_weights(lang_dir, lang);
-
-  // The release resized the vocabulary for its added tokens; its wte is the one that counts.
-  const std::string wte = "lang_encoder.transformer.wte.weight";
-  if (ckpt.count(wte)) {
-    const at::Tensor& w = ckpt.at(wte);
-    if (w.dim() != 2 || w.size(1) != lang.d_model)
-      throw Error(ckpt_path + ": " + wte + " has shape " + flamingo_shape_text(w) +
-                  ", expected [vocab, " + std::to_string(lang.d_model) + "]");
-    if (config.vocab_size && *config.vocab_size != w.size(0))
-      expect_size(*config.vocab_size, "vocab_size", w, w.size(0), config_path, ckpt_path, wte);
-    lang.vocab_size = w.size(0);
+  FlamingoParts parts = read_flamingo_parts(folder, root);
+  const auto& config = parts.config;
+  const auto& vision = parts.vision;
+  const auto& vision_dir = parts.vision_dir;
+  const TensorMap ckpt = io::load_torch_pickle(parts.ckpt_path);
+  TensorMap lang_weights = load_lang_weights(parts.lang_dir, parts.lang);
+  const std::vector<int64_t> gated = check_flamingo_checkpoint(parts, ckpt);
+  const auto& lang = parts.lang;
+  // The checkpoint's resized embedding replaces the language model's.
+  if (ckpt.count("lang_encoder.transformer.wte.weight"))
     lang_weights.erase("transformer.wte.weight");
-  } else if (config.vocab_size && *config.vocab_size != lang.vocab_size) {
-    throw Error(config_path + ": vocab_size " + std::to_string(*config.vocab_size) + " but " +
-                ckpt_path + " has no " + wte + " and the language model's is " +
-                std::to_string(lang.vocab_size));
-  }
-  const std::vector<int64_t> gated = io::config::gated_layer_indices(config, lang.n_layers);
-  check_flamingo_sizes(config, lang, vision.hidden_size, gated, ckpt, config_path, ckpt_path);
 
   OpenFlamingo model = [&] {
     nn::SkipInitGuard skip_init;
@@ -222,7 +271,8 @@ OpenFlamingo load_open_flamingo(const std::string& folder, at::ScalarType dtype,
   io::Checkpoint vision_ckpt = io::Checkpoint::open(vision_dir);
   const std::vector<io::KeyRule> vision_rules{io::KeyRule{"vision_model.", "vision_encoder."}};
   for (const auto& name : vision_ckpt.names())
-    tensors[io::rewrite_key(name, vision_rules)] = vision_ckpt.tensor(name);
+    if (!is_clip_model_extra(name))
+      tensors[io::rewrite_key(name, vision_rules)] = vision_ckpt.tensor(name);
   for (auto& [name, t] : lang_weights) tensors["lang_encoder." + name] = t;
   const std::regex gated_key(
       R"(^lang_encoder\.transformer\.blocks\.(\d+)\.gated_cross_attn_layer\.(.*)$)");
@@ -252,8 +302,9 @@ OpenFlamingo load_open_flamingo(const std::string& folder, at::ScalarType dtype,
 std::string open_flamingo_tokenizer_folder(const std::string& folder) {
   if (fs::exists(folder + "/tokenizer.json")) return folder;
   const nlohmann::json c = io::read_json_file(folder + "/config.json");
-  const std::string lang = c.value("lang", std::string("lang"));
-  return fs::exists(folder + "/" + lang + "/tokenizer.json") ? folder + "/" + lang : folder;
+  const std::string lang =
+      io::config::open_flamingo_part_path(folder, c.value("lang", std::string("lang")));
+  return fs::exists(lang + "/tokenizer.json") ? lang : folder;
 }
 
 ClipImageProcessor open_flamingo_image_processor(const std::string& folder,

@@ -196,10 +196,12 @@ ParameterCount open_flamingo(const nlohmann::json& j, const std::string& source)
   const std::string dir = std::filesystem::path(source).parent_path().string();
   const auto vision = j.contains("vision_config")
                           ? config::parse_clip_vision_config(j.at("vision_config"), source)
-                          : config::load_clip_vision_config(dir + "/" + c.vision + "/config.json");
-  const config::MptConfig lang = j.contains("lang_config")
-                                     ? config::parse_mpt_config(j.at("lang_config"), source)
-                                     : config::load_mpt_config(dir + "/" + c.lang + "/config.json");
+                          : config::load_open_flamingo_vision_config(
+                                config::open_flamingo_part_path(dir, c.vision) + "/config.json");
+  const config::MptConfig lang =
+      j.contains("lang_config")
+          ? config::parse_mpt_config(j.at("lang_config"), source)
+          : config::load_mpt_config(config::open_flamingo_part_path(dir, c.lang) + "/config.json");
   const int64_t v = c.vis_dim.value_or(vision.hidden_size), d = lang.d_model;
   ParameterCount n;
   n.architecture = "OpenFlamingo";

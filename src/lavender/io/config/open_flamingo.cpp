@@ -1,5 +1,6 @@
 #include "lavender/io/config/open_flamingo.h"
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "lavender/io/config/json_fields.h"
@@ -57,6 +58,50 @@ std::vector<int64_t> gated_layer_indices(const OpenFlamingoConfig& c, int64_t n_
   for (int64_t i = 0; i < n_layers; ++i)
     if ((i + 1) % c.cross_attn_every_n_layers == 0) out.push_back(i);
   return out;
+}
+
+std::string open_flamingo_part_path(const std::string& folder, const std::string& part) {
+  if (std::filesystem::path(part).is_absolute()) return part;
+  return folder + "/" + part;
+}
+
+nlohmann::json open_flamingo_vision_config_json(const std::string& path) {
+  nlohmann::json j = read_json_file(path);
+  if (j.is_object() && j.contains("vision_config") && j["vision_config"].is_object())
+    return j["vision_config"];
+  return j;
+}
+
+ClipVisionConfig load_open_flamingo_vision_config(const std::string& path) {
+  return parse_clip_vision_config(open_flamingo_vision_config_json(path), path);
+}
+
+nlohmann::ordered_json open_flamingo_config_json(const OpenFlamingoConfig& c) {
+  nlohmann::ordered_json j = {{"model_type", "openflamingo"},
+                              {"vision", c.vision},
+                              {"lang", c.lang},
+                              {"checkpoint", c.checkpoint},
+                              {"cross_attn_every_n_layers", c.cross_attn_every_n_layers},
+                              {"media_token_id", c.media_token_id},
+                              {"eoc_token_id", c.eoc_token_id}};
+  if (c.pad_token_id) j["pad_token_id"] = *c.pad_token_id;
+  if (c.vocab_size) j["vocab_size"] = *c.vocab_size;
+  if (c.vis_dim) j["vis_dim"] = *c.vis_dim;
+  // Not read back: says which vision features the sizes refer to, for a reader of the file.
+  j["vision_feature"] = "patch tokens (no CLS) of the last encoder layer, before post_layernorm";
+  const auto& p = c.perceiver;
+  j["perceiver"] = {{"depth", p.depth},
+                    {"heads", p.heads},
+                    {"dim_head", p.dim_head},
+                    {"num_latents", p.num_latents},
+                    {"ff_mult", p.ff_mult}};
+  const auto& x = c.gated_xattn;
+  j["gated_xattn"] = {{"heads", x.heads},
+                      {"dim_head", x.dim_head},
+                      {"ff_mult", x.ff_mult},
+                      {"only_attend_immediate_media", x.only_attend_immediate_media}};
+  if (c.gated_xattn_layers) j["gated_xattn_layers"] = *c.gated_xattn_layers;
+  return j;
 }
 
 }  // namespace lavender::io::config

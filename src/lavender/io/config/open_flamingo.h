@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "lavender/io/config/clip.h"
+
 namespace lavender::io::config {
 
 struct OpenFlamingoConfig {
@@ -42,5 +44,19 @@ OpenFlamingoConfig load_open_flamingo_config(const std::string& path);
 // The decoder blocks that have a gated cross-attention layer before them: gated_xattn_layers
 // when given, else every cross_attn_every_n_layers-th block (upstream's (i + 1) % n == 0).
 std::vector<int64_t> gated_layer_indices(const OpenFlamingoConfig& c, int64_t n_layers);
+
+// Where a part named in the config lies: an absolute path as it is, a relative one under the
+// config's folder.
+std::string open_flamingo_part_path(const std::string& folder, const std::string& part);
+
+// The vision tower's config.json: a CLIPVisionModel's, or a whole CLIPModel's (as
+// openai/clip-vit-large-patch14 ships it), whose vision_config describes the tower.
+nlohmann::json open_flamingo_vision_config_json(const std::string& path);
+ClipVisionConfig load_open_flamingo_vision_config(const std::string& path);
+
+// The config as config.json holds it: every field written out in a reading order (sizes too, so
+// that a reader sees the release's shape without knowing the defaults), gated_xattn_layers only
+// when given.
+nlohmann::ordered_json open_flamingo_config_json(const OpenFlamingoConfig& c);
 
 }  // namespace lavender::io::config
