@@ -19,7 +19,7 @@ std::string data(const std::string& rel) {
   return test::shared_dir() + "/data/" + rel;
 }
 
-std::string error_of(const std::string& path) {
+std::string tokenizer_load_error(const std::string& path) {
   try {
     load_tokenizer(path);
   } catch (const Error& e) {
@@ -60,19 +60,22 @@ TEST(LoadTokenizer, FoldersAndSubFolders) {
   const std::string expected = sentencepiece_unavailable_reason().empty()
                                    ? "tokenizer.model: not a SentencePiece model"
                                    : "tokenizer.model: cannot read SentencePiece models";
-  EXPECT_NE(error_of(sp.path()).find(expected), std::string::npos) << error_of(sp.path());
+  EXPECT_NE(tokenizer_load_error(sp.path()).find(expected), std::string::npos)
+      << tokenizer_load_error(sp.path());
 }
 
 TEST(LoadTokenizer, ClearErrors) {
-  EXPECT_NE(error_of("/no/such/path").find("/no/such/path: no such file"), std::string::npos);
+  EXPECT_NE(tokenizer_load_error("/no/such/path").find("/no/such/path: no such file"),
+            std::string::npos);
   test::TempDir empty;
-  EXPECT_NE(error_of(empty.path()).find("no tokenizer here"), std::string::npos);
+  EXPECT_NE(tokenizer_load_error(empty.path()).find("no tokenizer here"), std::string::npos);
   std::ofstream(empty.file("notes.txt")) << "x";
-  EXPECT_NE(error_of(empty.file("notes.txt")).find("not a tokenizer file"), std::string::npos);
+  EXPECT_NE(tokenizer_load_error(empty.file("notes.txt")).find("not a tokenizer file"),
+            std::string::npos);
   std::ofstream(empty.file("tokenizer.json")) << R"({"model": {"type": "WordPiece"}})";
-  EXPECT_NE(error_of(empty.file("tokenizer.json")).find("model type \"WordPiece\""),
+  EXPECT_NE(tokenizer_load_error(empty.file("tokenizer.json")).find("model type \"WordPiece\""),
             std::string::npos)
-      << error_of(empty.file("tokenizer.json"));
+      << tokenizer_load_error(empty.file("tokenizer.json"));
 }
 
 }  // namespace
