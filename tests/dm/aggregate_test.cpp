@@ -30,6 +30,31 @@ TEST(Aggregate, CombineLayersAveragesHeadsAndResizesLayers) {
   EXPECT_THROW(combine_layers({}, 8), Error);
 }
 
+// One head singles out pixel 0 for token 1 weakly; the other gives token 1 much more attention,
+// spread over the image with a bump elsewhere. The mean follows the heavy head's bump; contrast
+// weighting follows the head whose map stands out from its own average.
+TEST(Aggregate, ContrastWeightingFollowsTheHeadThatPicksSomethingOut) {
+  at::Tensor p = torch::zeros({1, 2, 4, 2});
+  // head 0, token 1: 0.2 at pixel 0, 0.01 elsewhere (relative to its mean: 3.48, 0.17...)
+  p[0][0].select(1, 1).copy_(torch::tensor({0.2, 0.01, 0.01, 0.01}));
+  // head 1, token 1: 0.5 everywhere but 0.8 at pixel 3
+  p[0][1].select(1, 1).copy_(torch::tensor({0.5, 0.5, 0.5, 0.8}));
+  p.select(3, 0).copy_(1 - p.select(3, 1));
+  at::Tensor mean = combine_layers({{p, 2, 2, 1.0}}, 2)[0][1].flatten();
+  EXPECT_GT(mean[3].item<float>(), mean[0].item<float>());
+  at::Tensor weighted = combine_layers({{p, 2, 2, 1.0}}, 2, 4.0)[0][1].flatten();
+  EXPECT_GT(weighted[0].item<float>(), weighted[3].item<float>());
+  // By hand for power 1: head h's map r_h = p_h / mean(p_h), weight std(r_h) (unbiased); the
+  // result Σ_h std(r_h)·r_h.
+  at::Tensor expected = torch::zeros({4});
+  for (int64_t h = 0; h < 2; ++h) {
+    at::Tensor r = p[0][h].select(1, 1) / p[0][h].select(1, 1).mean();
+    expected += r.std() * r;
+  }
+  at::Tensor once = combine_layers({{p, 2, 2, 1.0}}, 2, 1.0)[0][1].flatten();
+  EXPECT_TRUE(torch::allclose(once, expected, 1e-5, 1e-6)) << once << expected;
+}
+
 TEST(Aggregate, WordMapsAverageSubTokensAndNormalise) {
   at::Tensor tokens = torch::zeros({6, 4, 4});
   tokens[1][0][0] = 1.0;  // word 0 = token 1

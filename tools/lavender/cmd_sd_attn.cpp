@@ -50,6 +50,10 @@ dm::ExtractJobOptions job_options(const ArgParser& parser) {
     for (int64_t f : factors)
       o.recipe.layers.push_back({f, 1.0 / static_cast<double>(factors.size())});
   }
+  if (parser.has("contrast-power")) {
+    o.recipe.contrast_power = parser.get_double("contrast-power");
+    if (!(o.recipe.contrast_power >= 0)) throw Error("sd-attn: --contrast-power must be >= 0");
+  }
   o.text = parse_text_choice(parser.get("text"));
   o.batch = parser.get_int("batch");
   o.device = parser.get("device");
@@ -91,6 +95,10 @@ int run_sd_attn(const Args& args) {
       .option("factors",
               "comma-separated downsampling factors of the layers to read, equal weights, "
               "replacing the recipe's (1: the UNet's input resolution)")
+      .option("contrast-power",
+              "how heads combine, replacing the recipe's: 0, their mean (the published recipes); "
+              "k > 0, each head's map relative to its image mean, weighted by its coefficient of "
+              "variation^k (small-dm: 4)")
       .option("text", "assistant | user | all | caption (caption data always uses captions)",
               "assistant")
       .option("batch", "images per UNet pass", "4")

@@ -11,7 +11,23 @@ namespace lavender::dm {
 using align::minmax_normalise;
 using align::resize_maps;
 
-at::Tensor combine_layers(const std::vector<LayerAttention>& layers, int64_t grid) {
+namespace {
+
+// [B, T, H·W]: the mean over heads of [B, heads, H·W, T] probabilities, or with contrast_power > 0
+// the heads' maps relative to their image mean, weighted by coefficient of variation^power.
+at::Tensor pool_heads(const at::Tensor& probs, double contrast_power) {
+  at::Tensor p = probs.to(torch::kFloat);
+  if (contrast_power <= 0) return p.mean(1).transpose(1, 2);
+  at::Tensor mean = p.mean(2, /*keepdim=*/true).clamp_min(1e-12);  // [B, heads, 1, T]
+  at::Tensor relative = p / mean;
+  at::Tensor weight = relative.std(2, /*unbiased=*/true, /*keepdim=*/true).pow(contrast_power);
+  return (relative * weight).sum(1).transpose(1, 2);
+}
+
+}  // namespace
+
+at::Tensor combine_layers(const std::vector<LayerAttention>& layers, int64_t grid,
+                          double contrast_power) {
   if (layers.empty()) throw Error("attention aggregation: no cross-attention layers captured");
   double total_weight = 0;
   for (const auto& l : layers) total_weight += l.weight;
@@ -22,9 +38,8 @@ at::Tensor combine_layers(const std::vector<LayerAttention>& layers, int64_t gri
       throw Error("attention aggregation: a layer's maps are not [B, heads, " +
                   std::to_string(l.height) + "x" + std::to_string(l.width) + ", T]");
     const int64_t b = l.probs.size(0), t = l.probs.size(3);
-    // mean over heads, then text positions as channels of an image: [B, T, H, W]
-    at::Tensor maps =
-        l.probs.to(torch::kFloat).mean(1).transpose(1, 2).reshape({b, t, l.height, l.width});
+    // heads pooled, then text positions as channels of an image: [B, T, H, W]
+    at::Tensor maps = pool_heads(l.probs, contrast_power).reshape({b, t, l.height, l.width});
     at::Tensor resized = resize_maps(maps, grid, grid) * (l.weight / total_weight);
     if (sum.defined() && sum.sizes() != resized.sizes())
       throw Error("attention aggregation: layers disagree on batch or text length");

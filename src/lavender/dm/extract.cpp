@@ -61,10 +61,11 @@ std::vector<std::string> layer_names(const std::vector<SelectedLayer>& layers) {
 
 // [B, T, grid, grid] for one pass.
 at::Tensor combine_pass(const std::map<std::string, at::Tensor>& probs,
-                        const std::vector<SelectedLayer>& layers, int64_t grid) {
+                        const std::vector<SelectedLayer>& layers, int64_t grid,
+                        double contrast_power) {
   std::vector<LayerAttention> list;
   for (const auto& l : layers) list.push_back({probs.at(l.name), l.height, l.width, l.weight});
-  return combine_layers(list, grid);
+  return combine_layers(list, grid, contrast_power);
 }
 
 SampleMaps sample_maps(const text::ClipTokenizer::Encoding& enc, const at::Tensor& token_maps,
@@ -210,7 +211,7 @@ std::vector<SampleMaps> extract(SdPipeline& pipeline, const at::Tensor& images,
       at::Tensor ts = torch::full({latents.size(0)}, t, torch::kLong);
       auto probs = noised_cross_attention(pipeline, latents, noise[static_cast<size_t>(d)], ts,
                                           context, layer_names(layers));
-      at::Tensor pass = combine_pass(probs, layers, grid).to(torch::kFloat);
+      at::Tensor pass = combine_pass(probs, layers, grid, recipe.contrast_power).to(torch::kFloat);
       sum = sum.defined() ? sum + pass : pass;
     }
   at::Tensor token_maps = (sum / static_cast<double>(draws)).to(torch::kCPU, torch::kFloat);

@@ -25,18 +25,22 @@ struct Recipe {
   std::string name = "single-pass";
   std::vector<int64_t> timesteps = {100};
   int64_t samples_per_timestep = 1;
-  // Explicit factors; every attn2 layer at a listed factor gets its weight.
+  // Explicit factors; every cross-attention layer at a listed factor gets its weight.
   std::vector<LayerSelection> layers = {{4, 0.7}, {2, 0.3}};
-  // When `layers` is empty: every attn2 layer with factor ≥ min_factor, weight 1 (the mid block
-  // only when include_mid).
+  // When `layers` is empty: every cross-attention layer with factor ≥ min_factor, weight 1 (the mid
+  // block only when include_mid).
   int64_t min_factor = 1;
   bool include_mid = true;
+  // How heads combine (dm/aggregate.h): 0, their mean; k > 0, each head's map relative to its
+  // image mean, weighted by its coefficient of variation^k.
+  double contrast_power = 0;
   int64_t map_size = 32;
   int64_t image_size = 512;
   uint64_t seed = 0;
 };
 
-// "single-pass" (default), "p2p", "daam", "small-dm" (train-dm's pixel models); anything else is a lavender::Error listing the names.
+// "single-pass" (default), "p2p", "daam", "small-dm" (train-dm's pixel models); anything else is a
+// lavender::Error listing the names.
 Recipe recipe_preset(const std::string& name);
 const std::vector<std::string>& recipe_names();
 

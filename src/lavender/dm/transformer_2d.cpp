@@ -66,9 +66,8 @@ at::Tensor FeedForwardImpl::forward(const at::Tensor& x) {
   return out(value_gate[0] * torch::gelu(value_gate[1]));
 }
 
-BasicTransformerBlockImpl::BasicTransformerBlockImpl(const TransformerOptions& o,
-                                                     std::string attn2_name)
-    : only_cross_attention_(o.only_cross_attention), attn2_name_(std::move(attn2_name)) {
+BasicTransformerBlockImpl::BasicTransformerBlockImpl(const TransformerOptions& o, std::string name)
+    : only_cross_attention_(o.only_cross_attention), name_(std::move(name)) {
   const int64_t head_dim = o.channels / o.heads;
   auto layer_norm = [&] {
     return torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.channels}).eps(1e-5));
@@ -87,10 +86,14 @@ BasicTransformerBlockImpl::BasicTransformerBlockImpl(const TransformerOptions& o
 
 at::Tensor BasicTransformerBlockImpl::forward(const at::Tensor& x, const at::Tensor& context,
                                               CrossAttentionCapture* capture) {
-  at::Tensor h = attn1(norm1(x), only_cross_attention_ ? context : at::Tensor()) + x;
-  at::Tensor* probs = nullptr;
-  if (capture && capture->layers.count(attn2_name_)) probs = &capture->probs[attn2_name_];
-  h = attn2(norm2(h), context, probs) + h;
+  auto probs_of = [&](const char* attn) -> at::Tensor* {
+    const std::string path = name_ + "." + attn;
+    return capture && capture->layers.count(path) ? &capture->probs[path] : nullptr;
+  };
+  at::Tensor h = only_cross_attention_ ? attn1(norm1(x), context, probs_of("attn1"))
+                                       : attn1(norm1(x), at::Tensor());
+  h = h + x;
+  h = attn2(norm2(h), context, probs_of("attn2")) + h;
   return ff(norm3(h)) + h;
 }
 
@@ -109,7 +112,7 @@ Transformer2DModelImpl::Transformer2DModelImpl(const TransformerOptions& o, cons
   transformer_blocks = register_module("transformer_blocks", torch::nn::ModuleList());
   for (int64_t i = 0; i < o.layers; ++i) {
     const std::string block = name + ".transformer_blocks." + std::to_string(i);
-    transformer_blocks->push_back(BasicTransformerBlock(o, block + ".attn2"));
+    transformer_blocks->push_back(BasicTransformerBlock(o, block));
   }
   if (o.use_linear_projection) {
     proj_out_linear = register_module("proj_out", torch::nn::Linear(o.channels, o.channels));
@@ -131,10 +134,16 @@ at::Tensor Transformer2DModelImpl::forward(const at::Tensor& x, const at::Tensor
   return x + h.view({b, height, width, c}).permute({0, 3, 1, 2});
 }
 
-std::vector<std::string> Transformer2DModelImpl::attn2_names() const {
+std::vector<std::string> BasicTransformerBlockImpl::cross_attention_names() const {
+  if (only_cross_attention_) return {name_ + ".attn1", name_ + ".attn2"};
+  return {name_ + ".attn2"};
+}
+
+std::vector<std::string> Transformer2DModelImpl::cross_attention_names() const {
   std::vector<std::string> names;
   for (const auto& m : *transformer_blocks)
-    names.push_back(m->as<BasicTransformerBlockImpl>()->attn2_name());
+    for (auto& n : m->as<BasicTransformerBlockImpl>()->cross_attention_names())
+      names.push_back(std::move(n));
   return names;
 }
 

@@ -78,11 +78,14 @@ struct TransformerOptions {
 
 class BasicTransformerBlockImpl : public torch::nn::Module {
  public:
-  // `attn2_name`: this block's cross-attention path, the key capture requests use.
-  BasicTransformerBlockImpl(const TransformerOptions& o, std::string attn2_name);
+  // `name`: this block's diffusers path (`….transformer_blocks.0`); its attention modules'
+  // paths are the keys capture requests use.
+  BasicTransformerBlockImpl(const TransformerOptions& o, std::string name);
   at::Tensor forward(const at::Tensor& x, const at::Tensor& context,
                      CrossAttentionCapture* capture);
-  const std::string& attn2_name() const { return attn2_name_; }
+  // The paths of its attentions over the text, in forward order: attn2, preceded by attn1 in an
+  // only_cross_attention block (both read the text there).
+  std::vector<std::string> cross_attention_names() const;
 
   torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr}, norm3{nullptr};
   Attention attn1{nullptr}, attn2{nullptr};
@@ -90,7 +93,7 @@ class BasicTransformerBlockImpl : public torch::nn::Module {
 
  private:
   bool only_cross_attention_;
-  std::string attn2_name_;
+  std::string name_;
 };
 TORCH_MODULE(BasicTransformerBlock);
 
@@ -101,8 +104,8 @@ class Transformer2DModelImpl : public torch::nn::Module {
   // x: [B, C, H, W]; context: [B, T, context_dim].
   at::Tensor forward(const at::Tensor& x, const at::Tensor& context,
                      CrossAttentionCapture* capture);
-  // The attn2 paths of its blocks, in forward order.
-  std::vector<std::string> attn2_names() const;
+  // The cross-attention paths of its blocks, in forward order.
+  std::vector<std::string> cross_attention_names() const;
 
   torch::nn::GroupNorm norm{nullptr};
   // proj_in / proj_out: 1×1 convs, or Linear with use_linear_projection (one pair is null). Both

@@ -79,7 +79,8 @@ UNet2DConditionModelImpl::UNet2DConditionModelImpl(const UNet2DConditionConfig& 
     return o;
   };
   auto record = [&](torch::nn::ModuleList attentions, int64_t level, int64_t heads) {
-    for (auto& name : attn2_names(attentions)) layers_.push_back({name, heads, level, 0, 0});
+    for (auto& name : cross_attention_names(attentions))
+      layers_.push_back({name, heads, level, 0, 0});
   };
 
   down_blocks = register_module("down_blocks", torch::nn::ModuleList());

@@ -27,11 +27,11 @@ at::Tensor attend(torch::nn::ModuleList attentions, size_t i, const at::Tensor& 
 
 }  // namespace
 
-std::vector<std::string> attn2_names(torch::nn::ModuleList attentions) {
+std::vector<std::string> cross_attention_names(torch::nn::ModuleList attentions) {
   std::vector<std::string> names;
   if (!attentions) return names;
   for (const auto& m : *attentions)
-    for (auto& n : m->as<Transformer2DModel>()->attn2_names()) names.push_back(n);
+    for (auto& n : m->as<Transformer2DModel>()->cross_attention_names()) names.push_back(n);
   return names;
 }
 

@@ -63,7 +63,7 @@ class UNetUpBlockImpl : public torch::nn::Module {
 };
 TORCH_MODULE(UNetUpBlock);
 
-// The attn2 paths of a block's attentions (empty for blocks without), in forward order.
-std::vector<std::string> attn2_names(torch::nn::ModuleList attentions);
+// The cross-attention paths of a block's attentions (empty for blocks without), in forward order.
+std::vector<std::string> cross_attention_names(torch::nn::ModuleList attentions);
 
 }  // namespace lavender::dm
