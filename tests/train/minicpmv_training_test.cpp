@@ -23,21 +23,7 @@ namespace lavender::train {
 namespace {
 
 std::map<std::string, at::Tensor> minicpmv_parameters(const std::string& folder) {
-  std::map<std::string, at::Tensor> out;
-  auto model = vlm::load_minicpmv(folder);
-  for (const auto& p : model->named_parameters()) out[p.key()] = p.value().clone();
-  return out;
-}
-
-TrainOptions minicpmv_options(const test::TinyTrainingRun& run, const std::string& out) {
-  TrainOptions o = test::tiny_run_options(run, out);
-  o.max_steps = 6;
-  o.batch_size = 2;
-  o.lr.lr = 3e-3;
-  o.lr.warmup_steps = 1;
-  o.save_every = 6;
-  o.seed = 7;
-  return o;
+  return test::cloned_parameters(*vlm::load_minicpmv(folder));
 }
 
 std::vector<int64_t> fixture_row(const std::string& name, int64_t row, int64_t length) {
@@ -160,7 +146,7 @@ TEST(MiniCpmVTraining, SamplesCutDifferentlyMapInABatchAsAlone) {
 TEST(MiniCpmVTraining, LavenderStepsAlignWordsAndWriteAModelThatLoads) {
   test::TempDir dir;
   auto run = test::write_tiny_training_run(dir.path(), 6, "minicpmv");
-  TrainOptions o = minicpmv_options(run, dir.file("out"));
+  TrainOptions o = test::six_step_run_options(run, dir.file("out"));
   TrainSummary s = Trainer(o).run();
   ASSERT_EQ(s.history.size(), 6u);
   for (const auto& r : s.history) {
@@ -189,7 +175,7 @@ TEST(MiniCpmVTraining, LavenderStepsAlignWordsAndWriteAModelThatLoads) {
 TEST(MiniCpmVTraining, LoraAdaptsTheDecodersProjections) {
   test::TempDir dir;
   auto run = test::write_tiny_training_run(dir.path(), 4, "minicpmv", false);
-  TrainOptions o = minicpmv_options(run, dir.file("out"));
+  TrainOptions o = test::six_step_run_options(run, dir.file("out"));
   o.max_steps = 2;
   o.lora = true;
   o.lora_dropout = 0;
@@ -206,7 +192,7 @@ TEST(MiniCpmVTraining, LoraAdaptsTheDecodersProjections) {
 TEST(MiniCpmVTraining, ParallelAttentionAndGradientCheckpointing) {
   test::TempDir dir;
   auto run = test::write_tiny_training_run(dir.path(), 4, "minicpmv", false);
-  TrainOptions o = minicpmv_options(run, dir.file("plain"));
+  TrainOptions o = test::six_step_run_options(run, dir.file("plain"));
   o.max_steps = 2;
   TrainSummary plain = Trainer(o).run();
   o.gradient_checkpointing = true;

@@ -19,21 +19,7 @@ namespace lavender::train {
 namespace {
 
 std::map<std::string, at::Tensor> flamingo_parameters(const std::string& folder) {
-  std::map<std::string, at::Tensor> out;
-  auto model = vlm::load_open_flamingo(folder);
-  for (const auto& p : model->named_parameters()) out[p.key()] = p.value().clone();
-  return out;
-}
-
-TrainOptions flamingo_options(const test::TinyTrainingRun& run, const std::string& out) {
-  TrainOptions o = test::tiny_run_options(run, out);
-  o.max_steps = 6;
-  o.batch_size = 2;
-  o.lr.lr = 3e-3;
-  o.lr.warmup_steps = 1;
-  o.save_every = 6;
-  o.seed = 7;
-  return o;
+  return test::cloned_parameters(*vlm::load_open_flamingo(folder));
 }
 
 TEST(OpenFlamingoTraining, PreparedExamplesLabelTheReplyAndMatchItsWords) {
@@ -90,7 +76,7 @@ TEST(OpenFlamingoTraining, LavenderStepsAlignWordsAndWriteAModelThatLoads) {
   test::TempDir dir;
   auto run = test::write_tiny_training_run(dir.path(), 6, "openflamingo");
   for (const char* maps : {"composed", "square"}) {
-    TrainOptions o = flamingo_options(run, dir.file(std::string("out-") + maps));
+    TrainOptions o = test::six_step_run_options(run, dir.file(std::string("out-") + maps));
     o.latent_maps = maps;
     TrainSummary s = Trainer(o).run();
     ASSERT_EQ(s.history.size(), 6u) << maps;
@@ -125,7 +111,7 @@ TEST(OpenFlamingoTraining, LavenderStepsAlignWordsAndWriteAModelThatLoads) {
 TEST(OpenFlamingoTraining, LoraAdaptsMptAndTheGatedLayers) {
   test::TempDir dir;
   auto run = test::write_tiny_training_run(dir.path(), 4, "openflamingo", false);
-  TrainOptions o = flamingo_options(run, dir.file("out"));
+  TrainOptions o = test::six_step_run_options(run, dir.file("out"));
   o.max_steps = 2;
   o.lora = true;
   o.lora_dropout = 0;
@@ -150,7 +136,7 @@ TEST(OpenFlamingoTraining, RefusesWhatItDoesNotImplement) {
 TEST(OpenFlamingoTraining, GradientCheckpointingStepsAlike) {
   test::TempDir dir;
   auto run = test::write_tiny_training_run(dir.path(), 4, "openflamingo", true);
-  TrainOptions o = flamingo_options(run, dir.file("kept"));
+  TrainOptions o = test::six_step_run_options(run, dir.file("kept"));
   o.max_steps = 3;
   const TrainSummary kept = Trainer(o).run();
   o.out = dir.file("recomputed");

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <fstream>
+#include <map>
 #include <string>
 
 #include "lavender/io/map_store.h"
@@ -93,6 +94,26 @@ inline train::TrainOptions tiny_run_options(const TinyTrainingRun& r, const std:
   o.figure_every = 0;
   o.freeze = {};
   return o;
+}
+
+// Six steps of batch 2 at a learning rate that moves a tiny model visibly, saving at the end:
+// the short runs the newer students' training tests share.
+inline train::TrainOptions six_step_run_options(const TinyTrainingRun& r, const std::string& out) {
+  train::TrainOptions o = tiny_run_options(r, out);
+  o.max_steps = 6;
+  o.batch_size = 2;
+  o.lr.lr = 3e-3;
+  o.lr.warmup_steps = 1;
+  o.save_every = 6;
+  o.seed = 7;
+  return o;
+}
+
+// Every named parameter of a module, cloned (to compare a model before and after training).
+inline std::map<std::string, at::Tensor> cloned_parameters(const torch::nn::Module& m) {
+  std::map<std::string, at::Tensor> out;
+  for (const auto& p : m.named_parameters()) out[p.key()] = p.value().clone();
+  return out;
 }
 
 }  // namespace lavender::test
