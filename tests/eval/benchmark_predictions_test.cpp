@@ -114,6 +114,25 @@ TEST(Predictions, BadLinesAreReportedWithFileAndLine) {
   EXPECT_TRUE(read_predictions("/nonexistent/p.jsonl").rows.empty());
 }
 
+TEST(Predictions, TheAnswerLossRoundTripsAndABrokenOneIsReported) {
+  Prediction p{"a", "x", "x", "colour", true, ""};
+  p.answer_nll = 1.25;
+  p.answer_tokens = 3;
+  const std::string text = prediction_line(p) + "\n" +
+                           R"({"id": "b", "prediction": "x", "answer": "y", "correct": false})" +
+                           "\n" +
+                           R"({"id": "c", "prediction": "x", "answer": "y", "correct": false, )"
+                           R"("answer_tokens": 0, "answer_nll": 1})" + "\n";
+  PredictionsFile f = parse_predictions(text, "p.jsonl");
+  ASSERT_EQ(f.rows.size(), 2u);
+  EXPECT_DOUBLE_EQ(f.rows[0].answer_nll, 1.25);
+  EXPECT_EQ(f.rows[0].answer_tokens, 3);
+  EXPECT_EQ(f.rows[1].answer_tokens, 0);  // not measured
+  ASSERT_EQ(f.problems.size(), 1u);
+  EXPECT_EQ(f.problems[0],
+            "p.jsonl:3: \"answer_tokens\" is not a positive count with an \"answer_nll\"");
+}
+
 TEST(Predictions, AWholeLastLineWithoutNewlineGetsOneBeforeTheNextRow) {
   test::TempDir dir;
   const std::string path = dir.file("p.jsonl");

@@ -69,6 +69,38 @@ TEST_P(EvalRunTest, TeacherForcedLogProbsAgreeWithGreedyDecoding) {
   EXPECT_NEAR(model->reply_log_likelihood(image, "What colour?", "red"), expected, 1e-9);
 }
 
+// The answer loss is the reference answer's mean negative log-likelihood per labelled token;
+// rows written without it are answered again when it is asked for.
+TEST_P(EvalRunTest, AnswerLossIsTheReferenceRepliesLossPerToken) {
+  test::TempDir dir;
+  auto model = vlm::ChatModel::load(test::write_tiny_vlm_folder(dir.file("m"), GetParam()));
+  Benchmark bench = read_benchmark(write_benchmark(dir));
+  const std::string path = dir.file("predictions.jsonl");
+  AccuracyOptions o;
+  o.max_new_tokens = 2;
+  AccuracyRun run = run_accuracy(*model, bench.items, path, o);
+  EXPECT_EQ(run.answer_loss.items, 0u);
+  o.answer_loss = true;
+  run = run_accuracy(*model, bench.items, path, o);
+  EXPECT_EQ(run.answered, bench.items.size());
+  ASSERT_EQ(run.answer_loss.items, bench.items.size());
+  double nll = 0;
+  int64_t tokens = 0;
+  for (const auto& item : bench.items) {
+    const auto s = model->reply_score(io::read_image(item.image), item.question, item.answer);
+    EXPECT_GE(s.tokens, 2) << item.id;  // the answer's bytes and the turn's end
+    nll -= s.log_likelihood;
+    tokens += s.tokens;
+  }
+  EXPECT_EQ(run.answer_loss.tokens, tokens);
+  EXPECT_NEAR(run.answer_loss.mean(), nll / static_cast<double>(tokens), 1e-9);
+  EXPECT_GT(run.answer_loss.mean(), 0.0);
+  // Read back from the file: the same loss; a resumed run answers nothing again.
+  run = run_accuracy(*model, bench.items, path, o);
+  EXPECT_EQ(run.answered, 0u);
+  EXPECT_NEAR(run.answer_loss.mean(), nll / static_cast<double>(tokens), 1e-9);
+}
+
 TEST_P(EvalRunTest, AccuracyRunResumesAndLikelihoodPicksTheLikeliestChoice) {
   test::TempDir dir;
   auto model = vlm::ChatModel::load(test::write_tiny_vlm_folder(dir.file("m"), GetParam()));

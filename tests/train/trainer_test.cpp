@@ -110,6 +110,39 @@ TEST(Trainer, PlainSftWithLambdaZeroNeedsNoMaps) {
   EXPECT_DOUBLE_EQ(s.history[1].total, s.history[1].text);
 }
 
+// --max-samples N trains on the first N usable samples exactly as on a file holding only them
+// (the seeded shuffle then draws the same order), and not as on the whole file.
+TEST(Trainer, MaxSamplesTrainsOnTheFirstSamplesOnly) {
+  test::TempDir dir;
+  auto run = test::write_tiny_training_run(dir.path());
+  auto steps_of = [&](const std::string& data, int64_t max_samples, const std::string& out) {
+    TrainOptions o = tiny_options(run, dir.file(out));
+    o.data = data;
+    o.max_samples = max_samples;
+    o.max_steps = 3;
+    o.grad_accum = 1;
+    o.figure_every = 0;
+    return Trainer(o).run().history;
+  };
+  {
+    std::ifstream in(run.data);
+    std::ofstream first(dir.file("first3.jsonl"));
+    std::string line;
+    for (int i = 0; i < 3 && std::getline(in, line); ++i) first << line << "\n";
+  }
+  const auto limited = steps_of(run.data, 3, "limited");
+  const auto file = steps_of(dir.file("first3.jsonl"), 0, "file");
+  const auto whole = steps_of(run.data, 0, "whole");
+  ASSERT_EQ(limited.size(), 3u);
+  ASSERT_EQ(file.size(), 3u);
+  bool differs_from_whole = false;
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_DOUBLE_EQ(limited[i].total, file[i].total) << "step " << i + 1;
+    differs_from_whole = differs_from_whole || limited[i].total != whole[i].total;
+  }
+  EXPECT_TRUE(differs_from_whole);
+}
+
 // Trained in bf16, the model is saved as its source checkpoint is stored (the fixture's config
 // says float32), so the config copied beside it stays true.
 TEST(Trainer, TheSavedModelKeepsTheCheckpointsDtype) {

@@ -52,6 +52,9 @@ int run_eval(const Args& args) {
       .option("max-new-tokens", "most tokens to generate per answer", "8")
       .option("mc", "multiple choice by: generate (reply matched to a choice) | likelihood",
               "generate")
+      .flag("answer-loss",
+            "also the reference answer's loss as the reply (training's text loss, per token): "
+            "on training data against test data it shows over-fitting")
       .option("maps",
               "teacher map store (the VLM's maps are scored against it; without "
               "--model, scored against --truth)")
@@ -126,6 +129,7 @@ int run_eval(const Args& args) {
     eval::AccuracyOptions options;
     options.max_new_tokens = parser.get_int("max-new-tokens");
     options.likelihood = mc == "likelihood";
+    options.answer_loss = parser.has("answer-loss");
     eval::AccuracyRun run;
     {
       Progress progress("answer", static_cast<int64_t>(items.size()));
@@ -142,6 +146,13 @@ int run_eval(const Args& args) {
     results["answered_now"] = run.answered;
     results["resumed"] = run.resumed;
     results["accuracy"] = run.table.to_json();
+    if (options.answer_loss) {
+      results["answer_loss"] = {{"mean", run.answer_loss.mean()},
+                                {"tokens", run.answer_loss.tokens},
+                                {"items", run.answer_loss.items}};
+      std::printf("answer loss: %.4f per token over %zu items\n", run.answer_loss.mean(),
+                  run.answer_loss.items);
+    }
     std::vector<std::string> problems = bench.problems;
     problems.insert(problems.end(), run.problems.begin(), run.problems.end());
     results["skipped"] = problems.size();

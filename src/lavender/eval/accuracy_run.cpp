@@ -4,6 +4,7 @@
 
 #include <limits>
 #include <map>
+#include <set>
 
 #include "lavender/eval/answer_normalize.h"
 #include "lavender/eval/predictions.h"
@@ -20,6 +21,11 @@ Prediction answer(vlm::ChatModel& model, const BenchmarkItem& item, const io::Im
   p.id = item.id;
   p.answer = item.answer;
   p.type = item.type;
+  if (options.answer_loss) {
+    const vlm::ChatModel::ReplyScore s = model.reply_score(image, item.question, item.answer);
+    p.answer_nll = -s.log_likelihood;
+    p.answer_tokens = s.tokens;
+  }
   if (options.likelihood && !item.choices.empty()) {
     size_t best = 0;
     double best_ll = -std::numeric_limits<double>::infinity();
@@ -53,8 +59,12 @@ AccuracyRun run_accuracy(vlm::ChatModel& model, const std::vector<BenchmarkItem>
   AccuracyRun run;
   PredictionsWriter writer(predictions_path);
   for (const auto& bad : writer.existing().problems) run.problems.push_back(bad);
+  std::set<std::string> has_loss;
+  for (const auto& row : writer.existing().rows)
+    if (row.answer_tokens > 0) has_loss.insert(row.id);
   for (const auto& item : items) {
-    if (writer.contains(item.id)) {
+    // A row written without the answer loss is answered again when the loss is asked for.
+    if (writer.contains(item.id) && (!options.answer_loss || has_loss.count(item.id))) {
       ++run.resumed;
     } else {
       try {
@@ -72,8 +82,13 @@ AccuracyRun run_accuracy(vlm::ChatModel& model, const std::vector<BenchmarkItem>
   for (const auto& row : read_predictions(predictions_path).rows) by_id[row.id] = row;
   for (const auto& item : items) {
     auto it = by_id.find(item.id);
-    if (it != by_id.end())
-      run.table.add(item.type.empty() ? untyped_label() : item.type, it->second.correct);
+    if (it == by_id.end()) continue;
+    run.table.add(item.type.empty() ? untyped_label() : item.type, it->second.correct);
+    if (it->second.answer_tokens > 0) {
+      run.answer_loss.nll += it->second.answer_nll;
+      run.answer_loss.tokens += it->second.answer_tokens;
+      ++run.answer_loss.items;
+    }
   }
   return run;
 }

@@ -36,6 +36,13 @@ bool parse_row(const std::string& line, const std::string& origin, Prediction& p
   p.correct = j["correct"].get<bool>();
   if (j.contains("type") && j["type"].is_string()) p.type = j["type"].get<std::string>();
   if (j.contains("choice") && j["choice"].is_string()) p.choice = j["choice"].get<std::string>();
+  if (j.contains("answer_tokens")) {
+    if (!j["answer_tokens"].is_number_integer() || j["answer_tokens"].get<int64_t>() < 1 ||
+        !j.contains("answer_nll") || !j["answer_nll"].is_number())
+      return problem = "\"answer_tokens\" is not a positive count with an \"answer_nll\"", false;
+    p.answer_tokens = j["answer_tokens"].get<int64_t>();
+    p.answer_nll = j["answer_nll"].get<double>();
+  }
   return true;
 }
 
@@ -77,6 +84,7 @@ std::string prediction_line(const Prediction& p) {
   json j = {{"id", p.id},         {"prediction", p.prediction}, {"answer", p.answer},
             {"type", p.type},     {"correct", p.correct}};
   if (!p.choice.empty()) j["choice"] = p.choice;
+  if (p.answer_tokens > 0) j["answer_nll"] = p.answer_nll, j["answer_tokens"] = p.answer_tokens;
   // Replacement instead of an exception for invalid UTF-8 from a model's byte-level decoding.
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }

@@ -2,7 +2,10 @@
 // is generated, so an interrupted evaluation keeps what it did and a re-run skips those ids.
 //
 //   {"id": ..., "prediction": ..., "answer": ..., "type": ..., "correct": true|false,
-//    "choice": ...}   ("choice": the choice the prediction was matched to; multiple choice only)
+//    "choice": ..., "answer_nll": ..., "answer_tokens": ...}
+//   ("choice": the choice the prediction was matched to, multiple choice only; "answer_nll": the
+//   reference answer's negative log-likelihood as the reply, summed over its "answer_tokens"
+//   labelled tokens, only when the evaluation measured the answer loss)
 //
 // Reading: a last line without its newline that does not parse is a torn write (the process died
 // mid-line) and is ignored; the writer cuts it off before appending. Any other line that cannot
@@ -21,6 +24,8 @@ struct Prediction {
   std::string id, prediction, answer, type;
   bool correct = false;
   std::string choice;  // "" unless multiple choice
+  double answer_nll = 0;      // summed over answer_tokens (0 tokens: not measured)
+  int64_t answer_tokens = 0;
 };
 
 struct PredictionsFile {

@@ -98,6 +98,10 @@ std::vector<OptionSpec> make_specs() {
       text("caption-prompt", "user prompt that turns a caption into a reply to learn",
            &O::caption_prompt),
       integer("max-tokens", "longer conversations are cut to this many tokens", &O::max_tokens, 8),
+      integer("max-samples",
+              "train on the first N usable samples of --data only, in file order (0: all); "
+              "for learning curves over the training-set size",
+              &O::max_samples, 0),
       flag("no-shuffle", "draw samples in file order instead of a seeded shuffle per epoch",
            nullptr),
       integer("max-steps", "optimizer steps to train", &O::max_steps, 1),
@@ -122,7 +126,7 @@ std::vector<OptionSpec> make_specs() {
            &O::autocast),
       text("sharding",
            "none (replicated) | grad-op (each rank keeps 1/N of the master weights, gradients "
-           "and AdamW state) | full (parameters too; `lavender plan` only, not built yet)",
+           "and AdamW state) | full (the parameters too, each layer gathered just before it runs)",
            &O::sharding),
       flag("gradient-checkpointing",
            "recompute decoder activations in backward (less memory, ~1/3 more compute)",

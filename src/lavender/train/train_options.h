@@ -20,6 +20,7 @@ struct TrainOptions {
   std::string data_format = "detect";
   std::string caption_prompt = "Describe the image in a single sentence as a caption.";
   int64_t max_tokens = 2048;
+  int64_t max_samples = 0;  // 0: every usable sample of --data; N: the first N (learning curves)
   bool shuffle = true;
   // --- the run
   int64_t max_steps = 1000;
@@ -31,7 +32,7 @@ struct TrainOptions {
   std::string dtype = "fp32";           // weights' dtype; bf16 autocast on CUDA is `autocast`
   std::string master_weights = "fp32";  // trainable parameters' master copy and AdamW state
   std::string loss_scale = "auto";      // auto | dynamic | none | a fixed number
-  std::string sharding = "none";        // none | grad-op (full: not built yet)
+  std::string sharding = "none";        // none | grad-op | full
   bool autocast = false;
   bool gradient_checkpointing = false;
   int64_t threads = 0;  // 0: every core

@@ -515,6 +515,13 @@ class TrainingRun {
     for (const auto& p : dataset.problems) log::warn("skipped: ", p);
     for (const auto& p : data_.problems) log::warn("skipped: ", p);
     if (data_.samples.empty()) throw Error(o_.data + ": no usable training sample");
+    if (o_.max_samples > 0 && static_cast<size_t>(o_.max_samples) < data_.samples.size()) {
+      data_.samples.resize(static_cast<size_t>(o_.max_samples));
+      log::info("training on the first ", o_.max_samples, " samples of ", o_.data);
+    } else if (o_.max_samples > 0 && static_cast<size_t>(o_.max_samples) > data_.samples.size()) {
+      log::warn("--max-samples ", o_.max_samples, ": ", o_.data, " has only ",
+                data_.samples.size(), " usable samples; training on all of them");
+    }
     if (!o_.maps.empty())
       store_ = std::make_unique<io::MapStoreReader>(io::MapStoreReader::open(teacher_store()));
     example_options_.map_size = o_.map_size;

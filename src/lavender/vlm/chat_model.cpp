@@ -292,12 +292,17 @@ std::vector<double> ChatModel::token_log_probs(const io::Image& image,
 
 double ChatModel::reply_log_likelihood(const io::Image& image, const std::string& prompt,
                                        const std::string& reply) {
+  return reply_score(image, prompt, reply).log_likelihood;
+}
+
+ChatModel::ReplyScore ChatModel::reply_score(const io::Image& image, const std::string& prompt,
+                                             const std::string& reply) {
   const text::TokenizedChat chat = conversation_ids(prompt, reply);
   const std::vector<double> logp = token_log_probs(image, chat.ids);
-  double total = 0;
+  ReplyScore score;
   for (size_t t = 1; t < chat.ids.size(); ++t)
-    if (chat.labels[t] != text::kIgnoreLabel) total += logp[t - 1];
-  return total;
+    if (chat.labels[t] != text::kIgnoreLabel) score.log_likelihood += logp[t - 1], ++score.tokens;
+  return score;
 }
 
 TokenAttention ChatModel::attention(const io::Image& image, const std::vector<int64_t>& ids,

@@ -60,6 +60,14 @@ class ChatModel {
   // Multiple-choice evaluation ranks the choices by it.
   double reply_log_likelihood(const io::Image& image, const std::string& prompt,
                               const std::string& reply);
+  // The same sum with the number of tokens it covers: -log_likelihood / tokens is the text loss
+  // training would compute on this one conversation.
+  struct ReplyScore {
+    double log_likelihood = 0;
+    int64_t tokens = 0;
+  };
+  ReplyScore reply_score(const io::Image& image, const std::string& prompt,
+                         const std::string& reply);
   // log p(ids[t] | image, ids[< t]) for t = 1 .. T-1 (entry t - 1), teacher-forced.
   std::vector<double> token_log_probs(const io::Image& image, const std::vector<int64_t>& ids);
   // `layers` empty: the model's default (LLaVA: every decoder layer; mllama: its
