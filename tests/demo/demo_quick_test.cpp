@@ -1,6 +1,7 @@
-// `lavender demo --quick` end to end: every stage runs, the report holds a number in every cell,
-// its map grids' panels decode in headless Chromium, and a second run reuses every stage. It takes
-// about two minutes on two cores, so it is not one of the discovered unit tests: ctest runs it as
+// `lavender demo --quick --study` end to end: every stage runs (the scaling study's too), the
+// report holds a number in every cell, its map grids' panels decode in headless Chromium, and a
+// second run reuses every stage. It takes about five minutes on two cores, so it is not one of
+// the discovered unit tests: ctest runs it as
 // `demo_quick` (labels unit and demo; the sanitizer stage of scripts/test.sh leaves label demo
 // out, where it would take five times as long).
 #include <gtest/gtest.h>
@@ -14,6 +15,7 @@
 
 #include "demo/chromium.h"
 #include "lavender/demo/demo_plan.h"
+#include "lavender/demo/study_plan.h"
 #include "test_paths.h"
 
 namespace lavender {
@@ -27,7 +29,7 @@ std::string read_text(const std::string& path) {
 }
 
 int run_demo(const std::string& out, const std::string& log) {
-  const std::string cmd = std::string("'") + LAVENDER_CLI_PATH + "' demo --quick --out '" + out +
+  const std::string cmd = std::string("'") + LAVENDER_CLI_PATH + "' demo --quick --study --out '" + out +
                           "' > '" + log + "' 2>&1";
   return std::system(cmd.c_str());
 }
@@ -43,9 +45,19 @@ TEST(DemoQuick, DISABLED_RunsEndToEndAndReusesEveryStage) {
     for (const auto& row : metrics["tables"][t]["rows"])
       for (size_t c = 1; c < row.size(); ++c)
         EXPECT_NE(row[c], "–") << metrics["tables"][t]["title"] << " " << row[0] << " col " << c;
+  // The study: a number in every cell (every arm, set size and split), a line per arm on every
+  // chart, each with a point per set size.
+  for (const auto& t : metrics["study"]["tables"])
+    for (const auto& row : t["rows"])
+      for (size_t c = 2; c < row.size(); ++c)
+        EXPECT_NE(row[c], "–") << t["title"] << " " << row[0] << " " << row[1] << " col " << c;
+  for (const auto& chart : metrics["study"]["charts"])
+    for (const auto& series : chart["series"])
+      EXPECT_EQ(series["y"].size(), demo::study_sizes().size()) << chart["title"];
   // Every stage ran and has a time.
   demo::DemoOptions quick;
   quick.quick = true;
+  quick.study = true;
   const auto& stages = metrics["tables"].back();
   EXPECT_EQ(stages["rows"].size(), demo::demo_plan(quick).size());
   for (const auto& row : stages["rows"]) EXPECT_NE(row[2], "–") << row[0];

@@ -91,6 +91,34 @@ TEST(ReportHtml, ASeriesKeepsTheColourItNames) {
   EXPECT_NE(demo::svg_line_chart(curve).find("stroke=\"#009E73\""), std::string::npos);
 }
 
+// The study's charts: labelled x ticks instead of numbers, points with markers and error bars
+// of the series' spread (inside the y range), dashed series, and the chart's x label.
+TEST(ReportHtml, ChartsDrawErrorBarsMarkersAndLabelledTicks) {
+  const nlohmann::json curve = {
+      {"title", "accuracy"},
+      {"x_label", "questions"},
+      {"x_ticks", {{{"at", -4}, {"label", "1/16"}}, {{"at", 0}, {"label", "1"}}}},
+      {"series",
+       {{{"name", "SFT"}, {"x", {-4, 0}}, {"y", {0.4, 0.5}}, {"error", {0.05, 0}},
+         {"markers", true}},
+        {{"name", "SFT train"}, {"x", {-4, 0}}, {"y", {0.45, 0.5}}, {"dash", true}}}}};
+  const std::string svg = demo::svg_line_chart(curve, 400, 200);
+  for (const char* text : {">1/16</text>", ">1</text>", ">questions</text>"})
+    EXPECT_NE(svg.find(text), std::string::npos) << text << "\n" << svg;
+  EXPECT_EQ(svg.find(">step</text>"), std::string::npos);
+  EXPECT_EQ(svg.find(">-4</text>"), std::string::npos);  // the tick's label, not its position
+  // One error bar (the second point has none), two markers, one dashed line and its legend.
+  size_t bars = 0, markers = 0, dashes = 0;
+  for (size_t at = 0; (at = svg.find("<path d=\"M", at)) != std::string::npos; ++at) ++bars;
+  for (size_t at = 0; (at = svg.find("<circle", at)) != std::string::npos; ++at) ++markers;
+  for (size_t at = 0; (at = svg.find("stroke-dasharray", at)) != std::string::npos; ++at) ++dashes;
+  EXPECT_EQ(bars, 1u);
+  EXPECT_EQ(markers, 2u);
+  EXPECT_EQ(dashes, 2u);
+  // The y axis covers the bar's ends (0.35 .. 0.45) and the values: ticks from 0.35 or below.
+  EXPECT_NE(svg.find(">0.35</text>"), std::string::npos) << svg;
+}
+
 TEST(ReportHtml, TablesListTheirFindings) {
   nlohmann::json report = sample_report();
   report.erase("figures");

@@ -8,6 +8,7 @@
 #include "lavender/demo/report_data.h"
 #include "lavender/demo/report_html.h"
 #include "lavender/demo/stage_runner.h"
+#include "lavender/demo/study_report.h"
 #include "lavender/util/atomic_file.h"
 #include "lavender/util/log.h"
 
@@ -15,6 +16,7 @@ namespace lavender::demo {
 
 DemoRun write_report(const DemoOptions& options) {
   nlohmann::json report = gather_report(options, demo_plan(options));
+  if (options.study) report["study"] = gather_study(options);
   report["figures"] = write_map_grids(options);
   DemoRun r;
   r.metrics = options.out + "/metrics.json";

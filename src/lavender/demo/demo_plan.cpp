@@ -1,53 +1,12 @@
 #include "lavender/demo/demo_plan.h"
 
 #include "lavender/demo/map_grids.h"
+#include "lavender/demo/plan_parts.h"
+#include "lavender/demo/study_plan.h"
 
 #include <string>
 
 namespace lavender::demo {
-namespace {
-
-std::string str(int64_t v) { return std::to_string(v); }
-std::string str(double v) {
-  std::string s = std::to_string(v);
-  s.erase(s.find_last_not_of('0') + 1);
-  if (!s.empty() && s.back() == '.') s.pop_back();
-  return s;
-}
-
-struct Paths {
-  std::string out, world, dm, vlm, maps, eval;
-  explicit Paths(const std::string& o)
-      : out(o), world(o + "/world"), dm(o + "/dm"), vlm(o + "/vlm"), maps(o + "/dm-maps"),
-        eval(o + "/eval") {}
-  std::string split_data(const std::string& split) const { return world + "/" + split + ".jsonl"; }
-  std::string truth(const std::string& split) const { return world + "/truth/" + split; }
-};
-
-// Options every VLM training run shares: from scratch nothing is frozen, and the small model
-// checkpoints cheaply, so an interrupted demo resumes mid-run.
-std::vector<std::string> train_args(const Paths& p, const DemoPreset& preset,
-                                    const std::string& model, const std::string& data,
-                                    const std::string& out, int64_t steps, double lr,
-                                    uint64_t seed) {
-  return {"train",         "--model",        model,
-          "--data",        data,             "--images",
-          p.world,         "--out",          out,
-          "--max-steps",   str(steps),       "--batch-size",
-          str(preset.batch), "--lr",         str(lr),
-          "--warmup-steps", str(std::min<int64_t>(50, steps / 10)), "--freeze",
-          "",              "--seed",         str(static_cast<int64_t>(seed)),
-          "--save-every",  "200",            "--keep-checkpoints",
-          "1",             "--figure-every", "0",
-          "--resume"};
-}
-
-std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
-  args.insert(args.end(), more.begin(), more.end());
-  return args;
-}
-
-}  // namespace
 
 DemoPreset demo_preset(const DemoOptions& o) {
   DemoPreset p;
@@ -77,49 +36,36 @@ const std::vector<std::string>& demo_test_splits() {
   return splits;
 }
 
-// A stage with its folder and the stages it reads.
-Stage stage(std::string name, std::string title, std::vector<std::string> args,
-            std::vector<std::string> outputs, std::string folder, std::vector<std::string> after) {
-  Stage s;
-  s.name = std::move(name);
-  s.title = std::move(title);
-  s.args = std::move(args);
-  s.outputs = std::move(outputs);
-  s.folder = std::move(folder);
-  s.after = std::move(after);
-  return s;
-}
-
 std::vector<Stage> demo_plan(const DemoOptions& o) {
   const DemoPreset preset = demo_preset(o);
-  const Paths p(o.out);
-  const std::string seed = str(static_cast<int64_t>(o.seed));
+  const PlanPaths p(o.out);
+  const std::string seed = arg_number(static_cast<int64_t>(o.seed));
   std::vector<Stage> plan;
   // Plan order is the priority among ready stages: the long diffusion training starts first.
-  plan.push_back(stage("synth", "the shapes world",
+  plan.push_back(make_stage("synth", "the shapes world",
                        {"synth", "--out", p.world, "--seed", seed, "--train",
-                        str(int64_t{preset.train_images}), "--test",
-                        str(int64_t{preset.test_images})},
+                        arg_number(int64_t{preset.train_images}), "--test",
+                        arg_number(int64_t{preset.test_images})},
                        {p.world + "/world.json"}, p.world, {}));
-  plan.push_back(stage("train-dm", "the diffusion model, from scratch on captions",
+  plan.push_back(make_stage("train-dm", "the diffusion model, from scratch on captions",
                        {"train-dm", "--data", p.world + "/captions.jsonl", "--images", p.world,
                         "--vocabulary-data", p.split_data("train"), "--out", p.dm, "--steps",
-                        str(preset.dm_steps), "--seed", seed},
+                        arg_number(preset.dm_steps), "--seed", seed},
                        {p.dm + "/unet/config.json"}, p.dm, {"synth"}));
-  plan.push_back(stage("init-vlm", "a VLM with random weights",
+  plan.push_back(make_stage("init-vlm", "a VLM with random weights",
                        {"init-vlm", "--out", p.vlm + "/init", "--seed", seed, "--corpus",
                         p.world + "/captions.jsonl," + p.split_data("train")},
                        {p.vlm + "/init/config.json"}, p.vlm + "/init", {"synth"}));
-  plan.push_back(stage("pretrain-vlm", "the VLM, from scratch on captions",
-                       with(train_args(p, preset, p.vlm + "/init", p.world + "/captions.jsonl",
-                                       p.vlm + "/pretrain", preset.pretrain_steps,
+  plan.push_back(make_stage("pretrain-vlm", "the VLM, from scratch on captions",
+                       with(vlm_train_args(preset, p.vlm + "/init", p.world + "/captions.jsonl",
+                                           p.world, p.vlm + "/pretrain", preset.pretrain_steps,
                                        preset.pretrain_lr, o.seed),
                             {"--lambda", "0"}),
                        {p.vlm + "/pretrain/model/config.json"}, p.vlm + "/pretrain",
                        {"synth", "init-vlm"}));
 
   auto maps_stage = [&](const std::string& split) {
-    return stage("maps-" + split, "the diffusion model's maps for " + split,
+    return make_stage("maps-" + split, "the diffusion model's maps for " + split,
                  {"sd-attn", "--model", p.dm, "--data", p.split_data(split), "--images", p.world,
                   "--out", p.maps + "/" + split, "--text", "all", "--recipe", "small-dm",
                   "--batch", "32", "--seed", seed},
@@ -128,26 +74,21 @@ std::vector<Stage> demo_plan(const DemoOptions& o) {
   };
   std::vector<std::string> models = {"pretrain"};
   auto finetune_stage = [&](const Arm& arm, int s) {
-    const std::string name = arm.name + "-s" + str(int64_t{s});
+    const std::string name = arm.name + "-s" + arg_number(int64_t{s});
     const uint64_t arm_seed = o.seed + static_cast<uint64_t>(s);
     std::vector<std::string> args =
-        train_args(p, preset, p.vlm + "/pretrain/model", p.split_data("train"),
-                   p.vlm + "/" + name, preset.finetune_steps, preset.finetune_lr, arm_seed);
+        vlm_train_args(preset, p.vlm + "/pretrain/model", p.split_data("train"), p.world,
+                       p.vlm + "/" + name, preset.finetune_steps, preset.finetune_lr, arm_seed);
     std::vector<std::string> after = {"synth", "pretrain-vlm"};
     if (arm.name == "sft") {
       args.insert(args.end(), {"--lambda", "0"});
     } else {
-      // The VLM's patch grid is 8×8: 16×16 maps keep the Aligner's cost down (32×32 made a
-      // Lavender step 1.6× slower than SFT; 16×16, 1.2×).
-      // Stop words ("what", "is", "the") have no place in the image: both arms align the rest.
-      args.insert(args.end(),
-                  {"--lambda", str(preset.lambda), "--match-scope", "all", "--map-size", "16",
-                   "--word-filter", "content", "--maps",
-                   arm.name == "lavender-dm" ? p.maps + "/train" : p.truth("train")});
+      args = with(args, lavender_arm_args(preset, arm.name == "lavender-dm" ? p.maps + "/train"
+                                                                             : p.truth("train")));
       if (arm.name == "lavender-dm") after.push_back("maps-train");
     }
     models.push_back(name);
-    return stage("finetune-" + name, arm.title + ", seed " + str(int64_t{s}), args,
+    return make_stage("finetune-" + name, arm.title + ", seed " + arg_number(int64_t{s}), args,
                  {p.vlm + "/" + name + "/model/config.json"}, p.vlm + "/" + name, after);
   };
   // The diffusion model's path (its maps, then the arm that reads them) goes first whenever it
@@ -161,7 +102,7 @@ std::vector<Stage> demo_plan(const DemoOptions& o) {
       if (arm.name != "lavender-dm") plan.push_back(finetune_stage(arm, s));
   for (const auto& split : demo_test_splits()) plan.push_back(maps_stage(split));
 
-  plan.push_back(stage("score-dm-maps", "the diffusion model's maps against the truth",
+  plan.push_back(make_stage("score-dm-maps", "the diffusion model's maps against the truth",
                        {"eval", "--maps", p.maps + "/test-id", "--truth", p.truth("test-id"),
                         "--word-classes", p.world + "/world.json", "--out",
                         p.eval + "/dm-maps"},
@@ -175,13 +116,17 @@ std::vector<Stage> demo_plan(const DemoOptions& o) {
           "--maps",  p.maps + "/" + split, "--truth", p.truth(split), "--word-classes",
           p.world + "/world.json", "--out", p.eval + "/" + model + "/" + split,
           "--save-maps", saved_vlm_maps(o.out, model, split), "--save-maps-limit", "4"};
-      if (preset.eval_limit > 0) args.insert(args.end(), {"--limit", str(preset.eval_limit)});
-      plan.push_back(stage("eval-" + model + "-" + split, model + " on " + split, args,
+      if (preset.eval_limit > 0) args.insert(args.end(), {"--limit", arg_number(preset.eval_limit)});
+      plan.push_back(make_stage("eval-" + model + "-" + split, model + " on " + split, args,
                            {p.eval + "/" + model + "/" + split + "/results.json"},
                            p.eval + "/" + model + "/" + split,
                            {"synth", model == "pretrain" ? "pretrain-vlm" : "finetune-" + model,
                             "maps-" + split}));
     }
+  if (o.study) {
+    const std::vector<Stage> study = study_plan(o);
+    plan.insert(plan.end(), study.begin(), study.end());
+  }
   return plan;
 }
 

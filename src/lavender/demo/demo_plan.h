@@ -9,6 +9,7 @@
 //   finetune-<arm>-s<seed>  QA fine-tuning with one budget, three ways: plain SFT (λ = 0), Lavender
 //                  with the diffusion model's maps, Lavender with ground-truth maps   OUT/vlm/<arm>-s<seed>
 //   eval-<model>-<split>    accuracy and attention of each VLM on each test split     OUT/eval/...
+//   study-...      with --study: the same arms over four fine-tuning set sizes (demo/study_plan.h)
 //
 // The presets size the work for this project's reference machine (2 cores): the default finishes
 // within about 10 minutes, --quick within about 2 (for CI). Every number is a lavender option a
@@ -28,11 +29,13 @@ struct DemoOptions {
   bool quick = false;
   uint64_t seed = 0;
   int seeds = 0;  // fine-tuning seeds per arm (0: the preset's)
+  bool study = false;  // also the scaling study over fine-tuning set sizes (demo/study_plan.h)
 };
 
 // The sizes a preset uses; exposed so the report can state them.
 struct DemoPreset {
   int train_images = 3000, test_images = 300;
+  int questions_per_image = 3;  // synth's default, which the demo keeps
   int64_t dm_steps = 500;
   int64_t pretrain_steps = 600, finetune_steps = 600, batch = 32;
   double pretrain_lr = 2e-3, finetune_lr = 1e-3;

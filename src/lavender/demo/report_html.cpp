@@ -232,17 +232,61 @@ std::string html_escape(const std::string& text) {
   return out;
 }
 
+// The x axis: round ticks over the data, or the chart's own "x_ticks" ({"at", "label"}) with
+// half a step of room on either side so that end points and their error bars stay inside.
+namespace {
+
+struct XAxis {
+  AxisTicks ticks;
+  std::vector<std::string> labels;
+};
+
+XAxis chart_x_axis(const nlohmann::json& curve, double x0, double x1) {
+  XAxis axis;
+  const nlohmann::json given = curve.value("x_ticks", nlohmann::json::array());
+  if (given.empty()) {
+    axis.ticks = nice_ticks(x0, x1);
+    for (double x : axis.ticks.values) axis.labels.push_back(tick_label(x, axis.ticks.decimals));
+    return axis;
+  }
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  for (const auto& t : given) {
+    const double at = t.value("at", 0.0);
+    axis.ticks.values.push_back(at);
+    axis.labels.push_back(text_of(t, "label"));
+    lo = std::min(lo, at), hi = std::max(hi, at);
+  }
+  const double room = given.size() > 1 ? 0.5 * (hi - lo) / static_cast<double>(given.size() - 1)
+                                       : 1.0;
+  axis.ticks.lo = lo - room;
+  axis.ticks.hi = hi + room;
+  return axis;
+}
+
+}  // namespace
+
 std::string svg_line_chart(const nlohmann::json& curve, int width, int height) {
   const int left = 56, right = 150, top = 24, bottom = 34;
   const double plot_w = width - left - right, plot_h = height - top - bottom;
   double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
   const nlohmann::json series = curve.value("series", nlohmann::json::array());
+  // A point's value, if it has one, and its error bar's half length (0 without).
+  const auto point = [](const nlohmann::json& s, size_t k, double* y, double* e) {
+    const auto ys = s.value("y", nlohmann::json::array());
+    const auto es = s.value("error", nlohmann::json::array());
+    if (k >= ys.size() || !ys[k].is_number() || !std::isfinite(ys[k].get<double>())) return false;
+    *y = ys[k].get<double>();
+    *e = k < es.size() && es[k].is_number() && std::isfinite(es[k].get<double>())
+             ? std::fabs(es[k].get<double>())
+             : 0.0;
+    return true;
+  };
   for (const auto& s : series) {
     for (const auto& x : s.value("x", nlohmann::json::array()))
       if (x.is_number()) x0 = std::min(x0, x.get<double>()), x1 = std::max(x1, x.get<double>());
-    for (const auto& y : s.value("y", nlohmann::json::array()))
-      if (y.is_number() && std::isfinite(y.get<double>()))
-        y0 = std::min(y0, y.get<double>()), y1 = std::max(y1, y.get<double>());
+    const size_t n = s.value("y", nlohmann::json::array()).size();
+    for (size_t k = 0; k < n; ++k)
+      if (double y, e; point(s, k, &y, &e)) y0 = std::min(y0, y - e), y1 = std::max(y1, y + e);
   }
   std::ostringstream h;
   h << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
@@ -250,7 +294,9 @@ std::string svg_line_chart(const nlohmann::json& curve, int width, int height) {
   h << "<text x=\"" << left << "\" y=\"14\" style=\"font-weight:600\">"
     << html_escape(text_of(curve, "title")) << "</text>\n";
   if (!(x1 >= x0) || !(y1 >= y0)) return h.str() + "<text x=\"60\" y=\"60\">no data</text></svg>\n";
-  const AxisTicks xt = nice_ticks(x0, x1), yt = nice_ticks(y0, y1);
+  const XAxis xa = chart_x_axis(curve, x0, x1);
+  const AxisTicks& xt = xa.ticks;
+  const AxisTicks yt = nice_ticks(y0, y1);
   const auto px = [&](double x) { return left + (x - xt.lo) / (xt.hi - xt.lo) * plot_w; };
   const auto py = [&](double y) { return top + (1 - (y - yt.lo) / (yt.hi - yt.lo)) * plot_h; };
   for (double y : yt.values)
@@ -258,15 +304,16 @@ std::string svg_line_chart(const nlohmann::json& curve, int width, int height) {
       << "\" y2=\"" << number(py(y)) << "\" stroke=\"#eee\"/>"
       << "<text x=\"" << left - 4 << "\" y=\"" << number(py(y) + 4) << "\" text-anchor=\"end\">"
       << tick_label(y, yt.decimals) << "</text>\n";
-  for (double x : xt.values)
-    h << "<line x1=\"" << number(px(x)) << "\" x2=\"" << number(px(x)) << "\" y1=\"" << top
-      << "\" y2=\"" << top + plot_h << "\" stroke=\"#eee\"/>"
-      << "<text x=\"" << number(px(x)) << "\" y=\"" << top + plot_h + 14
-      << "\" text-anchor=\"middle\">" << tick_label(x, xt.decimals) << "</text>\n";
+  for (size_t i = 0; i < xt.values.size(); ++i)
+    h << "<line x1=\"" << number(px(xt.values[i])) << "\" x2=\"" << number(px(xt.values[i]))
+      << "\" y1=\"" << top << "\" y2=\"" << top + plot_h << "\" stroke=\"#eee\"/>"
+      << "<text x=\"" << number(px(xt.values[i])) << "\" y=\"" << top + plot_h + 14
+      << "\" text-anchor=\"middle\">" << html_escape(xa.labels[i]) << "</text>\n";
   h << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << plot_w << "\" height=\""
     << plot_h << "\" fill=\"none\" stroke=\"#bbb\"/>\n";
   h << "<text x=\"" << left + plot_w / 2 << "\" y=\"" << height - 4
-    << "\" text-anchor=\"middle\">step</text>\n";
+    << "\" text-anchor=\"middle\">" << html_escape(curve.value("x_label", std::string("step")))
+    << "</text>\n";
   h << "<text transform=\"translate(12," << top + plot_h / 2 << ") rotate(-90)\" "
     << "text-anchor=\"middle\">" << html_escape(text_of(curve, "y_label")) << "</text>\n";
   for (size_t i = 0; i < series.size(); ++i) {
@@ -274,16 +321,30 @@ std::string svg_line_chart(const nlohmann::json& curve, int width, int height) {
     // A series may name its palette entry, so that one model keeps its colour across charts.
     const size_t pick = s.value("colour", i);
     const char* colour = kSeriesColours[pick % (sizeof kSeriesColours / sizeof *kSeriesColours)];
-    const auto xs = s.value("x", nlohmann::json::array()),
-               ys = s.value("y", nlohmann::json::array());
-    h << "<polyline fill=\"none\" stroke=\"" << colour << "\" stroke-width=\"1.5\" points=\"";
-    for (size_t k = 0; k < std::min(xs.size(), ys.size()); ++k)
-      if (xs[k].is_number() && ys[k].is_number() && std::isfinite(ys[k].get<double>()))
-        h << number(px(xs[k].get<double>())) << "," << number(py(ys[k].get<double>())) << " ";
+    const char* dash = s.value("dash", false) ? " stroke-dasharray=\"5,3\"" : "";
+    const auto xs = s.value("x", nlohmann::json::array());
+    h << "<polyline fill=\"none\" stroke=\"" << colour << "\" stroke-width=\"1.5\"" << dash
+      << " points=\"";
+    for (size_t k = 0; k < xs.size(); ++k)
+      if (double y, e; xs[k].is_number() && point(s, k, &y, &e))
+        h << number(px(xs[k].get<double>())) << "," << number(py(y)) << " ";
     h << "\"/>\n";
+    // Markers and error bars (one standard deviation each way, with caps).
+    for (size_t k = 0; k < xs.size(); ++k) {
+      double y, e;
+      if (!xs[k].is_number() || !point(s, k, &y, &e)) continue;
+      const double x = px(xs[k].get<double>());
+      if (e > 0)
+        h << "<path d=\"M" << number(x) << " " << number(py(y - e)) << "V" << number(py(y + e))
+          << "M" << number(x - 4) << " " << number(py(y - e)) << "h8M" << number(x - 4) << " "
+          << number(py(y + e)) << "h8\" stroke=\"" << colour << "\" fill=\"none\"/>";
+      if (s.value("markers", false))
+        h << "<circle cx=\"" << number(x) << "\" cy=\"" << number(py(y)) << "\" r=\"3\" fill=\""
+          << colour << "\"/>";
+    }
     const double ly = top + 8 + 16 * static_cast<double>(i);
     h << "<line x1=\"" << left + plot_w + 10 << "\" x2=\"" << left + plot_w + 28 << "\" y1=\"" << ly
-      << "\" y2=\"" << ly << "\" stroke=\"" << colour << "\" stroke-width=\"2\"/>"
+      << "\" y2=\"" << ly << "\" stroke=\"" << colour << "\" stroke-width=\"2\"" << dash << "/>"
       << "<text x=\"" << left + plot_w + 32 << "\" y=\"" << ly + 4 << "\">"
       << html_escape(text_of(s, "name")) << "</text>\n";
   }
@@ -303,6 +364,14 @@ std::string render_report_html(const nlohmann::json& report, const std::string& 
     h << "<h2>Training curves</h2>\n<div class=\"curves\">\n";
     for (const auto& c : curves) h << svg_line_chart(c);
     h << "</div>\n";
+  }
+  if (report.contains("study") && report["study"].is_object()) {
+    const nlohmann::json& study = report["study"];
+    h << "<h2>" << html_escape(text_of(study, "title")) << "</h2>\n<p class=\"note\">"
+      << html_escape(text_of(study, "note")) << "</p>\n<div class=\"curves\">\n";
+    for (const auto& c : study.value("charts", nlohmann::json::array())) h << svg_line_chart(c);
+    h << "</div>\n";
+    for (const auto& t : study.value("tables", nlohmann::json::array())) h << render_table(t);
   }
   const auto figures = report.value("figures", nlohmann::json::array());
   if (!figures.empty()) h << "<h2>Per-word maps</h2>\n";

@@ -7,7 +7,11 @@
 //                                              cells are strings; findings computed from the
 //                                              numbers (demo/report_findings.h), as a list
 //   "curves": [{"title", "y_label", "series": [{"name", "x": [..], "y": [..], "colour"}]}]
-//                                              "colour" (optional): a palette index
+//                                              "colour" (optional): a palette index; optional too:
+//                                              the chart's "x_label" (default "step") and
+//                                              "x_ticks": [{"at", "label"}], a series' "error"
+//                                              (± per point, drawn as bars), "markers", "dash"
+//   "study": {"title", "note", "charts": [chart], "tables": [table]}   (demo --study only)
 //   "figures": [{"title", "file", "caption", "grid"}]  files relative to the report's folder (PNG);
 //       with "grid": {"columns": [header], "records": [{"question", "image": file,
 //       "words": [{"word", "tiles": [file or null, one per column after the first]}]}]} the
