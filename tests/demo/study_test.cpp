@@ -145,6 +145,13 @@ TEST(StudyReport, PointsAverageSeedsAndFindingsFollowTheNumbers) {
   EXPECT_NEAR(chart["series"][0]["error"][0].get<double>(), 0.02 / std::sqrt(2.0), 1e-12);
   EXPECT_EQ(chart["x_ticks"].size(), demo::study_sizes().size());
   EXPECT_EQ(s["charts"].size(), demo::demo_test_splits().size() + 2);
+  // The loss chart: each arm's test loss (solid) and train loss (dashed).
+  const json& loss_chart = s["charts"].back();
+  ASSERT_EQ(loss_chart["series"].size(), 2 * demo::demo_arms().size());
+  EXPECT_EQ(loss_chart["series"][0]["name"], "SFT test");
+  EXPECT_EQ(loss_chart["series"][3]["name"], "SFT train");
+  EXPECT_TRUE(loss_chart["series"][3]["dash"].get<bool>());
+  EXPECT_NEAR(loss_chart["series"][3]["y"][0].get<double>(), 0.1, 1e-12);
 }
 
 }  // namespace

@@ -223,8 +223,8 @@ json gather_study(const DemoOptions& options) {
   charts.push_back(size_chart("Grounding IoU, test-id", "IoU", grounding, x_ticks));
   json loss = size_chart("Answer loss: test (solid), train (dashed)", "loss per token",
                          test_loss, x_ticks, " test");
-  for (const auto& s : size_chart("", "", train_loss, x_ticks, " train", true)["series"])
-    loss["series"].push_back(s);
+  const json train_chart = size_chart("", "", train_loss, x_ticks, " train", true);
+  for (const auto& s : train_chart["series"]) loss["series"].push_back(s);
   charts.push_back(loss);
 
   return {{"title", "Scaling with the fine-tuning set size"},
