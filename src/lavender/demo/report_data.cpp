@@ -15,23 +15,6 @@ namespace {
 
 using nlohmann::json;
 
-json read_json_or_null(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return nullptr;
-  return json::parse(in, nullptr, /*allow_exceptions=*/false);
-}
-
-// A number at a path of keys, if every step exists.
-std::optional<double> number_at(const json& j, std::initializer_list<const char*> keys) {
-  const json* at = &j;
-  for (const char* k : keys) {
-    if (!at->is_object() || !at->contains(k)) return std::nullopt;
-    at = &(*at)[k];
-  }
-  if (!at->is_number()) return std::nullopt;
-  return at->get<double>();
-}
-
 // The runs of one row of a table: "pretrain", or every seed of an arm.
 struct Row {
   std::string title;
@@ -265,6 +248,22 @@ json curves(const std::string& out) {
 }
 
 }  // namespace
+
+nlohmann::json read_json_or_null(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return nullptr;
+  return json::parse(in, nullptr, /*allow_exceptions=*/false);
+}
+
+std::optional<double> number_at(const nlohmann::json& j, std::initializer_list<const char*> keys) {
+  const json* at = &j;
+  for (const char* k : keys) {
+    if (!at->is_object() || !at->contains(k)) return std::nullopt;
+    at = &(*at)[k];
+  }
+  if (!at->is_number()) return std::nullopt;
+  return at->get<double>();
+}
 
 json gather_report(const DemoOptions& options, const std::vector<Stage>& plan) {
   const DemoPreset preset = demo_preset(options);

@@ -6,7 +6,9 @@
 // never an error, so a report can be drawn from a partial run.
 #pragma once
 
+#include <initializer_list>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,5 +18,10 @@
 namespace lavender::demo {
 
 nlohmann::json gather_report(const DemoOptions& options, const std::vector<Stage>& plan);
+
+// A results or record file's JSON; null when it is missing or does not parse (a stage not run).
+nlohmann::json read_json_or_null(const std::string& path);
+// The number at a path of keys, if every step exists and it is a number.
+std::optional<double> number_at(const nlohmann::json& j, std::initializer_list<const char*> keys);
 
 }  // namespace lavender::demo

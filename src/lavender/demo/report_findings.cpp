@@ -7,21 +7,6 @@
 namespace lavender::demo {
 namespace {
 
-double findings_mean(const std::vector<double>& v) {
-  double sum = 0;
-  for (double x : v) sum += x;
-  return sum / static_cast<double>(v.size());
-}
-
-// Sample standard deviation; 0 for a single value (no spread measured).
-double findings_sd(const std::vector<double>& v) {
-  if (v.size() < 2) return 0;
-  const double m = findings_mean(v);
-  double var = 0;
-  for (double x : v) var += (x - m) * (x - m);
-  return std::sqrt(var / static_cast<double>(v.size() - 1));
-}
-
 std::string findings_fixed(double v, int decimals) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
@@ -40,18 +25,32 @@ std::string named_values(const std::vector<const ModelResult*>& results, int dec
 
 }  // namespace
 
+double mean_of(const std::vector<double>& v) {
+  double sum = 0;
+  for (double x : v) sum += x;
+  return sum / static_cast<double>(v.size());
+}
+
+double spread_of(const std::vector<double>& v) {
+  if (v.size() < 2) return 0;
+  const double m = mean_of(v);
+  double var = 0;
+  for (double x : v) var += (x - m) * (x - m);
+  return std::sqrt(var / static_cast<double>(v.size() - 1));
+}
+
 std::string mean_and_spread(const std::vector<double>& values, int decimals) {
   if (values.empty()) return "–";
   if (values.size() == 1) return findings_fixed(values[0], decimals);
-  return findings_fixed(findings_mean(values), decimals) + " ± " +
-         findings_fixed(findings_sd(values), decimals);
+  return findings_fixed(mean_of(values), decimals) + " ± " +
+         findings_fixed(spread_of(values), decimals);
 }
 
 Order compare_results(const ModelResult& a, const ModelResult& b, int decimals) {
   if (a.values.empty() || b.values.empty()) return Order::kUnknown;
-  const double diff = findings_mean(a.values) - findings_mean(b.values);
+  const double diff = mean_of(a.values) - mean_of(b.values);
   const double half_unit = 0.5 * std::pow(10.0, -decimals);
-  const double spread = findings_sd(a.values) + findings_sd(b.values);
+  const double spread = spread_of(a.values) + spread_of(b.values);
   if (std::fabs(diff) <= std::max(spread, half_unit)) return Order::kWithinSpread;
   return diff < 0 ? Order::kBelow : Order::kAbove;
 }

@@ -13,6 +13,11 @@
 
 namespace lavender::demo {
 
+// The mean of the values (NaN for none) and their sample standard deviation (0 for fewer than
+// two: no spread measured).
+double mean_of(const std::vector<double>& values);
+double spread_of(const std::vector<double>& values);
+
 // One model's value of a metric: one value per seed (a single run: one value).
 struct ModelResult {
   std::string name;  // as the sentence names it: "SFT", "Lavender-DM", ...

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "lavender/demo/report_data.h"
 #include "lavender/demo/report_findings.h"
 #include "lavender/demo/study_plan.h"
 
@@ -16,30 +17,7 @@ using nlohmann::json;
 
 std::optional<double> study_number(const std::string& path,
                                    std::initializer_list<const char*> keys) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  const json j = json::parse(in, nullptr, /*allow_exceptions=*/false);
-  const json* at = &j;
-  for (const char* k : keys) {
-    if (!at->is_object() || !at->contains(k)) return std::nullopt;
-    at = &(*at)[k];
-  }
-  if (!at->is_number()) return std::nullopt;
-  return at->get<double>();
-}
-
-double mean_of(const std::vector<double>& v) {
-  double s = 0;
-  for (double x : v) s += x;
-  return v.empty() ? std::nan("") : s / static_cast<double>(v.size());
-}
-
-double sd_of(const std::vector<double>& v) {
-  if (v.size() < 2) return 0;
-  const double m = mean_of(v);
-  double s = 0;
-  for (double x : v) s += (x - m) * (x - m);
-  return std::sqrt(s / static_cast<double>(v.size() - 1));
+  return number_at(read_json_or_null(path), keys);
 }
 
 size_t line_count(const std::string& path) {
@@ -74,7 +52,7 @@ json size_chart(const std::string& title, const std::string& y_label, const Stud
       if (values[a][z].empty()) continue;
       x.push_back(std::log2(study_sizes()[z].fraction()));
       y.push_back(mean_of(values[a][z]));
-      err.push_back(sd_of(values[a][z]));
+      err.push_back(spread_of(values[a][z]));
     }
     series.push_back({{"name", demo_arms()[a].short_title + name_suffix},
                       {"colour", a},
