@@ -53,6 +53,31 @@ TEST(ReportData, TablesAverageSeedsAndMarkWhatIsMissing) {
             std::string::npos);
 }
 
+// The time the stages ran counts only while some stage ran: stages reused from a run a day
+// earlier add their own time, not the day in between; overlapping stages count once.
+TEST(ReportData, StageWallTimeSkipsTheGapsBetweenRuns) {
+  test::TempDir dir;
+  demo::DemoOptions o;
+  o.out = dir.path();
+  const auto plan = demo::demo_plan(o);
+  auto record = [&](const demo::Stage& s, double start, double seconds) {
+    const std::string path = demo::stage_record_path(o.out, s.name);
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    std::ofstream(path) << json{{"name", s.name}, {"ok", true}, {"status", 0},
+                                {"seconds", seconds}, {"finished_at", start + seconds},
+                                {"args", s.args}}
+                               .dump();
+  };
+  record(plan[0], 1000, 100);          // 1000–1100
+  record(plan[1], 1050, 100);          // 1050–1150, beside it: 150 s so far
+  record(plan[2], 1000 + 86400, 60);   // a day later: 60 s more
+  const json r = demo::gather_report(o, plan);
+  const std::string subtitle = r["subtitle"];
+  EXPECT_NE(subtitle.find("the stages ran for 3m30s (4m20s of stage time side by side)"),
+            std::string::npos)
+      << subtitle;
+}
+
 TEST(ReportData, FindingsFollowTheNumbers) {
   test::TempDir dir;
   demo::DemoOptions o;

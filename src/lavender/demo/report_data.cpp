@@ -1,5 +1,6 @@
 #include "lavender/demo/report_data.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -186,12 +187,29 @@ int64_t stage_steps(const Stage& s) {
 
 struct StageTimes {
   double total = 0;  // sum of the stages' times
-  double wall = 0;   // first start to last finish (stages ran side by side)
+  // The time during which some stage ran: the union of the stages' intervals, so that stages
+  // reused from a run days earlier do not count the days in between.
+  double wall = 0;
 };
+
+double busy_seconds(std::vector<std::pair<double, double>> intervals) {
+  std::sort(intervals.begin(), intervals.end());
+  double busy = 0, start = 0, end = 0;
+  bool open = false;
+  for (const auto& [a, b] : intervals) {
+    if (open && a <= end) {
+      end = std::max(end, b);
+      continue;
+    }
+    if (open) busy += end - start;
+    start = a, end = b, open = true;
+  }
+  return open ? busy + (end - start) : busy;
+}
 
 json stage_table(const std::string& out, const std::vector<Stage>& plan, StageTimes* times) {
   json rows = json::array();
-  double first_start = 0, last_finish = 0;
+  std::vector<std::pair<double, double>> intervals;
   for (const auto& s : plan) {
     const json r = read_json_or_null(stage_record_path(out, s.name));
     const auto seconds = number_at(r, {"seconds"});
@@ -202,14 +220,10 @@ json stage_table(const std::string& out, const std::vector<Stage>& plan, StageTi
       if (const int64_t steps = stage_steps(s); steps > 0 && *seconds > 0)
         speed = fixed(static_cast<double>(steps) / *seconds, 2);
     }
-    if (seconds && finished) {
-      const double start = *finished - *seconds;
-      first_start = first_start == 0 ? start : std::min(first_start, start);
-      last_finish = std::max(last_finish, *finished);
-    }
+    if (seconds && finished) intervals.emplace_back(*finished - *seconds, *finished);
     rows.push_back({s.name, s.title, seconds ? Progress::format_duration(*seconds) : "–", speed});
   }
-  times->wall = last_finish > first_start ? last_finish - first_start : 0;
+  times->wall = busy_seconds(intervals);
   return {{"title", "Stages"},
           {"note",
            "Wall time of each stage's last run (up to one stage per core ran side by "
