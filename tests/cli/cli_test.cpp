@@ -102,5 +102,15 @@ TEST(Cli, TokenizeLlama3AndClipAndDecode) {
   EXPECT_NE(r.output.find("[49406, 320, 1125, 49407]"), std::string::npos) << r.output;
 }
 
+TEST(Cli, EvalNamesTheLatentReadings) {
+  test::TempDir dir;
+  auto r = run_cli("eval --out " + dir.file("out") + " --maps " + dir.file("a") + " --truth " +
+                   dir.file("b") + " --latent-maps diagonal");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.output.find("composed"), std::string::npos) << r.output;
+  r = run_cli("eval --help");
+  EXPECT_NE(r.output.find("--latent-maps"), std::string::npos) << r.output;
+}
+
 }  // namespace
 }  // namespace lavender

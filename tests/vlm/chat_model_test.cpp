@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "cli/run_cli.h"
+#include "lavender/train/train_options.h"
 #include "lavender/util/error.h"
 #include "test_paths.h"
 #include "vlm/tiny_vlm_folder.h"
@@ -72,6 +73,27 @@ TEST(ChatModel, OpenFlamingoAnswersAndShowsWhereWordsLooked) {
   EXPECT_TRUE(std::isfinite(model->reply_log_likelihood(image, "Is the red dish left?", "yes")));
 }
 
+// Evaluation reads the latents as training did: the two readings of one forward are maps of the
+// same shape that differ, and the model starts with the trainer's default.
+TEST(ChatModel, OpenFlamingoReadsItsLatentsEitherWay) {
+  test::TempDir dir;
+  auto model = ChatModel::load(test::write_tiny_vlm_folder(dir.file("model"), "openflamingo"));
+  EXPECT_EQ(model->latent_maps(), align::parse_latent_maps(train::TrainOptions().latent_maps));
+  const io::Image image = test::two_colour_image();
+  const std::vector<int64_t> ids = model->conversation_ids("Is the red dish left?", "red dish").ids;
+  const auto t = static_cast<int64_t>(ids.size());
+  model->set_latent_maps(align::LatentMaps::composed);
+  const at::Tensor composed = model->attention(image, ids, {}, 16).maps;
+  model->set_latent_maps(align::LatentMaps::square);
+  const at::Tensor square = model->attention(image, ids, {}, 16).maps;
+  EXPECT_EQ(composed.sizes(), (std::vector<int64_t>{2, 2, t, 16, 16}));
+  EXPECT_EQ(square.sizes(), composed.sizes());
+  EXPECT_GT(square.select(2, t - 1).sum().item<float>(), 0.0f);
+  EXPECT_FALSE(torch::allclose(square, composed, 1e-3, 1e-5));
+  // The same reading twice is the same map: the setting, not chance, made the difference.
+  EXPECT_TRUE(torch::allclose(model->attention(image, ids, {}, 16).maps, square));
+}
+
 // MiniCPM-V: the fixture's image and question give the reference's greedy reply (the prompt
 // expanded into the source picture's and the 3×2 slices' placeholders), and the maps add the two
 // views of the image (align/sliced_attention_maps.h).
@@ -100,6 +122,19 @@ TEST(ChatModel, MiniCpmVAnswersAsTheReleaseAndShowsWhereWordsLooked) {
   auto maps = word_attention(attention, {"describe", "image"});
   EXPECT_NEAR(maps[1].max().item<float>(), 1.0f, 1e-5);
   EXPECT_TRUE(std::isfinite(model->reply_log_likelihood(image, "Describe the image.", "red left")));
+}
+
+// MiniCPM-V's resampled queries are read either way too (align/sliced_attention_maps.h).
+TEST(ChatModel, MiniCpmVReadsItsQueriesEitherWay) {
+  test::TempDir dir;
+  auto model = ChatModel::load(test::write_tiny_vlm_folder(dir.file("model"), "minicpmv"));
+  const io::Image image = io::read_image(test::fixture_dir("minicpmv") + "/input.png");
+  const std::vector<int64_t> ids = model->conversation_ids("Describe the image.", "red left").ids;
+  const at::Tensor composed = model->attention(image, ids, {}, 8).maps;
+  model->set_latent_maps(align::LatentMaps::square);
+  const at::Tensor square = model->attention(image, ids, {}, 8).maps;
+  EXPECT_EQ(square.sizes(), composed.sizes());
+  EXPECT_FALSE(torch::allclose(square, composed, 1e-3, 1e-5));
 }
 
 TEST(ChatModel, PromptsFollowTheFamilysChatFormat) {

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "commands.h"
+#include "lavender/align/resampled_attention_maps.h"
 #include "lavender/eval/accuracy_run.h"
 #include "lavender/eval/attention_scores.h"
 #include "lavender/eval/benchmark.h"
@@ -13,6 +14,7 @@
 #include "lavender/io/map_store.h"
 #include "lavender/runtime/device.h"
 #include "lavender/runtime/dtype.h"
+#include "lavender/train/train_options.h"
 #include "lavender/util/args.h"
 #include "lavender/util/atomic_file.h"
 #include "lavender/util/error.h"
@@ -65,6 +67,11 @@ int run_eval(const Args& args) {
               "heads-mean")
       .option("layers", "VLM decoder layers to read (default: LLaVA all, mllama cross-attention)")
       .option("map-size", "side of the VLM maps", "32")
+      .option("latent-maps",
+              "OpenFlamingo, MiniCPM-V: attention to resampled tokens as maps through the "
+              "resampler's attention to patches (composed) or as a raster of tokens (square); "
+              "read them as the model was trained",
+              train::TrainOptions().latent_maps)
       .option("device", "cpu | cuda | cuda:N (bare cuda under torchrun: cuda:LOCAL_RANK)", "cpu")
       .option("dtype", "fp32 | bf16 | fp16 (CUDA): the weights are loaded straight into it", "fp32")
       .option("save-maps",
@@ -88,6 +95,7 @@ int run_eval(const Args& args) {
   if (mc != "generate" && mc != "likelihood")
     throw Error("eval: --mc must be generate or likelihood, not \"" + mc + "\"");
 
+  const align::LatentMaps latent_maps = align::parse_latent_maps(parser.get("latent-maps"));
   const std::string out = parser.get("out");
   std::filesystem::create_directories(out);
   eval::WordClasses classes;
@@ -125,6 +133,7 @@ int run_eval(const Args& args) {
     auto model =
         vlm::ChatModel::load(parser.get("model"), runtime::parse_dtype(parser.get("dtype")),
                              runtime::parse_device(parser.get("device")));
+    model->set_latent_maps(latent_maps);
 
     eval::AccuracyOptions options;
     options.max_new_tokens = parser.get_int("max-new-tokens");
@@ -194,6 +203,7 @@ int run_eval(const Args& args) {
         results["attention"]["saved_maps"] = parser.get("save-maps");
       }
       results["attention"].update(scorer.to_json());
+      results["attention"]["latent_maps"] = align::latent_maps_name(latent_maps);
       results["attention"]["problems"] = map_problems;
       if (teacher) print_map_table("VLM vs teacher maps", scorer.vs_teacher());
       if (truth) print_map_table("VLM vs truth", scorer.vs_truth());

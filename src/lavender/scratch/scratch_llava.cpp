@@ -6,7 +6,7 @@
 
 #include "lavender/io/config/llava.h"
 #include "lavender/io/save_checkpoint.h"
-#include "lavender/text/byte_tokenizer_json.h"
+#include "lavender/scratch/scratch_parts.h"
 #include "lavender/util/error.h"
 #include "lavender/vlm/llava.h"
 
@@ -24,78 +24,41 @@ struct SpecialIds {
       : bos(vocab - 4), eos(vocab - 3), pad(vocab - 2), image(vocab - 1) {}
 };
 
-void check(bool ok, const std::string& option, const std::string& problem) {
-  if (!ok) throw Error("scratch LLaVA: " + option + ": " + problem);
-}
+const char* const kLlavaFamily = "LLaVA";
 
 void check_options(const ScratchLlavaOptions& o) {
-  for (const auto& [name, v] : {std::pair<const char*, int64_t>{"image_size", o.image_size},
-                                {"patch_size", o.patch_size},
-                                {"vision_hidden", o.vision_hidden},
-                                {"vision_layers", o.vision_layers},
-                                {"vision_heads", o.vision_heads},
-                                {"text_hidden", o.text_hidden},
-                                {"text_layers", o.text_layers},
-                                {"text_heads", o.text_heads},
-                                {"mlp_ratio", o.mlp_ratio},
-                                {"max_positions", o.max_positions}})
-    check(v > 0, name, "must be positive (got " + std::to_string(v) + ")");
-  check(
-      o.image_size % o.patch_size == 0, "patch_size",
-      std::to_string(o.patch_size) + " does not divide image_size " + std::to_string(o.image_size));
-  check(o.vision_hidden % o.vision_heads == 0, "vision_heads",
-        std::to_string(o.vision_heads) + " does not divide vision_hidden " +
-            std::to_string(o.vision_hidden));
-  check(o.text_hidden % o.text_heads == 0, "text_heads",
-        std::to_string(o.text_heads) + " does not divide text_hidden " +
-            std::to_string(o.text_hidden));
-  check((o.text_hidden / o.text_heads) % 2 == 0, "text_heads",
-        "the head width must be even for rotary embeddings");
-  check(o.init_std > 0, "init_std", "must be positive");
+  check_scratch_positive(kLlavaFamily, {{"image_size", o.image_size},
+                                        {"patch_size", o.patch_size},
+                                        {"vision_hidden", o.vision_hidden},
+                                        {"vision_layers", o.vision_layers},
+                                        {"vision_heads", o.vision_heads},
+                                        {"text_hidden", o.text_hidden},
+                                        {"text_layers", o.text_layers},
+                                        {"text_heads", o.text_heads},
+                                        {"mlp_ratio", o.mlp_ratio},
+                                        {"max_positions", o.max_positions}});
+  check_scratch_divides(kLlavaFamily, "patch_size", o.patch_size, "image_size", o.image_size);
+  check_scratch_divides(kLlavaFamily, "vision_heads", o.vision_heads, "vision_hidden",
+                        o.vision_hidden);
+  check_scratch_divides(kLlavaFamily, "text_heads", o.text_heads, "text_hidden", o.text_hidden);
+  check_scratch_option((o.text_hidden / o.text_heads) % 2 == 0, kLlavaFamily, "text_heads",
+                       "the head width must be even for rotary embeddings");
+  check_scratch_option(o.init_std > 0, kLlavaFamily, "init_std", "must be positive");
 }
 
-nlohmann::json preprocessor_config(int64_t size) {
-  // Plain [-1, 1] scaling: a model trained from scratch has no CLIP statistics to match.
-  return {{"image_processor_type", "CLIPImageProcessor"},
-          {"do_resize", true},
-          {"size", {{"shortest_edge", size}}},
-          {"do_center_crop", true},
-          {"crop_size", {{"height", size}, {"width", size}}},
-          {"do_rescale", true},
-          {"rescale_factor", 1.0 / 255},
-          {"do_normalize", true},
-          {"image_mean", {0.5, 0.5, 0.5}},
-          {"image_std", {0.5, 0.5, 0.5}},
-          {"resample", 2},
-          {"do_convert_rgb", true}};
-}
-
-// Random weights as transformers initialises Llama/CLIP-style models: matrices and embeddings
-// normal(0, std), biases zero, norm weights one (the modules' own initial values).
-std::vector<std::pair<std::string, at::Tensor>> random_weights(
+std::vector<std::pair<std::string, at::Tensor>> random_llava_weights(
     const io::config::LlavaConfig& config, const ScratchLlavaOptions& o) {
   torch::manual_seed(o.seed);
   LlavaForConditionalGeneration model(config);
-  torch::NoGradGuard no_grad;
-  std::vector<std::pair<std::string, at::Tensor>> weights;
-  for (auto& p : model->named_parameters()) {
-    at::Tensor t = p.value();
-    const std::string& name = p.key();
-    if (t.dim() >= 2)
-      t.normal_(0, o.init_std);
-    else if (name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0)
-      t.zero_();
-    weights.emplace_back(name, t);
-  }
-  return weights;
+  return scratch_initialised_weights(*model, o.init_std);
 }
 
 }  // namespace
 
 nlohmann::json scratch_llava_config(const ScratchLlavaOptions& o, int64_t vocab_size) {
   check_options(o);
-  check(vocab_size >= 256 + static_cast<int64_t>(kSpecials.size()), "vocab_size",
-        "must hold the 256 bytes and the specials");
+  check_scratch_option(vocab_size >= 256 + static_cast<int64_t>(kSpecials.size()), kLlavaFamily,
+                       "vocab_size", "must hold the 256 bytes and the specials");
   const SpecialIds id(vocab_size);
   const int64_t patches = (o.image_size / o.patch_size) * (o.image_size / o.patch_size);
   return {{"architectures", {"LlavaForConditionalGeneration"}},
@@ -122,28 +85,19 @@ nlohmann::json scratch_llava_config(const ScratchLlavaOptions& o, int64_t vocab_
             {"pad_token_id", id.pad},
             {"tie_word_embeddings", false}}},
           {"vision_config",
-           {{"model_type", "clip_vision_model"},
-            {"hidden_size", o.vision_hidden},
-            {"intermediate_size", o.mlp_ratio * o.vision_hidden},
-            {"num_hidden_layers", o.vision_layers},
-            {"num_attention_heads", o.vision_heads},
-            {"image_size", o.image_size},
-            {"patch_size", o.patch_size},
-            {"hidden_act", "quick_gelu"},
-            {"layer_norm_eps", 1e-5}}}};
+           scratch_clip_vision_config({o.image_size, o.patch_size, o.vision_hidden, o.vision_layers,
+                                       o.vision_heads, o.mlp_ratio})}};
 }
 
 void write_scratch_llava(const std::string& dir, const ScratchLlavaOptions& o) {
-  const text::BpeMerges merges = text::learn_byte_level_merges(o.corpus);
-  const int64_t used =
-      256 + text::merged_token_count(merges) + static_cast<int64_t>(kSpecials.size());
-  const int64_t vocab = (used + 7) / 8 * 8;
+  const ScratchVocabulary vocabulary =
+      learn_scratch_vocabulary(o.corpus, kSpecials, text::SplitPattern::kLlama3);
+  const int64_t vocab = vocabulary.size;
   const SpecialIds id(vocab);
   const nlohmann::json config = scratch_llava_config(o, vocab);
   io::SaveCheckpointOptions files;
-  files.extra_files["tokenizer.json"] =
-      text::byte_level_tokenizer_json(vocab, kSpecials, merges).dump();
-  files.extra_files["preprocessor_config.json"] = preprocessor_config(o.image_size).dump(2);
+  files.extra_files["tokenizer.json"] = vocabulary.tokenizer_json().dump();
+  files.extra_files["preprocessor_config.json"] = scratch_preprocessor_config(o.image_size).dump(2);
   files.extra_files["generation_config.json"] = nlohmann::json{
       {"bos_token_id", id.bos},
       {"eos_token_id", id.eos},
@@ -153,7 +107,7 @@ void write_scratch_llava(const std::string& dir, const ScratchLlavaOptions& o) {
       {"eos_token", "</s>"},
       {"unk_token", "<unk>"},
       {"pad_token", "<pad>"}}.dump(2);
-  io::save_hf_checkpoint(dir, random_weights(io::config::parse_llava_config(config, dir), o),
+  io::save_hf_checkpoint(dir, random_llava_weights(io::config::parse_llava_config(config, dir), o),
                          config, files);
 }
 

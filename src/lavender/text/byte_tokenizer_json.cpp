@@ -19,9 +19,17 @@ nlohmann::json llama3_byte_level_pre_tokenizer() {
             {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}};
 }
 
+nlohmann::json byte_level_pre_tokenizer(SplitPattern pattern) {
+  if (pattern == SplitPattern::kLlama3) return llama3_byte_level_pre_tokenizer();
+  return {{"type", "ByteLevel"},
+          {"add_prefix_space", false},
+          {"trim_offsets", true},
+          {"use_regex", true}};
+}
+
 nlohmann::json byte_level_tokenizer_json(int64_t vocab_size,
                                          const std::vector<std::string>& special_tokens,
-                                         const BpeMerges& merges) {
+                                         const BpeMerges& merges, SplitPattern pattern) {
   nlohmann::json vocab = nlohmann::json::object();
   for (int b = 0; b < 256; ++b) vocab[byte_alphabet()[b]] = b;
   nlohmann::json merge_list = nlohmann::json::array();
@@ -49,18 +57,17 @@ nlohmann::json byte_level_tokenizer_json(int64_t vocab_size,
                      {"special", true}});
   return {{"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", merge_list}}},
           {"normalizer", nullptr},
-          {"pre_tokenizer", llama3_byte_level_pre_tokenizer()},
+          {"pre_tokenizer", byte_level_pre_tokenizer(pattern)},
           {"added_tokens", added},
           {"post_processor", nullptr},
           {"decoder", {{"type", "ByteLevel"}}}};
 }
 
 BpeMerges learn_byte_level_merges(const std::vector<std::string>& texts,
-                                  const BpeTrainOptions& options) {
+                                  const BpeTrainOptions& options, SplitPattern pattern) {
   std::map<std::string, int64_t> counts;
   for (const auto& t : texts)
-    for (std::string_view piece : split_text(t, SplitPattern::kLlama3))
-      ++counts[std::string(piece)];
+    for (std::string_view piece : split_text(t, pattern)) ++counts[std::string(piece)];
   std::vector<BpeWord> words;
   words.reserve(counts.size());
   for (const auto& [piece, count] : counts) {

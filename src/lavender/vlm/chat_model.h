@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "lavender/align/resampled_attention_maps.h"
 #include "lavender/io/image.h"
 #include "lavender/text/chat_template.h"
 #include "lavender/text/tokenizer.h"
@@ -74,6 +75,11 @@ class ChatModel {
   // cross-attention layers). Negative indices count from the end.
   TokenAttention attention(const io::Image& image, const std::vector<int64_t>& ids,
                            std::vector<int64_t> layers, int64_t size = 32);
+  // How attention() makes maps of attention to resampled latents, for the families whose text
+  // reads such latents (OpenFlamingo's Perceiver, MiniCPM-V's resampler); the others have none
+  // and ignore it. Evaluation sets it as the model was trained (`--latent-maps`).
+  void set_latent_maps(align::LatentMaps maps) { latent_maps_ = maps; }
+  align::LatentMaps latent_maps() const { return latent_maps_; }
 
  protected:
   ChatModel(std::unique_ptr<text::Tokenizer> tokenizer, text::ChatFormat format,
@@ -94,6 +100,8 @@ class ChatModel {
   std::unique_ptr<text::Tokenizer> tokenizer_;
   text::ChatFormat format_;
   GenerationDefaults defaults_;
+  // The trainer's default (train::TrainOptions::latent_maps; a test keeps the two equal).
+  align::LatentMaps latent_maps_ = align::LatentMaps::composed;
 };
 
 // Mean over layers and heads of the maps of each requested word's tokens (every occurrence),

@@ -1,7 +1,7 @@
 // OpenFlamingo as `lavender generate` and evaluation meet it: one image before the prompt
 // (openflamingo chat format), greedy or sampled replies up to <|endofchunk|>, and the words'
-// attention read from the gated cross-attention layers through the Perceiver's attention to
-// patches (align/resampled_attention_maps.h, the "composed" reading).
+// attention read from the gated cross-attention layers either through the Perceiver's attention
+// to patches or as a raster of the latents (align/resampled_attention_maps.h; set_latent_maps()).
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -58,16 +58,21 @@ class OpenFlamingoChatModel : public ChatModel {
     OpenFlamingoInputs in;
     in.vision_x = vision_x(image);
     in.input_ids = ids.to(device_);
+    const bool composed = latent_maps_ == align::LatentMaps::composed;
     OpenFlamingoCapture capture;
-    capture.vision = true;
+    capture.vision = composed;
     capture.xattn_layers = layers;
     model_->forward(in, &capture);
-    const at::Tensor to_patch =
-        align::latent_patch_attention(capture.perceiver_attn.back().to(torch::kFloat).cpu());
+    at::Tensor to_patch;
+    if (composed)
+      to_patch =
+          align::latent_patch_attention(capture.perceiver_attn.back().to(torch::kFloat).cpu());
     std::vector<at::Tensor> per_layer;
-    for (int64_t l : layers)  // rows before the image are zero in the probabilities already
-      per_layer.push_back(align::composed_latent_maps(capture.xattn.at(l).to(torch::kFloat).cpu(),
-                                                      to_patch, size)[0]);
+    for (int64_t l : layers) {  // rows before the image are zero in the probabilities already
+      const at::Tensor block = capture.xattn.at(l).to(torch::kFloat).cpu();
+      per_layer.push_back(composed ? align::composed_latent_maps(block, to_patch, size)[0]
+                                   : align::square_latent_maps(block, size)[0]);
+    }
     return torch::stack(per_layer);
   }
   std::vector<int64_t> default_layers() const override { return model_->gated_layers(); }
