@@ -69,7 +69,9 @@ TEST(StudyPlan, EveryArmOnEverySetSizeWithItsOwnDataAndTeacher) {
           EXPECT_EQ(arg_after(s, "--maps"),
                     large ? "/o/world-4x/truth/train" : "/o/world/truth/train");
         }
-        if (large) EXPECT_TRUE(after.count("synth-4x")) << name;
+        if (large) {
+          EXPECT_TRUE(after.count("synth-4x")) << name;
+        }
         // Scored on every test split and on its first training questions, after it finished.
         for (const std::string split : {"test-id", "test-ood-combo", "test-ood-crowded",
                                         "test-ood-size", "train"}) {

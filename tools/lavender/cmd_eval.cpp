@@ -46,7 +46,7 @@ int run_eval(const Args& args) {
                    "exact match after VQA-style normalisation or multiple choice) and its "
                    "per-word attention against teacher maps and ground truth; or, without "
                    "--model, one map store against another.");
-  parser.option("model", "Hugging Face VLM folder (LLaVA-1.5 or Llama 3.2 Vision)")
+  parser.option("model", "VLM folder: LLaVA-1.5, Llama 3.2 Vision, MiniCPM-V or OpenFlamingo")
       .option("data", "benchmark: LLaVA conversation JSON/JSONL with optional answer/type/choices")
       .option("image-root", "folder relative image paths are joined onto (default: the data's)")
       .option("out", "output folder: results.json, predictions.jsonl")
