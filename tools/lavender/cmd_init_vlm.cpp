@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "lavender/data/dataset.h"
 #include "lavender/scratch/scratch_llava.h"
+#include "lavender/scratch/scratch_minicpmv.h"
 #include "lavender/scratch/scratch_open_flamingo.h"
 #include "lavender/text/chat_template.h"
 #include "lavender/train/training_data.h"
@@ -13,19 +14,31 @@
 namespace lavender::cli {
 namespace {
 
-// The sizes both families share, from the flags into either options struct.
+// The sizes every family has, from the flags given into its options struct; a flag left out
+// keeps the family's own default (a MiniCPM-V's decoder is 128 wide where LLaVA's is 64).
 template <typename Options>
 void read_common_init_flags(const ArgParser& parser, Options& o) {
-  o.image_size = parser.get_int("image-size");
-  o.patch_size = parser.get_int("patch-size");
-  o.vision_hidden = parser.get_int("vision-hidden");
-  o.vision_layers = parser.get_int("vision-layers");
-  o.vision_heads = parser.get_int("vision-heads");
-  o.text_hidden = parser.get_int("text-hidden");
-  o.text_layers = parser.get_int("text-layers");
-  o.text_heads = parser.get_int("text-heads");
-  o.mlp_ratio = parser.get_int("mlp-ratio");
+  auto read = [&](const char* flag, int64_t& field) {
+    if (parser.has(flag)) field = parser.get_int(flag);
+  };
+  read("image-size", o.image_size);
+  read("patch-size", o.patch_size);
+  read("vision-hidden", o.vision_hidden);
+  read("vision-layers", o.vision_layers);
+  read("vision-heads", o.vision_heads);
+  read("text-hidden", o.text_hidden);
+  read("text-layers", o.text_layers);
+  read("text-heads", o.text_heads);
+  read("mlp-ratio", o.mlp_ratio);
   o.seed = static_cast<uint64_t>(parser.get_int("seed"));
+}
+
+// A size's default as the help shows it: one number, or each family's where they differ. (Only
+// shown: read_common_init_flags reads a size only when it is given.)
+std::string family_defaults(int64_t llava, int64_t openflamingo, int64_t minicpmv) {
+  if (llava == openflamingo && openflamingo == minicpmv) return std::to_string(llava);
+  return "llava " + std::to_string(llava) + ", openflamingo " + std::to_string(openflamingo) +
+         ", minicpmv " + std::to_string(minicpmv);
 }
 
 // The corpus's conversations as the family's chat format renders them, which is the text its
@@ -45,31 +58,49 @@ std::vector<std::string> init_corpus_texts(const ArgParser& parser, text::ChatFo
 int run_init_vlm(const Args& args) {
   const scratch::ScratchLlavaOptions d;
   const scratch::ScratchOpenFlamingoOptions f;
+  const scratch::ScratchMiniCpmVOptions m;
   ArgParser parser("init-vlm",
                    "Writes a VLM with random weights, ready for `lavender train` from scratch: "
                    "a LLaVA-architecture Hugging Face folder (config, byte-level tokenizer, "
-                   "preprocessor, weights), or an OpenFlamingo (CLIP-style tower, Perceiver, "
-                   "MPT with gated cross-attention) in the layout lavender saves one in.");
+                   "preprocessor, weights), an OpenFlamingo (CLIP-style tower, Perceiver, MPT "
+                   "with gated cross-attention) in the layout lavender saves one in, or a "
+                   "MiniCPM-Llama3-V 2.5 (SigLIP-style tower, one-layer resampler, Llama 3 "
+                   "decoder, the release's image slicing) in the release's layout.");
   parser.option("out", "the model folder to write (replaced if it exists)");
-  parser.option("family", "llava | openflamingo", "llava");
-  parser.option("image-size", "square input size in pixels", std::to_string(d.image_size));
-  parser.option("patch-size", "vision patch size", std::to_string(d.patch_size));
-  parser.option("vision-hidden", "vision tower width", std::to_string(d.vision_hidden));
-  parser.option("vision-layers", "vision encoder layers", std::to_string(d.vision_layers));
-  parser.option("vision-heads", "vision attention heads", std::to_string(d.vision_heads));
-  parser.option("text-hidden", "decoder width", std::to_string(d.text_hidden));
-  parser.option("text-layers", "decoder layers", std::to_string(d.text_layers));
-  parser.option("text-heads", "decoder attention heads", std::to_string(d.text_heads));
-  parser.option("mlp-ratio", "MLP width ÷ model width", std::to_string(d.mlp_ratio));
+  parser.option("family", "llava | openflamingo | minicpmv", "llava");
+  parser.option("image-size",
+                "square input size in pixels (minicpmv: the size of the source picture and of "
+                "each slice, its scale_resolution; larger images are sliced)",
+                family_defaults(d.image_size, f.image_size, m.image_size));
+  parser.option("patch-size", "vision patch size",
+                family_defaults(d.patch_size, f.patch_size, m.patch_size));
+  parser.option("vision-hidden", "vision tower width",
+                family_defaults(d.vision_hidden, f.vision_hidden, m.vision_hidden));
+  parser.option("vision-layers", "vision encoder layers",
+                family_defaults(d.vision_layers, f.vision_layers, m.vision_layers));
+  parser.option("vision-heads", "vision attention heads",
+                family_defaults(d.vision_heads, f.vision_heads, m.vision_heads));
+  parser.option("text-hidden", "decoder width (minicpmv: a multiple of 128)",
+                family_defaults(d.text_hidden, f.text_hidden, m.text_hidden));
+  parser.option("text-layers", "decoder layers",
+                family_defaults(d.text_layers, f.text_layers, m.text_layers));
+  parser.option("text-heads", "decoder attention heads",
+                family_defaults(d.text_heads, f.text_heads, m.text_heads));
+  parser.option("mlp-ratio", "MLP width ÷ model width",
+                family_defaults(d.mlp_ratio, f.mlp_ratio, m.mlp_ratio));
   parser.option("latents",
-                "openflamingo: the Perceiver's latents per image (a square number keeps "
-                "`--latent-maps square` a plain raster)",
-                std::to_string(f.num_latents));
+                "openflamingo: the Perceiver's latents per image; minicpmv: the resampler's "
+                "queries per picture (a square number keeps `--latent-maps square` a plain "
+                "raster)",
+                "openflamingo " + std::to_string(f.num_latents) + ", minicpmv " +
+                    std::to_string(m.query_num));
   parser.option("perceiver-depth", "openflamingo: Perceiver layers",
                 std::to_string(f.perceiver_depth));
   parser.option("cross-attn-every",
                 "openflamingo: a gated cross-attention layer before every n-th decoder block",
                 std::to_string(f.cross_attn_every));
+  parser.option("max-slices", "minicpmv: slices per image at most (max_slice_nums)",
+                std::to_string(m.max_slice_nums));
   parser.option("seed", "initialisation seed", std::to_string(d.seed));
   parser.option("corpus",
                 "comma-separated datasets (conversations or captions) whose text, in the "
@@ -89,14 +120,21 @@ int run_init_vlm(const Args& args) {
   } else if (family == "openflamingo") {
     scratch::ScratchOpenFlamingoOptions o;
     read_common_init_flags(parser, o);
-    o.num_latents = parser.get_int("latents");
+    if (parser.has("latents")) o.num_latents = parser.get_int("latents");
     o.perceiver_depth = parser.get_int("perceiver-depth");
     o.cross_attn_every = parser.get_int("cross-attn-every");
     o.corpus = init_corpus_texts(parser, text::ChatFormat::open_flamingo);
     scratch::write_scratch_open_flamingo(parser.get("out"), o);
+  } else if (family == "minicpmv") {
+    scratch::ScratchMiniCpmVOptions o;
+    read_common_init_flags(parser, o);
+    if (parser.has("latents")) o.query_num = parser.get_int("latents");
+    o.max_slice_nums = parser.get_int("max-slices");
+    o.corpus = init_corpus_texts(parser, text::ChatFormat::minicpmv);
+    scratch::write_scratch_minicpmv(parser.get("out"), o);
   } else {
     throw Error("init-vlm: --family \"" + family + "\" is not one lavender builds from scratch " +
-                "(expected llava or openflamingo)");
+                "(expected llava, openflamingo or minicpmv)");
   }
   std::printf("wrote %s\n", parser.get("out").c_str());
   return 0;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <csignal>
 #include <cstdlib>
 #include <exception>
 #include <functional>
@@ -246,6 +247,10 @@ Distributed::Distributed(const DistEnv& env, DistributedOptions options)
   impl_->rank = env.rank;
   impl_->timeout = options.timeout;
   if (env.world_size == 1) return;
+  // Gloo writes to its peers with writev, which raises SIGPIPE when a peer's socket is gone: a
+  // killed peer would then kill this rank silently, mid-step, instead of the collective failing
+  // with an account of it. (Python ignores SIGPIPE, so torchrun users never see this.)
+  std::signal(SIGPIPE, SIG_IGN);
 
   const std::string where = env.master_addr + ":" + std::to_string(env.master_port);
   try {
