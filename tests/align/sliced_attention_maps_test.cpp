@@ -46,6 +46,28 @@ TEST(SlicedAttentionMaps, ComposedMapsMatchAHandComputation) {
   EXPECT_TRUE(torch::allclose(maps[0][0], torch::tensor({0.4f, 0.2f, 0.4f, 0.2f}).view({2, 2})));
 }
 
+// Either view alone is its own density over its own cells: the source's [0.4 0.2], the slices'
+// canvas [0.3 0.1]; a picture without slices keeps its source view whatever is asked.
+TEST(SlicedAttentionMaps, EitherViewAloneIsThatViewsMap) {
+  const SlicedImage image{{{1, 2}, {1, 1}, {1, 1}}, 2, 1};
+  at::Tensor maps = sliced_image_maps(tiny_block(), image, tiny_query_to_patch(),
+                                      LatentMaps::composed, 2, SlicedViews::source);
+  EXPECT_TRUE(torch::allclose(maps[0][0], torch::tensor({0.4f, 0.2f, 0.4f, 0.2f}).view({2, 2})))
+      << maps;
+  maps = sliced_image_maps(tiny_block(), image, tiny_query_to_patch(), LatentMaps::composed, 2,
+                           SlicedViews::slices);
+  EXPECT_TRUE(torch::allclose(maps[0][0], torch::tensor({0.3f, 0.1f, 0.3f, 0.1f}).view({2, 2})))
+      << maps;
+  const SlicedImage alone{{{1, 2}}, 0, 0};
+  maps = sliced_image_maps(tiny_block().narrow(2, 0, 2), alone, {tiny_query_to_patch()[0]},
+                           LatentMaps::composed, 2, SlicedViews::slices);
+  EXPECT_TRUE(torch::allclose(maps[0][0], torch::tensor({0.4f, 0.2f, 0.4f, 0.2f}).view({2, 2})));
+
+  EXPECT_EQ(parse_sliced_views("slices"), SlicedViews::slices);
+  EXPECT_STREQ(sliced_views_name(SlicedViews::source), "source");
+  EXPECT_THROW(parse_sliced_views("tiles"), Error);
+}
+
 // The resampler's probabilities over padded keys: each row renormalised over its patches, then
 // the heads averaged.
 TEST(SlicedAttentionMaps, QueryPatchAttentionRenormalisesAndAveragesHeads) {

@@ -108,8 +108,13 @@ TEST(Cli, EvalNamesTheLatentReadings) {
                    dir.file("b") + " --latent-maps diagonal");
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.output.find("composed"), std::string::npos) << r.output;
+  r = run_cli("eval --out " + dir.file("out") + " --maps " + dir.file("a") + " --truth " +
+              dir.file("b") + " --sliced-views tiles");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.output.find("both, source, slices"), std::string::npos) << r.output;
   r = run_cli("eval --help");
   EXPECT_NE(r.output.find("--latent-maps"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--sliced-views"), std::string::npos) << r.output;
 }
 
 }  // namespace

@@ -137,6 +137,24 @@ TEST(ChatModel, MiniCpmVReadsItsQueriesEitherWay) {
   EXPECT_FALSE(torch::allclose(square, composed, 1e-3, 1e-5));
 }
 
+// The fixture's picture is sliced: its source view, its slices' view and their sum are three
+// different maps of the same attention.
+TEST(ChatModel, MiniCpmVReadsTheViewsItIsAskedFor) {
+  test::TempDir dir;
+  auto model = ChatModel::load(test::write_tiny_vlm_folder(dir.file("model"), "minicpmv"));
+  const io::Image image = io::read_image(test::fixture_dir("minicpmv") + "/input.png");
+  const std::vector<int64_t> ids = model->conversation_ids("Describe the image.", "red left").ids;
+  const at::Tensor both = model->attention(image, ids, {}, 8).maps;
+  model->set_sliced_views(align::SlicedViews::source);
+  const at::Tensor source = model->attention(image, ids, {}, 8).maps;
+  model->set_sliced_views(align::SlicedViews::slices);
+  const at::Tensor slices = model->attention(image, ids, {}, 8).maps;
+  EXPECT_EQ(source.sizes(), both.sizes());
+  EXPECT_FALSE(torch::allclose(source, both, 1e-3, 1e-5));
+  EXPECT_FALSE(torch::allclose(slices, both, 1e-3, 1e-5));
+  EXPECT_FALSE(torch::allclose(source, slices, 1e-3, 1e-5));
+}
+
 TEST(ChatModel, PromptsFollowTheFamilysChatFormat) {
   test::TempDir dir;
   auto llava = ChatModel::load(test::write_tiny_vlm_folder(dir.file("llava"), "llava"));

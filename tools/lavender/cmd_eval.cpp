@@ -72,6 +72,10 @@ int run_eval(const Args& args) {
               "resampler's attention to patches (composed) or as a raster of tokens (square); "
               "read them as the model was trained",
               train::TrainOptions().latent_maps)
+      .option("sliced-views",
+              "MiniCPM-V: the views that make a word's map: both (source picture and slices) | "
+              "source | slices",
+              train::TrainOptions().sliced_views)
       .option("device", "cpu | cuda | cuda:N (bare cuda under torchrun: cuda:LOCAL_RANK)", "cpu")
       .option("dtype", "fp32 | bf16 | fp16 (CUDA): the weights are loaded straight into it", "fp32")
       .option("save-maps",
@@ -96,6 +100,7 @@ int run_eval(const Args& args) {
     throw Error("eval: --mc must be generate or likelihood, not \"" + mc + "\"");
 
   const align::LatentMaps latent_maps = align::parse_latent_maps(parser.get("latent-maps"));
+  const align::SlicedViews sliced_views = align::parse_sliced_views(parser.get("sliced-views"));
   const std::string out = parser.get("out");
   std::filesystem::create_directories(out);
   eval::WordClasses classes;
@@ -134,6 +139,7 @@ int run_eval(const Args& args) {
         vlm::ChatModel::load(parser.get("model"), runtime::parse_dtype(parser.get("dtype")),
                              runtime::parse_device(parser.get("device")));
     model->set_latent_maps(latent_maps);
+    model->set_sliced_views(sliced_views);
 
     eval::AccuracyOptions options;
     options.max_new_tokens = parser.get_int("max-new-tokens");
@@ -204,6 +210,7 @@ int run_eval(const Args& args) {
       }
       results["attention"].update(scorer.to_json());
       results["attention"]["latent_maps"] = align::latent_maps_name(latent_maps);
+      results["attention"]["sliced_views"] = align::sliced_views_name(sliced_views);
       results["attention"]["problems"] = map_problems;
       if (teacher) print_map_table("VLM vs teacher maps", scorer.vs_teacher());
       if (truth) print_map_table("VLM vs truth", scorer.vs_truth());

@@ -48,9 +48,28 @@ void check_sliced_image(const at::Tensor& block, const SlicedImage& image,
 
 }  // namespace
 
+SlicedViews parse_sliced_views(const std::string& name) {
+  if (name == "both") return SlicedViews::both;
+  if (name == "source") return SlicedViews::source;
+  if (name == "slices") return SlicedViews::slices;
+  throw Error("unknown sliced view choice \"" + name + "\" (both, source, slices)");
+}
+
+const char* sliced_views_name(SlicedViews views) {
+  switch (views) {
+    case SlicedViews::both:
+      return "both";
+    case SlicedViews::source:
+      return "source";
+    case SlicedViews::slices:
+      return "slices";
+  }
+  return "?";
+}
+
 at::Tensor sliced_image_maps(const at::Tensor& block, const SlicedImage& image,
                              const std::vector<at::Tensor>& query_to_patch, LatentMaps maps,
-                             int64_t size) {
+                             int64_t size, SlicedViews views) {
   check_sliced_image(block, image, query_to_patch, maps);
   const int64_t pictures = static_cast<int64_t>(image.patch_grids.size());
   const int64_t queries = block.size(2) / pictures;
@@ -62,17 +81,21 @@ at::Tensor sliced_image_maps(const at::Tensor& block, const SlicedImage& image,
     at::Tensor patches = compose_through_queries(tokens, query_to_patch[static_cast<size_t>(k)]);
     return patches.reshape({block.size(0), block.size(1), h, w});
   };
-  at::Tensor source = picture_grid(0);
-  const int64_t source_cells = source.size(-2) * source.size(-1);
-  at::Tensor density = resized_view(source, size) * static_cast<double>(source_cells);
-  int64_t cells = source_cells;
-  if (pictures > 1) {
+  // Each view as attention density (see the header), summed over the chosen views.
+  at::Tensor density;
+  int64_t cells = 0;
+  auto add_view = [&](const at::Tensor& grid) {
+    const int64_t view_cells = grid.size(-2) * grid.size(-1);
+    at::Tensor d = resized_view(grid, size) * static_cast<double>(view_cells);
+    density = density.defined() ? density + d : d;
+    cells += view_cells;
+  };
+  const bool sliced = pictures > 1;
+  if (views != SlicedViews::slices || !sliced) add_view(picture_grid(0));
+  if (views != SlicedViews::source && sliced) {
     std::vector<at::Tensor> slices;
     for (int64_t k = 1; k < pictures; ++k) slices.push_back(picture_grid(k));
-    at::Tensor canvas = tile_canvas(torch::stack(slices, 2), image.grid_rows, image.grid_cols);
-    const int64_t slice_cells = canvas.size(-2) * canvas.size(-1);
-    density = density + resized_view(canvas, size) * static_cast<double>(slice_cells);
-    cells += slice_cells;
+    add_view(tile_canvas(torch::stack(slices, 2), image.grid_rows, image.grid_cols));
   }
   return density / static_cast<double>(cells);
 }

@@ -15,17 +15,26 @@
 // counts all the attention it paid to each region, through whichever view, and a head that
 // looks at the image little keeps small values: head pooling (max) and head weighting compare
 // heads by that. Without slices it is the source picture's map itself.
+//
+// SlicedViews picks the views that make the map (measured on the shapes world: README, "Measured
+// here"): both (the default), the source picture alone, or the slices alone (an image too small
+// to be sliced has only its source picture, which then stands for the slices).
 #pragma once
 
 #include <ATen/core/Tensor.h>
 
 #include <array>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "lavender/align/resampled_attention_maps.h"
 
 namespace lavender::align {
+
+enum class SlicedViews { both, source, slices };
+SlicedViews parse_sliced_views(const std::string& name);  // throws naming the choices
+const char* sliced_views_name(SlicedViews views);
 
 struct SlicedImage {
   // (h, w) in patches of each picture: the source first, then the slices row-major.
@@ -39,6 +48,6 @@ struct SlicedImage {
 // composed). → [heads, rows, S, S], differentiable.
 at::Tensor sliced_image_maps(const at::Tensor& block, const SlicedImage& image,
                              const std::vector<at::Tensor>& query_to_patch, LatentMaps maps,
-                             int64_t size = 32);
+                             int64_t size = 32, SlicedViews views = SlicedViews::both);
 
 }  // namespace lavender::align

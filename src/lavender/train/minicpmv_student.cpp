@@ -60,6 +60,7 @@ class MiniCpmVStudent : public Student {
     model_->vpm->set_layer_hooks(hooks);
   }
   void set_latent_maps(align::LatentMaps maps) override { maps_ = maps; }
+  void set_sliced_views(align::SlicedViews views) override { views_ = views; }
   int64_t heads() const override { return model_->config().llm.num_attention_heads; }
   int64_t num_layers() const override {
     return static_cast<int64_t>(model_->llm->model->num_layers());
@@ -101,7 +102,7 @@ class MiniCpmVStudent : public Student {
             static_cast<int64_t>(image.patch_grids.size()) * model_->config().query_num;
         per_sample.push_back(
             align::sliced_image_maps(block[static_cast<int64_t>(i)].narrow(2, 0, columns), image,
-                                     query_to_patch, maps_, map_size));
+                                     query_to_patch, maps_, map_size, views_));
       }
       per_layer.push_back(torch::stack(per_sample));  // [B, H, W, S, S]
     }
@@ -192,6 +193,7 @@ class MiniCpmVStudent : public Student {
   int64_t im_start_ = 0, im_end_ = 0, pad_id_ = 0;
   vlm::MiniCpmVVisionBatching batching_ = vlm::MiniCpmVVisionBatching::kRelease;
   align::LatentMaps maps_ = align::LatentMaps::composed;
+  align::SlicedViews views_ = align::SlicedViews::both;
 };
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "lavender/align/resampled_attention_maps.h"
+#include "lavender/align/sliced_attention_maps.h"
 #include "lavender/align/word_match.h"
 #include "lavender/io/image.h"
 #include "lavender/nn/layer_hooks.h"
@@ -98,6 +99,9 @@ class Student {
   // How attention to resampled latents becomes maps, for the families whose text reads such
   // latents (OpenFlamingo); the others have none and ignore it.
   virtual void set_latent_maps(align::LatentMaps) {}
+  // Which of the pictures' maps make a word's map, for the families that see an image as a source
+  // picture and slices (MiniCPM-V); the others ignore it.
+  virtual void set_sliced_views(align::SlicedViews) {}
 
   // Tokenizes, expands the image, matches words with the teacher's entry for the sample's key
   // (when `store` has it) and decodes the image. Throws lavender::Error naming the sample's

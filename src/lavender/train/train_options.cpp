@@ -183,6 +183,10 @@ std::vector<OptionSpec> make_specs() {
            "OpenFlamingo, MiniCPM-V: attention to resampled tokens as maps through the "
            "resampler's attention to patches (composed) or as a raster of tokens (square)",
            &O::latent_maps),
+      text("sliced-views",
+           "MiniCPM-V: the views that make a word's map: both (the source picture and the "
+           "slices, as attention per unit of image area) | source | slices",
+           &O::sliced_views),
       text("word-filter", "all | content | nouns | adjectives | nouns-adjectives-verbs",
            &O::word_filter),
       text("pos-lexicon", "word<TAB>TAG file for the part-of-speech word filters", &O::pos_lexicon),

@@ -63,6 +63,9 @@ struct TrainOptions {
   // loss to pull a word towards, and 64 latents (8×8) do no better (0.02 / 0.02, seed 0).
   // Accuracy is the same either way within the seeds' spread (0.46-0.49 / 0.44-0.46).
   std::string latent_maps = "composed";
+  // MiniCPM-V: the views a word's map is made of (align/sliced_attention_maps.h): both the
+  // source picture and the slices (the default), or either alone.
+  std::string sliced_views = "both";
   std::string word_filter = "all";
   std::string pos_lexicon;
   // --- optimisation

@@ -437,6 +437,7 @@ class TrainingRun {
     alignment_->to(device_);
     alignment_->train();
     student_->set_latent_maps(align::parse_latent_maps(o_.latent_maps));
+    student_->set_sliced_views(align::parse_sliced_views(o_.sliced_views));
     example_options_.scope = parse_match_scope(o_.match_scope);
     example_options_.filter =
         align::WordFilter(align::parse_word_filter(o_.word_filter), o_.pos_lexicon);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "lavender/align/resampled_attention_maps.h"
+#include "lavender/align/sliced_attention_maps.h"
 #include "lavender/io/image.h"
 #include "lavender/text/chat_template.h"
 #include "lavender/text/tokenizer.h"
@@ -80,6 +81,9 @@ class ChatModel {
   // and ignore it. Evaluation sets it as the model was trained (`--latent-maps`).
   void set_latent_maps(align::LatentMaps maps) { latent_maps_ = maps; }
   align::LatentMaps latent_maps() const { return latent_maps_; }
+  // Which views make the maps of a model that sees an image as a source picture and slices
+  // (MiniCPM-V; `--sliced-views`); the others ignore it.
+  void set_sliced_views(align::SlicedViews views) { sliced_views_ = views; }
 
  protected:
   ChatModel(std::unique_ptr<text::Tokenizer> tokenizer, text::ChatFormat format,
@@ -102,6 +106,7 @@ class ChatModel {
   GenerationDefaults defaults_;
   // The trainer's default (train::TrainOptions::latent_maps; a test keeps the two equal).
   align::LatentMaps latent_maps_ = align::LatentMaps::composed;
+  align::SlicedViews sliced_views_ = align::SlicedViews::both;
 };
 
 // Mean over layers and heads of the maps of each requested word's tokens (every occurrence),

@@ -99,7 +99,7 @@ class MiniCpmVChatModel : public ChatModel {
     for (int64_t l : layers) {
       at::Tensor maps =  // [H, rows from query_begin, S, S]
           align::sliced_image_maps(capture.probs.at(l)[0].to(torch::kFloat).cpu(), p.sliced,
-                                   query_to_patch, latent_maps_, size);
+                                   query_to_patch, latent_maps_, size, sliced_views_);
       at::Tensor full = torch::zeros({maps.size(0), t, size, size});
       for (int64_t q = 0; q < t; ++q) {
         const int64_t row = p.positions[static_cast<size_t>(q)] - capture.query_begin;
