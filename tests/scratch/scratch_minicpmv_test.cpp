@@ -16,6 +16,7 @@
 #include "lavender/vlm/chat_model.h"
 #include "lavender/vlm/minicpmv.h"
 #include "lavender/vlm/minicpmv_prompt.h"
+#include "scratch/scratch_training.h"
 #include "test_paths.h"
 #include "train/tiny_training_run.h"
 
@@ -108,22 +109,7 @@ TEST_P(ScratchMiniCpmVTraining, LoadsGeneratesAndTrains) {
   run.model = dir.path() + "/scratch";
   scratch::write_scratch_minicpmv(run.model, o);
   EXPECT_EQ(vlm::load_minicpmv(run.model)->config().query_num, 16);
-
-  auto chat = vlm::ChatModel::load(run.model);
-  vlm::GenerationOptions g;
-  g.max_new_tokens = 3;
-  const vlm::ChatReply reply = chat->generate(test::two_colour_image(), "Colours?", g);
-  EXPECT_LE(reply.reply_ids.size(), 3u);
-
-  train::TrainOptions t = test::six_step_run_options(run, dir.path() + "/out");
-  t.max_steps = 3;
-  t.latent_maps = GetParam();
-  t.lambda.lambda = 1.0;
-  const train::TrainSummary s = train::Trainer(t).run();
-  ASSERT_EQ(s.history.size(), 3u);
-  EXPECT_GT(s.history.back().words, 0);
-  EXPECT_TRUE(std::isfinite(s.history.back().attention));
-  EXPECT_GT(s.history.back().attention, 0);
+  test::expect_answers_and_trains(run, dir.path() + "/out", GetParam());
   EXPECT_EQ(vlm::load_minicpmv(dir.path() + "/out/model")->config().query_num, 16);
 }
 

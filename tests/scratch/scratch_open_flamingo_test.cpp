@@ -14,6 +14,7 @@
 #include "lavender/util/error.h"
 #include "lavender/vlm/chat_model.h"
 #include "lavender/vlm/open_flamingo.h"
+#include "scratch/scratch_training.h"
 #include "test_paths.h"
 #include "train/tiny_training_run.h"
 
@@ -114,21 +115,7 @@ TEST_P(ScratchOpenFlamingoTraining, LoadsGeneratesAndTrains) {
   EXPECT_EQ(model->gated_layers(), (std::vector<int64_t>{0, 1, 2}));
   EXPECT_EQ(model->config().perceiver.num_latents, 16);
 
-  auto chat = vlm::ChatModel::load(run.model);
-  vlm::GenerationOptions g;
-  g.max_new_tokens = 3;
-  const vlm::ChatReply reply = chat->generate(test::two_colour_image(), "Colours?", g);
-  EXPECT_LE(reply.reply_ids.size(), 3u);
-
-  train::TrainOptions t = test::six_step_run_options(run, dir.path() + "/out");
-  t.max_steps = 3;
-  t.latent_maps = GetParam();
-  t.lambda.lambda = 1.0;
-  const train::TrainSummary s = train::Trainer(t).run();
-  ASSERT_EQ(s.history.size(), 3u);
-  EXPECT_GT(s.history.back().words, 0);
-  EXPECT_TRUE(std::isfinite(s.history.back().attention));
-  EXPECT_GT(s.history.back().attention, 0);
+  test::expect_answers_and_trains(run, dir.path() + "/out", GetParam());
   // What training saved is the same layout again.
   EXPECT_EQ(vlm::load_open_flamingo(dir.path() + "/out/model")->config().perceiver.num_latents, 16);
 }

@@ -37,13 +37,8 @@ void check_options(const ScratchLlavaOptions& o) {
                                         {"text_heads", o.text_heads},
                                         {"mlp_ratio", o.mlp_ratio},
                                         {"max_positions", o.max_positions}});
-  check_scratch_divides(kLlavaFamily, "patch_size", o.patch_size, "image_size", o.image_size);
-  check_scratch_divides(kLlavaFamily, "vision_heads", o.vision_heads, "vision_hidden",
-                        o.vision_hidden);
-  check_scratch_divides(kLlavaFamily, "text_heads", o.text_heads, "text_hidden", o.text_hidden);
-  check_scratch_option((o.text_hidden / o.text_heads) % 2 == 0, kLlavaFamily, "text_heads",
-                       "the head width must be even for rotary embeddings");
-  check_scratch_option(o.init_std > 0, kLlavaFamily, "init_std", "must be positive");
+  check_scratch_towers(kLlavaFamily, {o.image_size, o.patch_size, o.vision_hidden, o.vision_heads,
+                                      o.text_hidden, o.text_heads, o.init_std, true});
 }
 
 std::vector<std::pair<std::string, at::Tensor>> random_llava_weights(

@@ -44,16 +44,12 @@ void check_minicpmv_options(const ScratchMiniCpmVOptions& o) {
                                            {"text_heads", o.text_heads},
                                            {"mlp_ratio", o.mlp_ratio},
                                            {"max_positions", o.max_positions}});
-  check_scratch_divides(kMiniCpmVFamily, "patch_size", o.patch_size, "image_size", o.image_size);
-  check_scratch_divides(kMiniCpmVFamily, "vision_heads", o.vision_heads, "vision_hidden",
-                        o.vision_hidden);
-  check_scratch_divides(kMiniCpmVFamily, "text_heads", o.text_heads, "text_hidden", o.text_hidden);
+  check_scratch_towers(kMiniCpmVFamily, {o.image_size, o.patch_size, o.vision_hidden,
+                                         o.vision_heads, o.text_hidden, o.text_heads, o.init_std,
+                                         true});
   check_scratch_option(o.text_hidden % 128 == 0, kMiniCpmVFamily, "text_hidden",
                        std::to_string(o.text_hidden) +
                            " is not a multiple of 128 (the resampler has text_hidden / 128 heads)");
-  check_scratch_option((o.text_hidden / o.text_heads) % 2 == 0, kMiniCpmVFamily, "text_heads",
-                       "the head width must be even for rotary embeddings");
-  check_scratch_option(o.init_std > 0, kMiniCpmVFamily, "init_std", "must be positive");
 }
 
 }  // namespace

@@ -25,6 +25,16 @@ void check_scratch_divides(const std::string& family, const char* divisor_name, 
       std::to_string(divisor) + " does not divide " + value_name + " " + std::to_string(value));
 }
 
+void check_scratch_towers(const std::string& family, const ScratchTowerSizes& s) {
+  check_scratch_divides(family, "patch_size", s.patch_size, "image_size", s.image_size);
+  check_scratch_divides(family, "vision_heads", s.vision_heads, "vision_hidden", s.vision_hidden);
+  check_scratch_divides(family, "text_heads", s.text_heads, "text_hidden", s.text_hidden);
+  if (s.rotary)
+    check_scratch_option((s.text_hidden / s.text_heads) % 2 == 0, family, "text_heads",
+                         "the head width must be even for rotary embeddings");
+  check_scratch_option(s.init_std > 0, family, "init_std", "must be positive");
+}
+
 nlohmann::json scratch_clip_vision_config(const ScratchVisionSizes& s) {
   return {{"model_type", "clip_vision_model"},
           {"hidden_size", s.hidden},

@@ -32,6 +32,16 @@ void check_scratch_positive(const std::string& family,
 void check_scratch_divides(const std::string& family, const char* divisor_name, int64_t divisor,
                            const char* value_name, int64_t value);
 
+// What every family checks of its two towers: patches tile the image, heads divide the widths,
+// init_std is positive, and (rotary decoders: LLaVA's and MiniCPM-V's Llama) the decoder's head
+// width is even.
+struct ScratchTowerSizes {
+  int64_t image_size, patch_size, vision_hidden, vision_heads, text_hidden, text_heads;
+  double init_std;
+  bool rotary;
+};
+void check_scratch_towers(const std::string& family, const ScratchTowerSizes& sizes);
+
 struct ScratchVisionSizes {
   int64_t image_size, patch_size, hidden, layers, heads, mlp_ratio;
 };
