@@ -74,8 +74,9 @@ TEST(ScratchMiniCpmV, WeightsFollowTheInitialisationRuleAndTheRelease) {
 TEST(ScratchMiniCpmV, TokenizerHoldsTheReleasesTokensAndImagesAreSliced) {
   test::TempDir dir;
   scratch::ScratchMiniCpmVOptions o;
-  o.corpus = {"<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n<image>\nWhat colour "
-              "is the star?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\nred<|eot_id|>"};
+  o.corpus = {
+      "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n<image>\nWhat colour "
+      "is the star?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\nred<|eot_id|>"};
   scratch::write_scratch_minicpmv(dir.path() + "/m", o);
   auto chat = vlm::ChatModel::load(dir.path() + "/m");
   const auto& tok = chat->tokenizer();

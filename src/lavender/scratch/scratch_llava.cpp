@@ -56,6 +56,12 @@ nlohmann::json scratch_llava_config(const ScratchLlavaOptions& o, int64_t vocab_
                        "vocab_size", "must hold the 256 bytes and the specials");
   const SpecialIds id(vocab_size);
   const int64_t patches = (o.image_size / o.patch_size) * (o.image_size / o.patch_size);
+  nlohmann::json text = scratch_llama_fields(
+      {vocab_size, o.text_hidden, o.text_layers, o.text_heads, o.mlp_ratio, o.max_positions});
+  text.update(nlohmann::json{{"model_type", "llama"},
+                             {"bos_token_id", id.bos},
+                             {"eos_token_id", id.eos},
+                             {"pad_token_id", id.pad}});
   return {{"architectures", {"LlavaForConditionalGeneration"}},
           {"model_type", "llava"},
           {"image_token_index", id.image},
@@ -65,20 +71,7 @@ nlohmann::json scratch_llava_config(const ScratchLlavaOptions& o, int64_t vocab_
           {"vision_feature_select_strategy", "default"},
           {"tie_word_embeddings", false},
           {"pad_token_id", id.pad},
-          {"text_config",
-           {{"model_type", "llama"},
-            {"vocab_size", vocab_size},
-            {"hidden_size", o.text_hidden},
-            {"intermediate_size", o.mlp_ratio * o.text_hidden},
-            {"num_hidden_layers", o.text_layers},
-            {"num_attention_heads", o.text_heads},
-            {"num_key_value_heads", o.text_heads},
-            {"max_position_embeddings", o.max_positions},
-            {"rms_norm_eps", 1e-5},
-            {"bos_token_id", id.bos},
-            {"eos_token_id", id.eos},
-            {"pad_token_id", id.pad},
-            {"tie_word_embeddings", false}}},
+          {"text_config", text},
           {"vision_config",
            scratch_clip_vision_config({o.image_size, o.patch_size, o.vision_hidden, o.vision_layers,
                                        o.vision_heads, o.mlp_ratio})}};

@@ -45,9 +45,9 @@ void check_flamingo_options(const ScratchOpenFlamingoOptions& o) {
                                            {"xattn_dim_head", o.xattn_dim_head},
                                            {"mlp_ratio", o.mlp_ratio},
                                            {"max_positions", o.max_positions}});
-  check_scratch_towers(kFlamingoFamily, {o.image_size, o.patch_size, o.vision_hidden,
-                                         o.vision_heads, o.text_hidden, o.text_heads, o.init_std,
-                                         false});
+  check_scratch_towers(kFlamingoFamily,
+                       {o.image_size, o.patch_size, o.vision_hidden, o.vision_heads, o.text_hidden,
+                        o.text_heads, o.init_std, false});
   check_scratch_option(o.cross_attn_every <= o.text_layers, kFlamingoFamily, "cross_attn_every",
                        std::to_string(o.cross_attn_every) + " leaves none of the " +
                            std::to_string(o.text_layers) +

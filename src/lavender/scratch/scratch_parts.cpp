@@ -47,6 +47,18 @@ nlohmann::json scratch_clip_vision_config(const ScratchVisionSizes& s) {
           {"layer_norm_eps", 1e-5}};
 }
 
+nlohmann::json scratch_llama_fields(const ScratchLlamaSizes& s) {
+  return {{"vocab_size", s.vocab_size},
+          {"hidden_size", s.hidden},
+          {"intermediate_size", s.mlp_ratio * s.hidden},
+          {"num_hidden_layers", s.layers},
+          {"num_attention_heads", s.heads},
+          {"num_key_value_heads", s.heads},
+          {"max_position_embeddings", s.max_positions},
+          {"rms_norm_eps", 1e-5},
+          {"tie_word_embeddings", false}};
+}
+
 nlohmann::json scratch_preprocessor_config(int64_t size) {
   return {{"image_processor_type", "CLIPImageProcessor"},
           {"do_resize", true},

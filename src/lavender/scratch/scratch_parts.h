@@ -48,6 +48,13 @@ struct ScratchVisionSizes {
 // A CLIPVisionModel config.json (quick_gelu, as CLIP's) of these sizes.
 nlohmann::json scratch_clip_vision_config(const ScratchVisionSizes& sizes);
 
+// A Llama decoder's config fields (LLaVA's text_config, MiniCPM-V's top level): full multi-head
+// attention, MLP mlp_ratio × hidden, untied embeddings.
+struct ScratchLlamaSizes {
+  int64_t vocab_size, hidden, layers, heads, mlp_ratio, max_positions;
+};
+nlohmann::json scratch_llama_fields(const ScratchLlamaSizes& sizes);
+
 // preprocessor_config.json: CLIP's processor at `size` with plain [-1, 1] scaling, since a model
 // trained from scratch has no CLIP statistics to match.
 nlohmann::json scratch_preprocessor_config(int64_t size);
